@@ -1,0 +1,203 @@
+"""Normalise the catalogue files: references, deposition methods, substrates and film phases.
+
+Property values arrive in long form (entity, property, value, unit, source) so that every
+number carries its own unit and source; pint converts each to its column's canonical unit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .entries import Problem, _bool, _Cells, _year
+from .normalise import CellError, alias_key, clean_text, normalise_doi, parse_quantity
+from .readers import Record
+
+# property name in the data files -> (column in the table, canonical unit for pint)
+PROPERTIES = {
+    "lattice_a": ("lattice_a_angstrom", "angstrom"),
+    "lattice_b": ("lattice_b_angstrom", "angstrom"),
+    "lattice_c": ("lattice_c_angstrom", "angstrom"),
+    "cte": ("cte_per_k", "1/K"),
+    "poisson_ratio": ("poisson_ratio", "dimensionless"),
+    "youngs_modulus": ("youngs_modulus_gpa", "GPa"),
+    "bulk_modulus": ("bulk_modulus_gpa", "GPa"),
+    "shear_modulus": ("shear_modulus_gpa", "GPa"),
+    "dielectric_constant": ("dielectric_constant", "dimensionless"),
+    "melting_point": ("melting_point_k", "K"),
+}
+
+
+@dataclass
+class SourcedValue:
+    """A property value in its canonical unit, with what was written and where it came from."""
+
+    column: str
+    value: float
+    value_as_given: str
+    unit_as_given: str | None
+    source: str
+    note: str | None
+
+
+@dataclass
+class SubstrateEntry:
+    name: str
+    formula: str
+    amorphous: bool
+    crystal_system: str | None
+    space_group: str | None
+    sites: str | None
+    aliases: list[str]
+    note: str | None
+    values: dict = field(default_factory=dict)  # column -> SourcedValue
+
+
+@dataclass
+class PhaseEntry:
+    name: str
+    formula: str
+    crystal_system: str
+    space_group: str
+    sites: str | None
+    is_descriptor_reference: bool
+    values: dict = field(default_factory=dict)
+
+
+@dataclass
+class MethodEntry:
+    name: str
+    family: str
+    description: str | None
+    aliases: list[str]
+
+
+METHOD_FAMILIES = ("PVD", "CVD", "ALD", "sol-gel")
+
+
+def sourced_value(record: Record) -> tuple[SourcedValue | None, list[Problem]]:
+    """One long-form property row -> SourcedValue in the canonical unit of its column."""
+    c = _Cells(record)
+    prop = c.text("property")
+    if prop not in PROPERTIES:
+        c.problem("property", f"unknown property (expected one of {', '.join(PROPERTIES)})")
+        return None, c.problems
+    column, unit = PROPERTIES[prop]
+    given_unit = c.text("unit")
+    value_text = c.text("value")
+    if value_text is None:
+        c.problem("value", "required but empty")
+        return None, c.problems
+    try:
+        value = parse_quantity(f"{value_text} {given_unit}" if given_unit else value_text, unit)
+    except CellError as exc:
+        c.problem("unit" if given_unit else "value", str(exc))
+        return None, c.problems
+    source = c.text("source")
+    if not source:
+        c.problem("source", "every property value needs its source")
+        return None, c.problems
+    return SourcedValue(column, value, value_text, given_unit, source, c.text("note")), []
+
+
+def _attach_values(entries: dict, records: list[Record], entity_column: str) -> list[Problem]:
+    problems = []
+    for record in records:
+        name = clean_text(record.cells.get(entity_column))
+        if name not in entries:
+            problems.append(Problem(record.file, record.line, entity_column, name, "not defined in the entity file"))
+            continue
+        value, bad = sourced_value(record)
+        problems += bad
+        if value is not None:
+            entries[name].values[value.column] = value
+    return problems
+
+
+def substrate_entries(subs: list[Record], props: list[Record]) -> tuple[list[SubstrateEntry], list[Problem]]:
+    """substrates.csv + substrate_properties.csv -> SubstrateEntry per substrate."""
+    entries, problems = {}, []
+    for r in subs:
+        c = _Cells(r)
+        name, formula = c.text("name"), c.text("formula")
+        if not name or not formula:
+            c.problem("name" if not name else "formula", "required but empty")
+        amorphous = c.apply("amorphous", _bool, required=True)
+        if not amorphous and name and not c.text("space_group"):
+            c.problem("space_group", "a crystalline substrate needs its space group")
+        problems += c.problems
+        if not c.problems:
+            aliases = [a for a in (c.text("aliases") or "").split("|") if a.strip()]
+            entries[name] = SubstrateEntry(name, formula, amorphous, c.text("crystal_system"),
+                                           c.text("space_group"), c.text("sites"), aliases, c.text("note"))
+    problems += _attach_values(entries, props, "substrate")
+    return list(entries.values()), problems
+
+
+def phase_entries(records: list[Record]) -> tuple[list[PhaseEntry], list[Problem]]:
+    """film_phases.csv (one row per phase and property) -> PhaseEntry per phase."""
+    entries, problems = {}, []
+    for r in records:
+        c = _Cells(r)
+        name = c.text("phase")
+        if name not in entries:
+            entries[name] = PhaseEntry(name, c.text("formula"), c.text("crystal_system"), c.text("space_group"),
+                                       c.text("sites"), bool(c.apply("is_descriptor_reference", _bool)))
+        problems += c.problems
+    problems += _attach_values(entries, records, "phase")
+    return list(entries.values()), problems
+
+
+def method_entries(records: list[Record]) -> tuple[list[MethodEntry], list[Problem]]:
+    """methods.csv -> MethodEntry (canonical name, family, aliases)."""
+    entries, problems = [], []
+    for r in records:
+        c = _Cells(r)
+        family = c.text("family")
+        if family not in METHOD_FAMILIES:
+            c.problem("family", f"expected one of {', '.join(METHOD_FAMILIES)}")
+        if not c.text("name"):
+            c.problem("name", "required but empty")
+        problems += c.problems
+        if not c.problems:
+            aliases = [a for a in (c.text("aliases") or "").split("|") if a.strip()]
+            entries.append(MethodEntry(c.text("name"), family, c.text("description"), aliases))
+    return entries, problems
+
+
+@dataclass
+class PublicationEntry:
+    key: str
+    doi: str | None
+    authors: str | None
+    year: int | None
+    title: str | None
+    journal: str | None
+    volume: str | None
+    pages: str | None
+    seed_ref: int | None
+
+
+def publication_entries(records: list[Record]) -> tuple[list[PublicationEntry], list[Problem]]:
+    """references.csv -> PublicationEntry (DOI normalised)."""
+    entries, problems = [], []
+    for r in records:
+        c = _Cells(r)
+        doi = c.apply("doi", normalise_doi)
+        year = c.apply("year", _year)
+        seed_ref = c.apply("seed_ref", lambda v: int(float(clean_text(v))))
+        if not c.text("key"):
+            c.problem("key", "required but empty")
+        problems += c.problems
+        if not c.problems:
+            entries.append(PublicationEntry(c.text("key"), doi, c.text("authors"), year, c.text("title"),
+                                            c.text("journal"), c.text("volume"), c.text("pages"), seed_ref))
+    return entries, problems
+
+
+def alias_table(names_and_aliases: list[tuple[str, list[str]]]) -> dict:
+    """{alias_key: canonical} including each canonical name itself."""
+    table = {}
+    for name, aliases in names_and_aliases:
+        for alias in [name, *aliases]:
+            table[alias_key(alias)] = name
+    return table

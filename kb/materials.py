@@ -1,0 +1,106 @@
+"""pymatgen derivations: lattices from space group + parameters, film/substrate misfit, and the
+coincidence-lattice (ZSL) strain of a film on an oriented substrate. Pure functions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ZSL search limits: Table 1 misfits reach -9 %, beyond pymatgen's default 3 % length tolerance.
+ZSL_SETTINGS = dict(max_length_tol=0.12, max_area_ratio_tol=0.25, max_angle_tol=0.01, max_area=400.0)
+
+
+def build_lattice(space_group: str, a: float, b: float | None = None, c: float | None = None,
+                  alpha: float = 90.0, beta: float = 90.0, gamma: float = 90.0):
+    """A pymatgen Lattice from stored parameters, checked against the space group's crystal system."""
+    from pymatgen.core import Lattice
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    group = SpaceGroup(space_group)
+    system = group.crystal_system
+    if system == "cubic":
+        lattice = Lattice.cubic(a)
+    elif system == "tetragonal":
+        lattice = Lattice.tetragonal(a, c if c is not None else a)
+    elif system == "hexagonal" or system == "trigonal":
+        lattice = Lattice.hexagonal(a, c if c is not None else a)
+    else:
+        lattice = Lattice.from_parameters(a, b or a, c or a, alpha, beta, gamma)
+    if not group.is_compatible(lattice):
+        raise ValueError(f"lattice a={a}, b={b}, c={c} is not compatible with {space_group}")
+    return lattice
+
+
+def parse_sites(sites: str) -> tuple[list[str], list[list[float]]]:
+    """'Mg 0 0 0; O 0.5 0.5 0.5' -> (['Mg', 'O'], [[0, 0, 0], [0.5, 0.5, 0.5]])."""
+    species, coords = [], []
+    for entry in filter(None, (s.strip() for s in sites.split(";"))):
+        el, *xyz = entry.split()
+        species.append(el)
+        coords.append([float(x) for x in xyz])
+    return species, coords
+
+
+def build_structure(space_group: str, lattice, sites: str):
+    """A prototype Structure: the stored asymmetric-unit sites expanded by the space group."""
+    from pymatgen.core import Structure
+
+    species, coords = parse_sites(sites)
+    return Structure.from_spacegroup(space_group, lattice, species, coords)
+
+
+def misfit(substrate_a: float, film_a: float) -> tuple[float, int]:
+    """Engineering misfit (n*a_sub - a_film)/a_film with n = the commensurate multiple closest to 1.
+
+    Perovskite and rock-salt cells (a ~ 4 A) match one third of a garnet cell (a ~ 13 A),
+    so n = 3 for them and n = 1 for garnet substrates such as GGG.
+    """
+    n = max(1, round(film_a / substrate_a))
+    return (n * substrate_a - film_a) / film_a, n
+
+
+@dataclass(frozen=True)
+class InterfaceStrain:
+    """The smallest-strain coincidence-lattice match found by pymatgen's SubstrateAnalyzer."""
+
+    film_miller: str
+    match_area_angstrom2: float
+    von_mises_strain: float
+    strain_xx: float
+    strain_yy: float
+    strain_xy: float
+
+
+def miller_tuple(orientation: str) -> tuple[int, int, int]:
+    """'100' -> (1, 0, 0); '-111' -> (-1, 1, 1)."""
+    import re
+
+    digits = [int(d) for d in re.findall(r"-?\d", orientation)]
+    if len(digits) != 3:
+        raise ValueError(f"not a Miller index: {orientation}")
+    return tuple(digits)
+
+
+def interface_strain(film, substrate, orientation: str) -> InterfaceStrain | None:
+    """Green-Lagrange strain of the film on substrate(orientation), film plane = same index.
+
+    Cube-on-cube growth is assumed (film (hkl) || substrate (hkl)), as reported for the
+    epitaxial garnet films in the seed data. Returns None when no match lies within ZSL_SETTINGS.
+    """
+    from pymatgen.analysis.interfaces.substrate_analyzer import SubstrateAnalyzer
+
+    miller = miller_tuple(orientation)
+    analyzer = SubstrateAnalyzer(film_max_miller=1, substrate_max_miller=1, **ZSL_SETTINGS)
+    matches = list(analyzer.calculate(film, substrate, film_millers=[miller], substrate_millers=[miller]))
+    if not matches:
+        return None
+    best = min(matches, key=lambda m: (round(m.von_mises_strain, 6), m.match_area))
+    e = best.strain
+    return InterfaceStrain(
+        film_miller="".join(str(i) for i in best.film_miller),
+        match_area_angstrom2=float(best.match_area),
+        von_mises_strain=float(best.von_mises_strain),
+        strain_xx=float(e[0][0]),
+        strain_yy=float(e[1][1]),
+        strain_xy=float(e[0][1]),
+    )

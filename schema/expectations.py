@@ -1,0 +1,90 @@
+"""Quality gates as data: one great-expectations suite per table and one for the descriptor matrix.
+
+Each entry is (expectation class name, kwargs). kb/quality.py turns them into suites. Ranges are
+physical limits, wide enough for any real film yet narrow enough to catch unit slips
+(a conductivity in S/m typed as S/cm, a temperature in K typed as C is caught by T_dep <= 1500 C).
+"""
+
+PHASES = ["cubic", "tetragonal", "amorphous", "mixed"]
+METHOD_FAMILIES = ["PVD", "CVD", "ALD", "sol-gel"]
+MILLER = r"^-?\d-?\d-?\d$"
+
+
+def between(column, lo, hi, **kw):
+    return ("ExpectColumnValuesToBeBetween", dict(column=column, min_value=lo, max_value=hi, **kw))
+
+
+def not_null(column):
+    return ("ExpectColumnValuesToNotBeNull", dict(column=column))
+
+
+def unique(column):
+    return ("ExpectColumnValuesToBeUnique", dict(column=column))
+
+
+def in_set(column, values):
+    return ("ExpectColumnValuesToBeInSet", dict(column=column, value_set=values))
+
+
+def regex(column, pattern):
+    return ("ExpectColumnValuesToMatchRegex", dict(column=column, regex=pattern))
+
+
+# Checks on a batch of normalised film entries, before anything is written (ingest).
+FILM_ENTRY_SUITE = [
+    not_null("deposition_temp_c"), between("deposition_temp_c", -273.15, 1500.0, strict_min=True),
+    not_null("conductivity_s_cm"), between("conductivity_s_cm", 1e-12, 1e-1),
+    between("thickness_nm", 0.1, 1e6),
+    not_null("measurement_temp_c"), between("measurement_temp_c", -273.15, 1000.0, strict_min=True),
+    not_null("phase"), in_set("phase", PHASES),
+    regex("substrate_orientation", MILLER),
+    not_null("method"), not_null("substrate"), not_null("composition"),
+]
+
+SUITES = {
+    "films": [
+        unique("id"), not_null("reference_id"), not_null("material_id"), not_null("method_id"),
+        not_null("substrate_id"), not_null("batch_id"), not_null("source_file"), not_null("source_line"),
+        *[e for e in FILM_ENTRY_SUITE if e[1]["column"] not in ("method", "substrate", "composition")],
+    ],
+    "publications": [
+        unique("id"), unique("key"), not_null("key"), unique("doi"), regex("doi", r"^10\.\d{4,9}/\S+$"),
+        between("year", 1900, 2100),
+    ],
+    "substrates": [
+        unique("id"), unique("name"), not_null("formula"), in_set("amorphous", [True, False]),
+        not_null("cte_per_k"), between("cte_per_k", 1e-8, 1e-4),
+        not_null("poisson_ratio"), between("poisson_ratio", -1.0, 0.5),
+        not_null("youngs_modulus_gpa"), between("youngs_modulus_gpa", 1.0, 1200.0),
+        between("bulk_modulus_gpa", 1.0, 500.0),
+        not_null("shear_modulus_gpa"), between("shear_modulus_gpa", 1.0, 600.0),
+        not_null("dielectric_constant"), between("dielectric_constant", 1.0, 30000.0),
+        not_null("melting_point_k"), between("melting_point_k", 300.0, 4500.0),
+        in_set("melting_kind", ["melting", "decomposition"]),
+        not_null("misfit"), between("misfit", -0.5, 0.5),
+        between("lattice_a_angstrom", 2.0, 40.0),
+    ],
+    "film_phases": [
+        unique("name"), not_null("lattice_a_angstrom"), between("lattice_a_angstrom", 5.0, 20.0),
+        between("youngs_modulus_gpa", 20.0, 400.0), between("poisson_ratio", 0.0, 0.5),
+        between("cte_per_k", 1e-6, 5e-5),
+    ],
+    "deposition_methods": [unique("name"), not_null("family"), in_set("family", METHOD_FAMILIES)],
+    "film_materials": [
+        unique("composition"), not_null("formula"), not_null("family"),
+        between("li_per_formula_unit", 0.0, 20.0, strict_min=True),
+    ],
+    "descriptors": [
+        unique("film_id"), not_null("inv_t_dep"), between("inv_t_dep", 1.0 / 1773.15, 1.0 / 150.0),
+        not_null("t_dep_over_t_m"), between("t_dep_over_t_m", 0.0, 1.0),
+        not_null("norm_shear_modulus"), between("norm_shear_modulus", 0.01, 20.0),
+        not_null("film_elastic_per_h"), between("film_elastic_per_h", 0.0, 1e4, strict_min=True),
+        not_null("misfit"), between("misfit", -0.5, 0.5),
+        not_null("substrate_dielectric"), between("substrate_dielectric", 1.0, 30000.0),
+        not_null("thermal_stress_term"), between("thermal_stress_term", -1e4, 1e4),
+        not_null("neg_log10_sigma"), between("neg_log10_sigma", 1.0, 12.0),
+    ],
+}
+# Which column names a failing row in each suite's table.
+ID_COLUMNS = {name: ("film_id" if name == "descriptors" else "id") for name in SUITES}
+SOURCES = {"descriptors": "film_descriptors_complete"}

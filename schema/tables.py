@@ -1,0 +1,261 @@
+"""The filmkb schema, declared once as SQLModel tables.
+
+Units are canonical and stated in the column name (``_k``, ``_c``, ``_nm``, ``_gpa``,
+``_per_k``, ``_s_cm``, ``_angstrom``). Every measured value is a 64-bit DOUBLE: SQLModel maps a
+Python ``float`` to DuckDB's 32-bit FLOAT otherwise. Integer keys take their values from a named
+sequence (DuckDB has no SERIAL), which PostgreSQL accepts as well.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Optional
+
+from sqlalchemy import Boolean, Double, Sequence, text
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+
+
+def _pk(seq: str):
+    """An integer primary key drawn from `seq` (DEFAULT nextval, valid in DuckDB and PostgreSQL)."""
+    return Field(
+        default=None,
+        primary_key=True,
+        sa_column_args=[Sequence(seq)],
+        sa_column_kwargs={"server_default": text(f"nextval('{seq}')")},
+    )
+
+
+def _num(description: str, nullable: bool = True, **kw):
+    """A measured value: 64-bit double, canonical unit given in the column name."""
+    return Field(default=None, sa_type=Double, nullable=nullable, description=description, **kw)
+
+
+class SchemaMigration(SQLModel, table=True):
+    """Which schema version this database file carries, and when it was applied."""
+
+    __tablename__ = "schema_migrations"
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    description: str
+    applied_at: datetime
+
+
+class IngestBatch(SQLModel, table=True):
+    """One invocation that added rows: the curated seed load or a user's `filmkb ingest`."""
+
+    __tablename__ = "ingest_batches"
+    id: Optional[int] = _pk("ingest_batch_id_seq")
+    kind: str = Field(description="'curated' (bundled data) or 'user' (filmkb ingest/add)")
+    sources: str = Field(description="files read, separated by ';'")
+    created_at: datetime
+    note: Optional[str] = None
+
+
+class Reference(SQLModel, table=True):
+    """A publication that a film or a property value comes from."""
+
+    __tablename__ = "publications"  # "references" is an SQL keyword
+    id: Optional[int] = _pk("reference_id_seq")
+    key: str = Field(unique=True, description="citation key, e.g. chen2014")
+    doi: Optional[str] = Field(default=None, unique=True, description="lower case, no URL prefix")
+    authors: Optional[str] = None
+    year: Optional[int] = None
+    title: Optional[str] = None
+    journal: Optional[str] = None
+    volume: Optional[str] = None
+    pages: Optional[str] = None
+    seed_ref: Optional[int] = Field(default=None, description="reference number in Kireeva 2023")
+    bibtex: Optional[str] = None
+    batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id")
+
+
+class Substrate(SQLModel, table=True):
+    """A substrate with orientation-independent properties (values and sources: property_sources)."""
+
+    __tablename__ = "substrates"
+    id: Optional[int] = _pk("substrate_id_seq")
+    name: str = Field(unique=True, description="canonical name, e.g. SrTiO3")
+    formula: str
+    amorphous: bool = Field(sa_type=Boolean, description="no lattice registry with the film")
+    crystal_system: Optional[str] = None
+    space_group: Optional[str] = Field(default=None, description="Hermann-Mauguin symbol")
+    lattice_a_angstrom: Optional[float] = _num("a, from the pymatgen lattice")
+    lattice_b_angstrom: Optional[float] = _num("b, from the pymatgen lattice")
+    lattice_c_angstrom: Optional[float] = _num("c, from the pymatgen lattice")
+    cte_per_k: Optional[float] = _num("linear thermal expansion coefficient, 1/K")
+    poisson_ratio: Optional[float] = _num("Poisson ratio, dimensionless")
+    youngs_modulus_gpa: Optional[float] = _num("Young's modulus, GPa")
+    bulk_modulus_gpa: Optional[float] = _num("bulk modulus, GPa")
+    shear_modulus_gpa: Optional[float] = _num("shear modulus, GPa")
+    dielectric_constant: Optional[float] = _num("static relative permittivity")
+    dielectric_imputed: bool = Field(default=False, sa_type=Boolean)
+    melting_point_k: Optional[float] = _num("melting or decomposition point, K")
+    melting_kind: Optional[str] = Field(default=None, description="'melting' or 'decomposition'")
+    prototype_sites: Optional[str] = Field(default=None, description="asymmetric-unit sites for pymatgen")
+    misfit: Optional[float] = _num("(n*a_sub - a_film)/a_film against c-LLZO; 0 if amorphous")
+    misfit_supercell_n: Optional[int] = Field(default=None, description="n in the misfit")
+    note: Optional[str] = None
+    batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id")
+
+
+class SubstrateAlias(SQLModel, table=True):
+    """Names a substrate is written as in papers ('STO', 'Si-Pt', ...), lower-cased."""
+
+    __tablename__ = "substrate_aliases"
+    alias: str = Field(primary_key=True)
+    substrate_id: int = Field(foreign_key="substrates.id")
+
+
+class DepositionMethod(SQLModel, table=True):
+    """A canonical deposition method and its family (PVD / CVD / ALD / sol-gel)."""
+
+    __tablename__ = "deposition_methods"
+    id: Optional[int] = _pk("method_id_seq")
+    name: str = Field(unique=True)
+    family: str
+    description: Optional[str] = None
+
+
+class MethodAlias(SQLModel, table=True):
+    """Names a method is written as in papers ('pulsed laser deposition', ...), lower-cased."""
+
+    __tablename__ = "method_aliases"
+    alias: str = Field(primary_key=True)
+    method_id: int = Field(foreign_key="deposition_methods.id")
+
+
+class FilmPhase(SQLModel, table=True):
+    """Reference bulk properties of a film phase (c-LLZO, t-LLZO) used by the descriptors."""
+
+    __tablename__ = "film_phases"
+    id: Optional[int] = _pk("film_phase_id_seq")
+    name: str = Field(unique=True)
+    formula: str
+    crystal_system: str
+    space_group: str
+    lattice_a_angstrom: Optional[float] = _num("a, from the pymatgen lattice")
+    lattice_c_angstrom: Optional[float] = _num("c, from the pymatgen lattice")
+    cte_per_k: Optional[float] = _num("1/K")
+    poisson_ratio: Optional[float] = _num("dimensionless")
+    youngs_modulus_gpa: Optional[float] = _num("GPa")
+    bulk_modulus_gpa: Optional[float] = _num("GPa")
+    shear_modulus_gpa: Optional[float] = _num("GPa")
+    is_descriptor_reference: bool = Field(default=False, sa_type=Boolean)
+    prototype_sites: Optional[str] = Field(default=None, description="asymmetric-unit sites for pymatgen")
+
+
+class PropertySource(SQLModel, table=True):
+    """Where each curated property value came from, with the value and unit as found."""
+
+    __tablename__ = "property_sources"
+    id: Optional[int] = _pk("property_source_id_seq")
+    entity: str = Field(description="'substrate' or 'film_phase'")
+    entity_name: str
+    property: str = Field(description="column name in the entity's table")
+    value_as_given: str
+    unit_as_given: Optional[str] = None
+    source: str = Field(description="reference key plus table/page, or handbook")
+    note: Optional[str] = None
+
+
+class FilmMaterial(SQLModel, table=True):
+    """A film composition: as written, normalised by pymatgen, and its family."""
+
+    __tablename__ = "film_materials"
+    id: Optional[int] = _pk("material_id_seq")
+    composition: str = Field(unique=True, description="composition as given (normalised text)")
+    formula: str = Field(description="pymatgen reduced formula of the (nominal) composition")
+    family: str = Field(description="LLZO, Ta-LLZO, Ga-LLZO, Al,Ta-LLZO, LLTO, ...")
+    li_per_formula_unit: float = Field(sa_type=Double)
+    nominal: bool = Field(default=False, sa_type=Boolean, description="formula from an abbreviation")
+
+
+class Film(SQLModel, table=True):
+    """One measured film: conditions, result and the provenance of the row."""
+
+    __tablename__ = "films"
+    id: Optional[int] = _pk("film_id_seq")
+    reference_id: int = Field(foreign_key="publications.id")
+    material_id: int = Field(foreign_key="film_materials.id")
+    method_id: int = Field(foreign_key="deposition_methods.id")
+    substrate_id: int = Field(foreign_key="substrates.id")
+    substrate_orientation: Optional[str] = Field(default=None, description="Miller index, e.g. 100")
+    precursors: Optional[str] = None
+    deposition_temp_c: float = _num("deposition temperature, degrees C", nullable=False)
+    phase: str = Field(description="cubic / tetragonal / amorphous / mixed")
+    thickness_nm: Optional[float] = _num("film thickness, nm")
+    conductivity_s_cm: float = _num("total Li-ion conductivity, S/cm", nullable=False)
+    measurement_temp_c: float = _num("measurement temperature, degrees C", nullable=False)
+    measurement_temp_assumed: bool = Field(default=False, sa_type=Boolean)
+    composition_as_given: Optional[str] = None
+    method_as_given: Optional[str] = None
+    substrate_as_given: Optional[str] = None
+    phase_as_given: Optional[str] = None
+    notes: Optional[str] = None
+    duplicate_of: Optional[int] = Field(default=None, foreign_key="films.id")
+    figure6_subset: bool = Field(default=False, sa_type=Boolean)
+    source_table: Optional[str] = Field(default=None, description="e.g. 'kireeva2023 Table 1'")
+    source_row: Optional[int] = None
+    source_file: Optional[str] = None
+    source_line: Optional[int] = None
+    batch_id: int = Field(foreign_key="ingest_batches.id")
+
+
+class InterfaceMatch(SQLModel, table=True):
+    """Coincidence-lattice match of c-LLZO on an oriented substrate (pymatgen SubstrateAnalyzer)."""
+
+    __tablename__ = "interface_matches"
+    id: Optional[int] = _pk("interface_match_id_seq")
+    substrate_id: int = Field(foreign_key="substrates.id")
+    substrate_orientation: str
+    film_phase: str
+    film_miller: str
+    match_area_angstrom2: float = Field(sa_type=Double)
+    von_mises_strain: float = Field(sa_type=Double, description="von Mises of Green-Lagrange strain")
+    strain_xx: float = Field(sa_type=Double, description="Green-Lagrange E_xx of the film")
+    strain_yy: float = Field(sa_type=Double, description="Green-Lagrange E_yy of the film")
+    strain_xy: float = Field(sa_type=Double, description="Green-Lagrange E_xy of the film")
+    pymatgen_version: str
+
+
+class ModelRun(SQLModel, table=True):
+    """One evaluate/train run: config, code version and the hash of the matrix it saw."""
+
+    __tablename__ = "model_runs"
+    id: str = Field(primary_key=True)
+    kind: str = Field(description="'evaluate' or 'train'")
+    created_at: datetime
+    config_json: str
+    code_version: str
+    data_hash: str
+    n_films: int
+    metrics_json: Optional[str] = None
+    models_dir: Optional[str] = None
+
+
+class Prediction(SQLModel, table=True):
+    """A prediction of -log10(sigma / S cm^-1) with its uncertainty, tied to its run."""
+
+    __tablename__ = "predictions"
+    id: Optional[int] = _pk("prediction_id_seq")
+    run_id: str = Field(foreign_key="model_runs.id")
+    film_id: Optional[int] = Field(default=None, foreign_key="films.id")
+    model: str
+    fold: Optional[str] = None
+    neg_log10_sigma_mean: float = Field(sa_type=Double)
+    neg_log10_sigma_std: Optional[float] = _num("spread over the repeats")
+    conditions_json: Optional[str] = None
+    created_at: datetime
+
+
+class ShapValue(SQLModel, table=True):
+    """One Shapley value of one descriptor for one film under one run."""
+
+    __tablename__ = "shap_values"
+    id: Optional[int] = _pk("shap_value_id_seq")
+    run_id: str = Field(foreign_key="model_runs.id")
+    film_id: int = Field(foreign_key="films.id")
+    descriptor: str
+    shap_value: float = Field(sa_type=Double)
+    base_value: float = Field(sa_type=Double)
