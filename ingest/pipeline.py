@@ -123,3 +123,63 @@ def build_curated(con, data_dir: Path = DATA_DIR) -> IngestReport:
         raise
     return IngestReport(batch, ids, {"publications": len(pubs), "substrates": len(subs), "methods": len(methods),
                                       "film_phases": len(phases), "films": len(ids)})
+
+
+def _user_batches(path: str) -> tuple[int, int, str | None]:
+    """(user batches, user films, curated data stamp) of an existing database file."""
+    from ..kb.db import connect
+
+    con = connect(path, read_only=True)
+    try:
+        batches = con.execute("SELECT count(*) FROM ingest_batches WHERE kind = 'user'").fetchall()[0][0]
+        films = con.execute("SELECT count(*) FROM films f JOIN ingest_batches b ON b.id = f.batch_id "
+                            "WHERE b.kind = 'user'").fetchall()[0][0]
+        curated = con.execute("SELECT note FROM ingest_batches WHERE kind = 'curated'").fetchall()
+        return batches, films, (curated[0][0] if curated else None)
+    except Exception:
+        return 0, 0, None
+    finally:
+        con.close()
+
+
+def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> tuple[str, IngestReport | None]:
+    """Create the schema and load the curated data; idempotent, atomic, never loses user rows.
+
+    The build goes to a temporary file that replaces `path` only when complete. An existing file
+    with the same curated data is left as it is. One holding user-ingested films is refused unless
+    `force`, and then it is first copied to PATH.bak.
+    """
+    import os
+    import shutil
+
+    from ..kb.db import connect, create_schema
+    from .datafiles import check_metadata, data_hash
+
+    bad = check_metadata(data_dir)
+    if bad:
+        raise IngestError(bad)
+    stamp = f"data sha256 {data_hash(data_dir)}"
+    if os.path.exists(path):
+        batches, user_films, note = _user_batches(path)
+        if batches and not force:
+            raise KBError(f"{path} holds {user_films} user-ingested films in {batches} batches; "
+                          "`filmkb init --force` rebuilds it from the curated data (after copying it to "
+                          f"{path}.bak)")
+        if note == stamp and not batches:
+            return "up to date", None
+    tmp = f"{path}.building"
+    for leftover in (tmp, tmp + ".wal"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    con = connect(tmp)
+    try:
+        create_schema(con)
+        report = build_curated(con, data_dir)
+        con.execute("UPDATE ingest_batches SET note = ? WHERE id = ?", [stamp, report.batch_id])
+        con.execute("CHECKPOINT")
+    finally:
+        con.close()
+    if os.path.exists(path):
+        shutil.copy2(path, f"{path}.bak")
+    os.replace(tmp, path)
+    return "built", report

@@ -18,14 +18,14 @@ def build_lattice(space_group: str, a: float, b: float | None = None, c: float |
 
     group = SpaceGroup(space_group)
     system = group.crystal_system
-    if system == "cubic":
-        lattice = Lattice.cubic(a)
-    elif system == "tetragonal":
-        lattice = Lattice.tetragonal(a, c if c is not None else a)
-    elif system == "hexagonal" or system == "trigonal":
-        lattice = Lattice.hexagonal(a, c if c is not None else a)
-    else:
-        lattice = Lattice.from_parameters(a, b or a, c or a, alpha, beta, gamma)
+    b = a if b is None else b
+    if c is None:
+        if system != "cubic":
+            raise ValueError(f"a {system} lattice ({space_group}) needs c")
+        c = a
+    if system in ("hexagonal", "trigonal") and gamma == 90.0:
+        gamma = 120.0
+    lattice = Lattice.from_parameters(a, b, c, alpha, beta, gamma)
     if not group.is_compatible(lattice):
         raise ValueError(f"lattice a={a}, b={b}, c={c} is not compatible with {space_group}")
     return lattice

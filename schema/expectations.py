@@ -60,7 +60,7 @@ SUITES = {
         not_null("shear_modulus_gpa"), between("shear_modulus_gpa", 1.0, 600.0),
         not_null("dielectric_constant"), between("dielectric_constant", 1.0, 30000.0),
         not_null("melting_point_k"), between("melting_point_k", 300.0, 4500.0),
-        in_set("melting_kind", ["melting", "decomposition"]),
+        in_set("melting_kind", ["melting", "decomposition", "imputed"]),
         not_null("misfit"), between("misfit", -0.5, 0.5),
         between("lattice_a_angstrom", 2.0, 40.0),
     ],

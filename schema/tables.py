@@ -91,7 +91,7 @@ class Substrate(SQLModel, table=True):
     dielectric_constant: Optional[float] = _num("static relative permittivity")
     dielectric_imputed: bool = Field(default=False, sa_type=Boolean)
     melting_point_k: Optional[float] = _num("melting or decomposition point, K")
-    melting_kind: Optional[str] = Field(default=None, description="'melting' or 'decomposition'")
+    melting_kind: Optional[str] = Field(default=None, description="'melting', 'decomposition' or 'imputed'")
     prototype_sites: Optional[str] = Field(default=None, description="asymmetric-unit sites for pymatgen")
     misfit: Optional[float] = _num("(n*a_sub - a_film)/a_film against c-LLZO; 0 if amorphous")
     misfit_supercell_n: Optional[int] = Field(default=None, description="n in the misfit")

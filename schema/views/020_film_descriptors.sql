@@ -33,6 +33,7 @@ SELECT
                   AND lower(f.substrate_as_given) NOT LIKE lower(s.name) || ' (%'
              THEN 'substrate ' || f.substrate_as_given || ' stored as ' || s.name END,
         CASE WHEN s.melting_kind = 'decomposition' THEN 'T_m is a decomposition point' END,
+        CASE WHEN s.melting_kind = 'imputed' THEN 'substrate T_m imputed' END,
         'shear modulus normalised by G_film of ' || fp.name,
         CASE WHEN f.measurement_temp_assumed THEN 'measured at room temperature (assumed)' END
     )                                                             AS descriptor_choices

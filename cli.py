@@ -1,0 +1,236 @@
+"""filmkb command line: a thin click layer; every command wraps one library function.
+
+Heavy libraries (pandas, pymatgen, great-expectations, keras) are imported inside the commands
+so that `filmkb --help` stays instant.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+FORMATS = click.Choice(["table", "csv", "json"])
+
+
+class _Group(click.Group):
+    """Turns filmkb's own errors into one-line `Error: ...` messages with exit code 1."""
+
+    def invoke(self, ctx):
+        from .kb.db import KBError
+
+        try:
+            return super().invoke(ctx)
+        except KBError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+def _emit(frame, fmt: str, title: str | None = None) -> None:
+    """Print a DataFrame as a rich table, CSV or JSON records."""
+    if fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    elif fmt == "json":
+        click.echo(frame.to_json(orient="records", indent=2, date_format="iso"))
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=title, show_lines=False)
+        for col in frame.columns:
+            table.add_column(str(col), overflow="fold")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        Console(width=max(200, len(frame.columns) * 14)).print(table)
+
+
+def _cell(value) -> str:
+    import pandas as pd
+
+    if value is None or (not isinstance(value, (list, tuple)) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+@click.group(cls=_Group)
+@click.option("--db", "db_path", envvar="FILMKB_DB", default="filmkb.duckdb", show_default=True,
+              help="DuckDB file (also $FILMKB_DB).")
+@click.version_option(package_name="filmkb")
+@click.pass_context
+def main(ctx, db_path):
+    """filmkb: a knowledge base and ML toolkit for the ionic conductivity of garnet thin films.
+
+    Example: filmkb init && filmkb films --substrate MgO --method PLD
+    """
+    ctx.obj = {"db": db_path}
+
+
+@main.command()
+@click.option("--force", is_flag=True, help="Rebuild even if user-ingested films exist (the old file is kept as .bak).")
+@click.pass_context
+def init(ctx, force):
+    """Create the schema, load the curated data and apply the views (idempotent).
+
+    Example: filmkb --db my.duckdb init
+    """
+    from .ingest.pipeline import init_database
+
+    status, report = init_database(ctx.obj["db"], force=force)
+    if report is None:
+        click.echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
+    else:
+        counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
+        click.echo(f"{ctx.obj['db']}: {status}: {counts}")
+
+
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.pass_context
+def query(ctx, sql, fmt):
+    """Run read-only SQL against the knowledge base (writes are refused).
+
+    Example: filmkb query "SELECT substrate, count(*) FROM film_overview GROUP BY 1"
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        _emit(db.sql(sql), fmt)
+
+
+@main.command()
+@click.option("--substrate", help="Substrate name or alias (MgO, STO, SrTiO3, Si-Pt, ...).")
+@click.option("--method", help="Deposition method or alias (PLD, 'pulsed laser deposition', ALD, ...).")
+@click.option("--phase", help="cubic, tetragonal, amorphous or mixed.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--all-columns", is_flag=True, help="Show every column of the film_overview view.")
+@click.pass_context
+def films(ctx, substrate, method, phase, fmt, all_columns):
+    """List films, optionally filtered by substrate, method and phase.
+
+    Example: filmkb films --substrate MgO --method PLD
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        frame = kb.films(db, substrate=substrate, method=method, phase=phase)
+    if not all_columns and fmt == "table":
+        frame = frame[["film_id", "reference", "composition", "method", "deposition_temp_c", "substrate",
+                       "orientation", "phase", "thickness_nm", "conductivity_s_cm", "duplicate_of"]]
+    _emit(frame, fmt, title=f"{len(frame)} films")
+
+
+@main.command()
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.pass_context
+def substrates(ctx, fmt):
+    """List substrates with properties, pymatgen lattice constant and misfit against c-LLZO.
+
+    Example: filmkb substrates --format csv
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        _emit(kb.substrates(db), fmt, title="substrates")
+
+
+@main.command()
+@click.option("--complete", is_flag=True, help="Only distinct films with all seven descriptors (the model input).")
+@click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE.csv or FILE.parquet instead of printing.")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format when printing.")
+@click.pass_context
+def descriptors(ctx, complete, out, fmt):
+    """The descriptor matrix: seven descriptors and -log10(sigma) per film.
+
+    Example: filmkb descriptors --complete --out X.csv
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        frame = kb.descriptor_matrix(db, complete=complete).reset_index()
+    if out:
+        if out.endswith(".parquet"):
+            frame.to_parquet(out, index=False)
+        elif out.endswith(".csv"):
+            frame.to_csv(out, index=False)
+        else:
+            raise click.ClickException(f"{out}: use a .csv or .parquet file name")
+        click.echo(f"{out}: {len(frame)} rows x {len(kb.DESCRIPTORS)} descriptors + target")
+        return
+    cols = ["film_id", *kb.DESCRIPTORS, kb.TARGET] if fmt == "table" else frame.columns
+    _emit(frame[list(cols)], fmt, title=f"{len(frame)} films")
+
+
+@main.command()
+@click.pass_context
+def validate(ctx):
+    """Run every great-expectations suite; print each failure; exit 1 on any.
+
+    Example: filmkb validate
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        failures = kb.validate(db)
+    for failure in failures:
+        click.echo(str(failure))
+    if failures:
+        click.echo(f"{len(failures)} failures", err=True)
+        sys.exit(1)
+    click.echo("all expectations met")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.pass_context
+def export(ctx, out_dir):
+    """Write every table and view as Parquet and CSV, plus references.bib.
+
+    Example: filmkb export dump/
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        files = kb.export(out_dir, db)
+    click.echo(f"{out_dir}: {len(files)} files")
+
+
+@main.command()
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for the report.")
+@click.pass_context
+def reproduce(ctx, out_dir):
+    """The main job: build (or refresh) the knowledge base, validate it and summarise it.
+
+    Example: filmkb reproduce --out reports/
+    """
+    from . import kb
+    from .ingest.pipeline import init_database
+
+    status, _ = init_database(ctx.obj["db"])
+    with kb.open(ctx.obj["db"]) as db:
+        failures = kb.validate(db)
+        info = kb.summary(db)
+        subs = kb.substrates(db)
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, "summary.json")
+    with open(path, "w") as handle:
+        json.dump({**info, "validation_failures": [str(f) for f in failures]}, handle, indent=2)
+    click.echo(f"knowledge base {ctx.obj['db']}: {status}")
+    click.echo(f"{info['films']} film rows ({info['distinct_films']} distinct), {info['publications']} publications, "
+               f"{info['substrates']} substrates, {info['complete_descriptor_rows']} films with complete descriptors")
+    click.echo("films per substrate: " + ", ".join(f"{k} {v}" for k, v in info["by_substrate"].items()))
+    click.echo("films per method:    " + ", ".join(f"{k} {v}" for k, v in info["by_method"].items()))
+    click.echo("films per phase:     " + ", ".join(f"{k} {v}" for k, v in info["by_phase"].items()))
+    click.echo("misfit vs c-LLZO:    " + ", ".join(f"{r.name} {r.misfit:+.3f}" for r in subs.itertuples() if not r.amorphous))
+    click.echo(f"validation: {'all expectations met' if not failures else f'{len(failures)} failures'}")
+    click.echo(f"summary written to {path}")
+    if failures:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
