@@ -232,5 +232,76 @@ def reproduce(ctx, out_dir):
         sys.exit(1)
 
 
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--dry-run", is_flag=True, help="Normalise and validate only; write nothing.")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up.")
+@click.pass_context
+def ingest(ctx, files, dry_run, wait):
+    """Add films from CSV or YAML files (template: data/templates/films.csv), or references from .bib.
+
+    All rows are normalised (units, formulas, names, DOIs) and validated first; one bad row means
+    nothing is written, and every bad cell is listed as FILE:LINE: column: value: reason.
+
+    Example: filmkb ingest new_films.csv more.yaml --dry-run
+    """
+    from .ingest.pipeline import ingest_files
+
+    bibs = [f for f in files if f.lower().endswith(".bib")]
+    if bibs:
+        ctx.invoke(ingest_bib, files=bibs, wait=wait)
+    films_files = [f for f in files if not f.lower().endswith(".bib")]
+    if not films_files:
+        return
+    report = ingest_files(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait)
+    c = report.counts
+    for file, line, other in report.duplicates:
+        click.echo(f"{file}:{line}: already in the database as film {other}: skipped")
+    for file, line, other in report.near_duplicates:
+        click.echo(f"{file}:{line}: near-duplicate of film {other} (same reference and conditions, other conductivity): added")
+    if dry_run:
+        click.echo(f"dry run: {c['read']} entries valid, {c['added']} would be added, {c['duplicates']} duplicates; nothing written")
+    elif report.batch_id is None:
+        click.echo(f"nothing added: all {c['read']} entries are already in the database")
+    else:
+        ids = ", ".join(map(str, report.film_ids))
+        click.echo(f"batch {report.batch_id}: added {c['added']} films (ids {ids}); "
+                   f"{c['duplicates']} duplicates skipped, {c['near_duplicates']} near-duplicates")
+
+
+@main.command()
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.pass_context
+def history(ctx, fmt):
+    """List ingest batches (curated load and user ingests) with their film counts.
+
+    Example: filmkb history
+    """
+    from .ingest.pipeline import history as batches
+    from .kb.db import connect
+
+    con = connect(ctx.obj["db"], read_only=True)
+    try:
+        _emit(batches(con), fmt, title="ingest batches")
+    finally:
+        con.close()
+
+
+@main.command()
+@click.argument("batch", type=int)
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.pass_context
+def retract(ctx, batch, wait):
+    """Remove the films of one user ingest batch (and nothing else), in one transaction.
+
+    Example: filmkb retract 3
+    """
+    from .ingest.pipeline import retract as retract_batch
+
+    n = retract_batch(ctx.obj["db"], batch, wait=wait)
+    click.echo(f"batch {batch}: removed {n} films")
+
+
 if __name__ == "__main__":
     main()

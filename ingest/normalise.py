@@ -64,6 +64,9 @@ def _ureg():
 
 _TIMES_TEN = re.compile(r"^\s*([-+]?\d*\.?\d+)\s*(?:[x×·*]\s*10\s*(?:\^|\*\*)?\s*([-+]?\d+))")
 _PLAIN = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)")
+_QUANTITY_NAMES = {"S/cm": "conductivity", "degC": "temperature", "K": "temperature", "nm": "length",
+                   "angstrom": "length", "GPa": "pressure (modulus)", "1/K": "1/temperature",
+                   "dimensionless": "dimensionless"}
 _UNIT_ALIASES = {"°c": "degC", "ºc": "degC", "c": "degC", "°f": "degF", "k": "kelvin", "um": "micrometer"}
 
 
@@ -104,7 +107,8 @@ def parse_quantity(value: object, unit: str) -> float | None:
     except Exception as exc:  # pint raises several unrelated types
         kind = type(exc).__name__
         if "Dimensionality" in kind:
-            raise CellError(f"unit '{printed}' is not a {ureg.Unit(unit).dimensionality} unit (expected e.g. {unit})") from None
+            kind = _QUANTITY_NAMES.get(unit, str(ureg.Unit(unit).dimensionality))
+            raise CellError(f"unit '{printed}' is not a {kind} unit (expected e.g. {unit})") from None
         raise CellError(f"unknown unit '{printed}'") from None
     return float(f"{converted:.12g}")  # drop float noise of unit conversion (300 K -> 26.85 C)
 

@@ -29,11 +29,14 @@ class IngestError(KBError):
 
 @dataclass
 class IngestReport:
-    """What an invocation added."""
+    """What an invocation added, skipped as exact duplicates, and flagged as near-duplicates."""
 
     batch_id: int | None
     film_ids: list = field(default_factory=list)
     counts: dict = field(default_factory=dict)
+    duplicates: list = field(default_factory=list)       # (file, line, film id it repeats)
+    near_duplicates: list = field(default_factory=list)  # (file, line, film id with other sigma)
+    dry_run: bool = False
 
 
 def _read(path: Path):
@@ -183,3 +186,115 @@ def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> 
         shutil.copy2(path, f"{path}.bak")
     os.replace(tmp, path)
     return "built", report
+
+
+def _read_all(files) -> list:
+    """Records of every file; unreadable files are all reported together."""
+    records, problems = [], []
+    for path in files:
+        try:
+            records += read_records(path)
+        except ReadError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise IngestError(problems)
+    if not records:
+        raise IngestError([f"{', '.join(map(str, files))}: no entries found"])
+    return records
+
+
+def _ref_identity(con):
+    """entry -> the identity existing films are keyed by (DOI, else citation key)."""
+    known = dict(con.execute("SELECT key, coalesce(doi, key) FROM publications").fetchall())
+
+    def identity(ref):
+        if ref.key:
+            return known.get(ref.key, ref.key)
+        if ref.doi:
+            return ref.doi
+        key = reference_key(ref.authors, ref.year, None)
+        return known.get(key, key)
+    return identity
+
+
+def classify_duplicates(con, entries):
+    """Split entries into (to add, exact duplicates, near-duplicates) against the database and the batch."""
+    known, identity = store.existing_conditions(con), _ref_identity(con)
+    fresh, dups, near, pending = [], [], [], {}
+    for e in entries:
+        key = store.condition_key(identity(e.reference), e.material.formula, e.method, e.substrate,
+                                  e.substrate_orientation, e.deposition_temp_c, e.thickness_nm)
+        sigma = store.sigma_key(e.conductivity_s_cm)
+        same = [fid for fid, s in known.get(key, []) if s == sigma]
+        earlier = [ln for ln, s in pending.get(key, []) if s == sigma]
+        if same or earlier:
+            dups.append((e.source_file, e.source_line, same[0] if same else f"line {earlier[0]}"))
+            continue
+        others = [fid for fid, _ in known.get(key, [])]
+        if others:
+            near.append((e.source_file, e.source_line, others[0]))
+        pending.setdefault(key, []).append((e.source_line, sigma))
+        fresh.append(e)
+    return fresh, dups, near
+
+
+def _ingest(con, records, files, dry_run: bool) -> IngestReport:
+    entries, problems = normalise_films(records, vocabulary(con))
+    problems += validate_entries(entries)
+    _raise_if(sorted(problems, key=lambda p: (p.file, p.line)))
+    fresh, dups, near = classify_duplicates(con, entries)
+    report = IngestReport(None, [], {"read": len(entries), "added": 0, "duplicates": len(dups),
+                                     "near_duplicates": len(near)}, dups, near, dry_run)
+    if dry_run or not fresh:
+        report.counts["added"] = 0 if not dry_run else len(fresh)
+        return report
+    con.begin()
+    try:
+        report.batch_id = store.new_batch(con, "user", [str(f) for f in files])
+        report.film_ids = store.write_films(con, fresh, report.batch_id, reference_key)
+        store.update_interface_matches(con)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    report.counts["added"] = len(report.film_ids)
+    return report
+
+
+def ingest_files(db_path: str, files, dry_run: bool = False, wait: float = 0.0) -> IngestReport:
+    """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written."""
+    from ..kb.db import connect
+    from ..kb.writer import write_session
+
+    records = _read_all(files)
+    if dry_run:
+        con = connect(db_path, read_only=True)
+        try:
+            return _ingest(con, records, files, dry_run=True)
+        finally:
+            con.close()
+    with write_session(db_path, wait) as con:
+        return _ingest(con, records, files, dry_run=False)
+
+
+def history(con):
+    """Every ingest batch with its film count, newest first."""
+    return con.execute("""
+        SELECT b.id AS batch, b.kind, b.created_at, count(f.id) AS films, b.sources, b.note
+        FROM ingest_batches b LEFT JOIN films f ON f.batch_id = b.id
+        GROUP BY ALL ORDER BY b.id DESC""").df()
+
+
+def retract(db_path: str, batch_id: int, wait: float = 0.0) -> int:
+    """Remove one user batch's films in one transaction; returns how many."""
+    from ..kb.writer import write_session
+
+    with write_session(db_path, wait) as con:
+        con.begin()
+        try:
+            n = store.retract_batch(con, batch_id)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return n

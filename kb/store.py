@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from . import materials
+from .db import KBError
 
 
 def now() -> datetime:
@@ -226,3 +227,48 @@ def update_interface_matches(con) -> int:
                              pymatgen_version=pymatgen.core.__version__, **match.__dict__))
     insert_frame(con, "interface_matches", pd.DataFrame(rows))
     return len(rows)
+
+
+def _num_key(value):
+    return None if value is None or value != value else float(f"{value:.9g}")
+
+
+def condition_key(ref: str, formula: str, method: str, substrate: str, orientation, t_dep, thickness) -> tuple:
+    """What makes two rows the same film apart from the measured conductivity."""
+    return (ref, formula, method, substrate, orientation or None, _num_key(t_dep), _num_key(thickness))
+
+
+def existing_conditions(con) -> dict:
+    """condition key -> [(film id, conductivity key)] for every film in the database."""
+    rows = con.execute("""
+        SELECT f.id, coalesce(p.doi, p.key), m.formula, dm.name, s.name, f.substrate_orientation,
+               f.deposition_temp_c, f.thickness_nm, f.conductivity_s_cm
+        FROM films f JOIN publications p ON p.id = f.reference_id JOIN film_materials m ON m.id = f.material_id
+        JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id""").fetchall()
+    known = {}
+    for fid, ref, formula, method, sub, orient, t_dep, h, sigma in rows:
+        known.setdefault(condition_key(ref, formula, method, sub, orient, t_dep, h), []).append((fid, _num_key(sigma)))
+    return known
+
+
+def sigma_key(value):
+    return _num_key(value)
+
+
+def retract_batch(con, batch_id: int) -> int:
+    """Delete one user batch's films (nothing else) and mark the batch retracted; returns films removed."""
+    rows = con.execute("SELECT kind FROM ingest_batches WHERE id = ?", [batch_id]).fetchall()
+    if not rows:
+        raise KBError(f"no ingest batch {batch_id} (see `filmkb history`)")
+    if rows[0][0] != "user":
+        raise KBError(f"batch {batch_id} is {rows[0][0]!r}, not a user batch; only user batches can be retracted")
+    used = con.execute("""SELECT DISTINCT p.run_id FROM predictions p JOIN films f ON f.id = p.film_id
+                          WHERE f.batch_id = ?""", [batch_id]).fetchall()
+    if used:
+        runs = ", ".join(r[0] for r in used)
+        raise KBError(f"films of batch {batch_id} have stored predictions in model runs {runs}; nothing was removed")
+    n = con.execute("SELECT count(*) FROM films WHERE batch_id = ?", [batch_id]).fetchall()[0][0]
+    con.execute("DELETE FROM films WHERE batch_id = ?", [batch_id])
+    con.execute("UPDATE ingest_batches SET kind = 'retracted', note = concat_ws('; ', note, 'retracted ' || CAST(? AS VARCHAR)) WHERE id = ?",
+                [now().isoformat(timespec="seconds"), batch_id])
+    return n

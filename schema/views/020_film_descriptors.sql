@@ -22,6 +22,7 @@ SELECT
     s.youngs_modulus_gpa * (1.0 - s.poisson_ratio) / f.thickness_nm
         * (f.deposition_temp_c + 273.15) * (s.cte_per_k - fp.cte_per_k) AS thermal_stress_term,
     -log10(f.conductivity_s_cm)                                   AS neg_log10_sigma,
+    f.reference_id                                                AS reference_id,
     s.name                                                        AS substrate,
     f.substrate_as_given                                          AS substrate_as_given,
     f.duplicate_of IS NOT NULL                                    AS is_duplicate,
