@@ -19,12 +19,16 @@ class _Group(click.Group):
     """Turns filmkb's own errors into one-line `Error: ...` messages with exit code 1."""
 
     def invoke(self, ctx):
+        import duckdb
+
         from .kb.db import KBError
 
         try:
             return super().invoke(ctx)
         except KBError as exc:
             raise click.ClickException(str(exc)) from None
+        except duckdb.ConstraintException as exc:
+            raise click.ClickException(f"{ctx.params.get('db_path')}: {str(exc).splitlines()[0]}; nothing was written") from None
 
 
 def _emit(frame, fmt: str, title: str | None = None) -> None:
@@ -268,6 +272,81 @@ def ingest(ctx, files, dry_run, wait):
         ids = ", ".join(map(str, report.film_ids))
         click.echo(f"batch {report.batch_id}: added {c['added']} films (ids {ids}); "
                    f"{c['duplicates']} duplicates skipped, {c['near_duplicates']} near-duplicates")
+
+
+@main.command("ingest-bib")
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.pass_context
+def ingest_bib(ctx, files, wait):
+    """Add references from BibTeX files, or complete known ones (matched by DOI or key).
+
+    Example: filmkb ingest-bib refs.bib
+    """
+    from .ingest.pipeline import ingest_bib as load_bib
+
+    added, updated = load_bib(ctx.obj["db"], files, wait=wait)
+    click.echo(f"references: {added} added, {updated} completed")
+
+
+@main.command("add-substrate")
+@click.option("--name", required=True, help="Canonical name, e.g. LiNbO3.")
+@click.option("--formula", required=True, help="Chemical formula, e.g. LiNbO3.")
+@click.option("--amorphous/--crystalline", default=False, help="Amorphous substrates get misfit 0.")
+@click.option("--space-group", help="Hermann-Mauguin symbol (crystalline), e.g. Fm-3m.")
+@click.option("--sites", help="Asymmetric-unit sites for pymatgen, e.g. 'Mg 0 0 0; O 0.5 0.5 0.5'.")
+@click.option("--lattice-a", help="Lattice constant a (default unit angstrom).")
+@click.option("--cte", required=True, help="Linear thermal expansion coefficient (default 1/K).")
+@click.option("--poisson", required=True, help="Poisson ratio.")
+@click.option("--youngs", required=True, help="Young's modulus (default GPa).")
+@click.option("--bulk", help="Bulk modulus (default GPa).")
+@click.option("--shear", required=True, help="Shear modulus (default GPa).")
+@click.option("--dielectric", required=True, help="Static relative permittivity.")
+@click.option("--melting-point", required=True, help="Melting or decomposition point (default K; '1768 degC' works).")
+@click.option("--source", required=True, help="Where the values come from (reference, table, page).")
+@click.option("--alias", "aliases", multiple=True, help="Another name papers use (repeatable).")
+@click.option("--note", help="Free-text note.")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.pass_context
+def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, cte, poisson, youngs, bulk,
+                  shear, dielectric, melting_point, source, aliases, note, wait):
+    """Add a substrate with its properties, units and source (validated like the curated ones).
+
+    Example: filmkb add-substrate --name LiNbO3 --formula LiNbO3 --amorphous --cte 15e-6 --poisson 0.25
+    --youngs 170 --shear 68 --dielectric 29 --melting-point "1257 degC" --source "CRC Handbook"
+    """
+    from .ingest.pipeline import add_substrate as add
+
+    substrate = dict(name=name, formula=formula, amorphous=str(amorphous).lower(), space_group=space_group,
+                     sites=sites, aliases="|".join(aliases), note=note, crystal_system=None)
+    values = dict(lattice_a=lattice_a, cte=cte, poisson_ratio=poisson, youngs_modulus=youngs, bulk_modulus=bulk,
+                  shear_modulus=shear, dielectric_constant=dielectric, melting_point=melting_point)
+    added = add(ctx.obj["db"], substrate, values, source, wait=wait)
+    click.echo(f"substrate {added} added")
+
+
+@main.command()
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.pass_context
+def add(ctx, wait):
+    """Add one film interactively, with the same normalisation and validation as `filmkb ingest`.
+
+    Example: filmkb add
+    """
+    from .ingest.entries import TEMPLATE_COLUMNS
+    from .ingest.pipeline import ingest_records
+
+    required = {"composition", "method", "deposition_temp_c", "substrate", "phase", "conductivity_s_cm"}
+    click.echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm). Empty = not given.")
+    cells = {}
+    for column in TEMPLATE_COLUMNS:
+        label = column + (" (required)" if column in required else "")
+        cells[column] = click.prompt(label, default="", show_default=False).strip()
+    report = ingest_records(ctx.obj["db"], [("<interactive>", 1, cells)], wait=wait)
+    if report.batch_id is None:
+        click.echo("nothing added: this film is already in the database")
+    else:
+        click.echo(f"batch {report.batch_id}: added film {report.film_ids[0]}")
 
 
 @main.command()

@@ -90,8 +90,8 @@ def sourced_value(record: Record) -> tuple[SourcedValue | None, list[Problem]]:
     try:
         value = parse_quantity(f"{value_text} {given_unit}" if given_unit else value_text, unit)
     except CellError as exc:
-        c.problem("unit" if given_unit else "value", str(exc))
-        return None, c.problems
+        cell = f"{value_text} {given_unit}" if given_unit else value_text
+        return None, [Problem(record.file, record.line, prop, cell, str(exc))]
     source = c.text("source")
     if not source:
         c.problem("source", "every property value needs its source")
@@ -175,6 +175,7 @@ class PublicationEntry:
     volume: str | None
     pages: str | None
     seed_ref: int | None
+    bibtex: str | None = None
 
 
 def publication_entries(records: list[Record]) -> tuple[list[PublicationEntry], list[Problem]]:

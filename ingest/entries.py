@@ -145,7 +145,7 @@ def _lookup(cells: _Cells, column: str, name: str, table: dict, how_to_add: str)
 def _year(value) -> int:
     try:
         year = int(float(clean_text(value)))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CellError("year must be a whole number") from None
     if not 1900 <= year <= 2100:
         raise CellError("year must be between 1900 and 2100")
@@ -164,7 +164,7 @@ def _bool(value) -> bool:
 def _int(value) -> int:
     try:
         return int(float(clean_text(value)))
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CellError("expected a whole number") from None
 
 
@@ -216,7 +216,7 @@ def film_entry(record: Record, vocab: Vocabulary) -> tuple[FilmEntry | None, lis
         figure6_subset=bool(c.apply("figure6_subset", _bool)),
         duplicate_of_row=c.apply("duplicate_of_row", _int),
         source_row=c.apply("source_row", _int),
-        source_file=record.file, source_line=record.line,
+        source_file=record.file, source_line=record.line, extras={"cells": record.cells},
     ), []
 
 

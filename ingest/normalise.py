@@ -6,6 +6,7 @@ Every function takes text as papers print it and returns canonical values, or ra
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -98,6 +99,8 @@ def parse_quantity(value: object, unit: str) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
     number, printed = _split_number(clean_text(value))
+    if not math.isfinite(number):
+        raise CellError("not a finite number")
     if not printed:
         return number
     ureg = _ureg()
@@ -162,7 +165,8 @@ def _family(elements: set[str]) -> str:
 
 def parse_composition(value: object) -> CompositionInfo:
     """'Li₆.₄La₃Zr₁.₄Ta₀.₆O₁₂', 'LLZTO', 'A + B' (equal formula units) -> CompositionInfo."""
-    from pymatgen.core import Composition
+    from pymatgen.core import Composition, Element
+    from pymatgen.core.periodic_table import DummySpecies
 
     text = clean_text(value)
     if not text:
@@ -178,9 +182,11 @@ def parse_composition(value: object) -> CompositionInfo:
             raise CellError(
                 f"pymatgen cannot parse '{part}' as a formula (known abbreviations: {', '.join(sorted(ABBREVIATIONS))})"
             ) from None
-        unknown = [str(el) for el in comp.elements if not hasattr(el, "Z") or el.Z <= 0]
+        # DummySpecies ('Q', 'Xx') stand in for unknown symbols; their Z is a hash, not a test.
+        unknown = [str(el).rstrip("0+-") for el in comp.elements if not Element.is_valid_symbol(getattr(el, "symbol", ""))
+                   or isinstance(el, DummySpecies)]
         if unknown:
-            raise CellError(f"'{part}' has unknown element(s) {', '.join(unknown)}")
+            raise CellError(f"pymatgen cannot parse '{part}' as a formula: unknown element(s) {', '.join(unknown)}")
         if comp.num_atoms <= 0:
             raise CellError(f"'{part}' has no atoms")
         total = comp if total is None else total + comp

@@ -87,8 +87,13 @@ def validate_entries(entries) -> list[Problem]:
     if not entries:
         return []
     failures = quality.validate_frame("film_entries", entry_frame(entries), FILM_ENTRY_SUITE, "row")
-    return [Problem(entries[f.row_id].source_file, entries[f.row_id].source_line, f.column, f.value,
-                    f"fails {f.expectation}") for f in failures]
+    problems = []
+    for f in failures:
+        e = entries[f.row_id]
+        typed = e.extras.get("cells", {}).get(f.column, f.value)
+        problems.append(Problem(e.source_file, e.source_line, f.column, typed,
+                                f"fails {f.expectation} (read as {f.value} in the column's unit)"))
+    return problems
 
 
 def _raise_if(problems: list[Problem]) -> None:
@@ -261,6 +266,16 @@ def _ingest(con, records, files, dry_run: bool) -> IngestReport:
     return report
 
 
+def ingest_records(db_path: str, rows, wait: float = 0.0) -> IngestReport:
+    """Ingest (file, line, cells) rows typed by hand (filmkb add) through the same path as files."""
+    from ..kb.writer import write_session
+    from .readers import Record
+
+    records = [Record(f, ln, cells) for f, ln, cells in rows]
+    with write_session(db_path, wait) as con:
+        return _ingest(con, records, sorted({f for f, _, _ in rows}), dry_run=False)
+
+
 def ingest_files(db_path: str, files, dry_run: bool = False, wait: float = 0.0) -> IngestReport:
     """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written."""
     from ..kb.db import connect
@@ -298,3 +313,63 @@ def retract(db_path: str, batch_id: int, wait: float = 0.0) -> int:
             con.rollback()
             raise
     return n
+
+
+def ingest_bib(db_path: str, files, wait: float = 0.0) -> tuple[int, int]:
+    """Add (or complete) publications from BibTeX files in one transaction: (added, updated)."""
+    from ..kb.writer import write_session
+    from .bibtex import parse_bibtex
+
+    entries, problems = [], []
+    for path in files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror}")
+            continue
+        found, bad = parse_bibtex(text, str(path))
+        entries += found
+        problems += bad
+    _raise_if(problems)
+    with write_session(db_path, wait) as con:
+        con.begin()
+        try:
+            batch = store.new_batch(con, "user", [str(f) for f in files], note="bibtex")
+            counts = store.upsert_publications(con, entries, batch)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return counts
+
+
+def add_substrate(db_path: str, substrate: dict, values: dict, source: str, wait: float = 0.0) -> str:
+    """Add one substrate through the catalogue normalisation and the substrates quality suite.
+
+    `substrate`: name, formula, amorphous, crystal_system, space_group, sites, aliases ('|'-joined),
+    note. `values`: property -> cell, each with or without its unit ('168 GPa', '1768 C', '8.9e-6').
+    """
+    from ..kb.writer import write_session
+    from .readers import Record
+
+    where = "add-substrate"
+    props = [Record(where, 0, {"substrate": substrate["name"], "property": prop, "value": str(cell), "unit": "",
+                                "source": source, "note": "melting" if prop == "melting_point" else ""})
+             for prop, cell in values.items() if cell not in (None, "")]
+    entries, problems = catalogue.substrate_entries([Record(where, 0, substrate)], props)
+    _raise_if(problems)
+    with write_session(db_path, wait) as con:
+        taken = {a for (a,) in con.execute("SELECT alias FROM substrate_aliases").fetchall()}
+        clash = sorted(taken & {a.lower() for a in [entries[0].name, entries[0].formula, *entries[0].aliases]})
+        if clash:
+            raise KBError(f"substrate name or alias already known: {', '.join(clash)} (see `filmkb substrates`)")
+        con.begin()
+        try:
+            batch = store.new_batch(con, "user", [where], note=f"substrate {entries[0].name}")
+            store.write_substrates(con, entries, batch)
+            quality.raise_on_failures(quality.validate_tables(con, ["substrates"]))
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return entries[0].name

@@ -272,3 +272,21 @@ def retract_batch(con, batch_id: int) -> int:
     con.execute("UPDATE ingest_batches SET kind = 'retracted', note = concat_ws('; ', note, 'retracted ' || CAST(? AS VARCHAR)) WHERE id = ?",
                 [now().isoformat(timespec="seconds"), batch_id])
     return n
+
+
+def upsert_publications(con, entries, batch_id: int) -> tuple[int, int]:
+    """Insert new publications, or fill the empty fields (and BibTeX) of ones known by DOI or key."""
+    added = updated = 0
+    fields = ("doi", "authors", "year", "title", "journal", "volume", "pages", "bibtex")
+    for e in entries:
+        rows = con.execute("SELECT id FROM publications WHERE (doi IS NOT NULL AND doi = ?) OR key = ?",
+                           [e.doi, e.key]).fetchall()
+        if rows:
+            sets = ", ".join(f"{f} = coalesce({f}, ?)" for f in fields)
+            con.execute(f"UPDATE publications SET {sets} WHERE id = ?", [getattr(e, f) for f in fields] + [rows[0][0]])
+            updated += 1
+        else:
+            con.execute(f"INSERT INTO publications (key, {', '.join(fields)}, batch_id) VALUES (?, {', '.join('?' * len(fields))}, ?)",
+                        [e.key, *(getattr(e, f) for f in fields), batch_id])
+            added += 1
+    return added, updated

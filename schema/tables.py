@@ -58,7 +58,9 @@ class Reference(SQLModel, table=True):
     __tablename__ = "publications"  # "references" is an SQL keyword
     id: Optional[int] = _pk("reference_id_seq")
     key: str = Field(unique=True, description="citation key, e.g. chen2014")
-    doi: Optional[str] = Field(default=None, unique=True, description="lower case, no URL prefix")
+    # Unique by the quality gate, not by an index: DuckDB cannot update an indexed column of a row
+    # that films reference, and a DOI is often filled in after the film (filmkb ingest-bib).
+    doi: Optional[str] = Field(default=None, description="lower case, no URL prefix; unique")
     authors: Optional[str] = None
     year: Optional[int] = None
     title: Optional[str] = None
