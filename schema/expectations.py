@@ -84,7 +84,27 @@ SUITES = {
         not_null("thermal_stress_term"), between("thermal_stress_term", -1e4, 1e4),
         not_null("neg_log10_sigma"), between("neg_log10_sigma", 1.0, 12.0),
     ],
+    "substrate_aliases": [unique("alias"), not_null("alias"), not_null("substrate_id")],
+    "method_aliases": [unique("alias"), not_null("alias"), not_null("method_id")],
+    "property_sources": [
+        unique("id"), in_set("entity", ["substrate", "film_phase"]), not_null("entity_name"), not_null("property"),
+        not_null("value_as_given"), not_null("source"),
+    ],
+    "interface_matches": [
+        unique("id"), not_null("substrate_id"), regex("substrate_orientation", MILLER),
+        between("von_mises_strain", 0.0, 0.5), between("strain_xx", -0.5, 0.5), between("strain_yy", -0.5, 0.5),
+        between("match_area_angstrom2", 1.0, 1e4),
+    ],
+    "ingest_batches": [unique("id"), in_set("kind", ["curated", "user", "retracted"]), not_null("created_at")],
+    "schema_migrations": [unique("version"), not_null("applied_at")],
+    "model_runs": [unique("id"), in_set("kind", ["evaluate", "train"]), not_null("data_hash"), not_null("config_json")],
+    "predictions": [
+        unique("id"), not_null("run_id"), not_null("model"), not_null("neg_log10_sigma_mean"),
+        between("neg_log10_sigma_mean", -5.0, 30.0), between("neg_log10_sigma_std", 0.0, 30.0),
+    ],
+    "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
 }
 # Which column names a failing row in each suite's table.
-ID_COLUMNS = {name: ("film_id" if name == "descriptors" else "id") for name in SUITES}
+_KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version"}
+ID_COLUMNS = {name: _KEYS.get(name, "id") for name in SUITES}
 SOURCES = {"descriptors": "film_descriptors_complete"}

@@ -95,3 +95,11 @@ def test_seed_paper_table2_values_loaded(kbase):
     assert (sto.cte_per_k, sto.poisson_ratio, sto.youngs_modulus_gpa, sto.dielectric_constant) == (2.98e-5, 0.24, 277.0, 300.0)
     sro = kbase.sql("SELECT * FROM substrates WHERE name = 'SrRuO3'").iloc[0]
     assert sro.dielectric_imputed and sro.dielectric_constant == 58.0
+
+
+def test_every_table_has_a_quality_suite():
+    from filmkb.kb.db import table_names
+    from filmkb.schema.expectations import SUITES
+
+    assert set(table_names()) <= set(SUITES)
+    assert "descriptors" in SUITES
