@@ -239,14 +239,36 @@ def test_add_interactive(db_path):
     assert "added film 29" in result.output
 
 
-def test_second_writer_is_told_busy_and_readers_keep_working(db_path):
-    from filmkb.kb.writer import writer_lock
+def test_second_writer_is_told_busy_and_readers_keep_working(db_path, tmp_path):
+    """A real second process holds an open write session (mid-transaction) while we read and write."""
+    import subprocess
+    import sys
+    import time
 
+    flag = tmp_path / "holding"
+    code = (
+        "import sys, time, pathlib\n"
+        "from filmkb.kb.writer import write_session\n"
+        "with write_session(sys.argv[1]) as con:\n"
+        "    con.execute(\"UPDATE films SET notes = 'half-written' WHERE id = 1\")\n"
+        "    pathlib.Path(sys.argv[2]).touch()\n"
+        "    time.sleep(4)\n"
+        "    raise SystemExit(3)\n"  # the writer dies: its change must not land
+    )
     before = content(db_path)
-    with writer_lock(db_path):
+    holder = subprocess.Popen([sys.executable, "-c", code, db_path, str(flag)])
+    try:
+        for _ in range(200):
+            if flag.exists():
+                break
+            time.sleep(0.05)
+        assert flag.exists()
         result = run(db_path, "ingest", str(TEMPLATE))
         assert result.exit_code == 1 and "database is busy" in result.output
-        assert json.loads(run(db_path, "query", "SELECT count(*) AS n FROM films", "--format", "json").output) == [{"n": 28}]
+        rows = json.loads(run(db_path, "query", "SELECT count(*) AS n, max(notes) AS notes FROM films WHERE id = 1", "--format", "json").output)
+        assert rows == [{"n": 1, "notes": None}]
+    finally:
+        holder.wait(timeout=30)
     assert content(db_path) == before
     assert run(db_path, "ingest", str(TEMPLATE), "--wait", "1").exit_code == 0
 
