@@ -6,5 +6,5 @@
     X = kb.descriptor_matrix(db)
 """
 
-from .api import DESCRIPTORS, TARGET, KB, descriptor_matrix, export, films, open, query, substrates, summary, validate  # noqa: F401,A004
+from .api import DESCRIPTORS, TARGET, KB, descriptor_matrix, export, figure5_data, films, open, query, substrates, summary, validate  # noqa: F401,A004
 from .db import KBError  # noqa: F401

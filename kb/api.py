@@ -159,3 +159,16 @@ def export(out_dir: str | os.PathLike, kb: KB | str | None = None) -> list[Path]
     bib = out / "references.bib"
     bib.write_text(publications_bibtex(kb.sql("SELECT * FROM publications ORDER BY id")))
     return written + [bib]
+
+
+def figure5_data(kb: KB | str | None = None):
+    """Per distinct film: log10 sigma, dCTE (substrate - film), substrate G, T_dep/T_m, thickness, T_dep, phase."""
+    return _kb(kb).sql("""
+        SELECT o.film_id, o.substrate, o.phase, o.log10_sigma, o.thickness_nm, o.deposition_temp_c,
+               s.cte_per_k - fp.cte_per_k AS delta_cte_per_k, s.shear_modulus_gpa AS substrate_shear_modulus_gpa,
+               d.t_dep_over_t_m
+        FROM film_overview o
+        JOIN substrates s ON s.name = o.substrate
+        JOIN film_descriptors d ON d.film_id = o.film_id
+        CROSS JOIN (SELECT cte_per_k FROM film_phases WHERE is_descriptor_reference) fp
+        WHERE o.duplicate_of IS NULL ORDER BY o.film_id""")

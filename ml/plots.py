@@ -1,0 +1,112 @@
+"""The paper's figures redrawn from a user's own data: pure functions of DataFrames -> PNG files.
+
+Figure 5 (conductivity against dCTE, substrate shear modulus and T_dep/T_m; thickness against
+T_dep), Figure 6 (parity plot with error bars) and Figure 7 (SHAP beeswarm and mean |SHAP|).
+matplotlib runs headless (Agg).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+PHASE_MARKERS = {"cubic": "o", "tetragonal": "s", "mixed": "D", "amorphous": "^"}
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def figure5(films: pd.DataFrame, out: Path) -> Path:
+    """Four panels; `films` needs log10_sigma, delta_cte_per_k, substrate_shear_modulus_gpa,
+    t_dep_over_t_m, thickness_nm, deposition_temp_c, phase, substrate."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(2, 2, figsize=(10, 8))
+    panels = [
+        ("delta_cte_per_k", "log10_sigma", "(a) ΔCTE substrate − film, 1/K", "log10 σ, S/cm"),
+        ("substrate_shear_modulus_gpa", "log10_sigma", "(b) substrate shear modulus G, GPa", "log10 σ, S/cm"),
+        ("t_dep_over_t_m", "log10_sigma", "(c) T_dep / T_m (substrate)", "log10 σ, S/cm"),
+        ("deposition_temp_c", "thickness_nm", "(d) deposition temperature, °C", "film thickness, nm"),
+    ]
+    for ax, (x, y, xlabel, ylabel) in zip(axes.flat, panels):
+        for phase, group in films.groupby("phase"):
+            ax.scatter(group[x], group[y], marker=PHASE_MARKERS.get(phase, "x"), label=phase, alpha=0.8)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if y == "thickness_nm":
+            ax.set_yscale("log")
+    axes.flat[0].legend(title="phase", fontsize=8)
+    fig.suptitle(f"Li-ion conductivity of {len(films)} garnet films (cf. Kireeva et al. 2023, Figure 5)")
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def parity(frame: pd.DataFrame, out: Path, title: str) -> Path:
+    """Measured vs predicted -log10 sigma with ±1 sd error bars; `frame`: measured, mean, std[, label]."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.errorbar(frame["measured"], frame["mean"], yerr=frame["std"], fmt="o", capsize=3, alpha=0.8)
+    lo = float(np.nanmin([frame["measured"].min(), (frame["mean"] - frame["std"]).min()])) - 0.3
+    hi = float(np.nanmax([frame["measured"].max(), (frame["mean"] + frame["std"]).max()])) + 0.3
+    ax.plot([lo, hi], [lo, hi], "k--", lw=1)
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_xlabel("measured −log10(σ / S cm⁻¹)")
+    ax.set_ylabel("predicted −log10(σ / S cm⁻¹)")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def uncertainty_bars(frame: pd.DataFrame, out: Path, title: str) -> Path:
+    """Per-film standard deviation of the prediction (right part of Figure 6)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(max(6, 0.3 * len(frame)), 4))
+    ax.bar(range(len(frame)), frame["std"])
+    ax.set_xticks(range(len(frame)), frame["label"], rotation=90, fontsize=7)
+    ax.set_ylabel("sd of −log10 σ prediction")
+    ax.set_title(title)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
+def shap_plots(values: np.ndarray, features: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Figure 7: beeswarm (value coloured by feature value) and mean |SHAP| bar chart."""
+    plt = _pyplot()
+    names = list(features.columns)
+    order = np.argsort(np.abs(values).mean(axis=0))
+    fig, ax = plt.subplots(figsize=(8, 5))
+    rng = np.random.default_rng(0)
+    for row, j in enumerate(order):
+        col = features.iloc[:, j].to_numpy(dtype=float)
+        span = np.ptp(col) or 1.0
+        ax.scatter(values[:, j], row + rng.uniform(-0.2, 0.2, len(col)), c=(col - col.min()) / span,
+                   cmap="coolwarm", s=18)
+    ax.set_yticks(range(len(order)), [names[j] for j in order])
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_xlabel("SHAP value (impact on predicted −log10 σ)")
+    ax.set_title("SHAP values per film (colour: descriptor value, low blue to high red)")
+    fig.tight_layout()
+    beeswarm = _save(fig, Path(out_dir) / "shap_beeswarm.png")
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.barh(range(len(order)), np.abs(values).mean(axis=0)[order])
+    ax.set_yticks(range(len(order)), [names[j] for j in order])
+    ax.set_xlabel("mean |SHAP value|")
+    ax.set_title("Descriptor importance (cf. Kireeva et al. 2023, Figure 7)")
+    fig.tight_layout()
+    return [beeswarm, _save(fig, Path(out_dir) / "shap_bar.png")]
+
+
+def _save(fig, out: Path) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    _pyplot().close(fig)
+    return out
