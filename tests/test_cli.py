@@ -137,3 +137,16 @@ def test_install_pulls_no_cuda_or_torch():
 
     names = {d.metadata["Name"].lower() for d in distributions()}
     assert not {n for n in names if n.startswith("nvidia-") or n in ("torch", "tensorflow", "jax-cuda12-plugin")}
+
+
+def test_init_force_rebuilds_and_keeps_a_backup(db_path):
+    import os
+
+    con = duckdb.connect(db_path)
+    con.execute("INSERT INTO ingest_batches (kind, sources, created_at) VALUES ('user', 'x.csv', now())")
+    con.close()
+    result = run(db_path, "init", "--force")
+    assert result.exit_code == 0 and "built" in result.output
+    assert os.path.exists(db_path + ".bak")
+    assert content(db_path + ".bak")["ingest_batches"][-1][1] == "user"
+    assert [r[1] for r in content(db_path)["ingest_batches"]] == ["curated"]
