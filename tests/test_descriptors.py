@@ -59,3 +59,22 @@ def test_golden_row_film_mgo_pld(kbase):
     assert row.film_elastic_per_h == pytest.approx(149.8 * (1 - 0.257) / 200)
     assert row.neg_log10_sigma == pytest.approx(-np.log10(1.61e-6))
     assert row.misfit == pytest.approx((3 * 4.212 - 12.9682) / 12.9682)
+
+
+def test_candidate_descriptors_equal_the_view_on_every_film(kbase):
+    from filmkb.kb.candidates import descriptors
+
+    films = kbase.sql("""SELECT f.id AS film_id, f.substrate_as_given AS substrate, f.deposition_temp_c, f.thickness_nm
+                         FROM films f ORDER BY f.id""")
+    films["substrate"] = films["substrate"].str.replace(r"\s*\(\d+\)$", "", regex=True)
+    ours = descriptors(kbase.con, films).set_index(films.film_id)[list(kb.DESCRIPTORS)]
+    view = kb.descriptor_matrix(kbase, complete=False)[list(kb.DESCRIPTORS)]
+    pd.testing.assert_frame_equal(ours, view, check_exact=False, rtol=1e-12, check_index_type=False, check_names=False)
+
+
+def test_candidate_unknown_substrate(kbase):
+    from filmkb.kb.candidates import descriptors
+    from filmkb.kb.db import KBError
+
+    with pytest.raises(KBError, match="unknown substrate"):
+        descriptors(kbase.con, pd.DataFrame({"substrate": ["Unobtainium"], "deposition_temp_c": [600], "thickness_nm": [100]}))
