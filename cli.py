@@ -382,5 +382,76 @@ def retract(ctx, batch, wait):
     click.echo(f"batch {batch}: removed {n} films")
 
 
+@main.command()
+@click.option("--models", default="lstm,pbp,ensemble,baselines", show_default=True,
+              help="Comma-separated model groups: lstm, pbp, ensemble, baselines (mean, ridge, gp, rf).")
+@click.option("--repeats", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Seeds per fold for LSTM and PBP (the paper: 100).")
+@click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
+              help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
+@click.option("--folds", type=click.Choice(["film", "reference"]), default="film", show_default=True,
+              help="Leave one film out (the paper) or all films of one reference out.")
+@click.option("--tune/--no-tune", default=False, show_default=True,
+              help="Tune LSTM units/dropout/epochs with optuna, nested inside each fold's training films.")
+@click.option("--trials", type=click.IntRange(min=1), default=12, show_default=True,
+              help="Optuna trials per fold when tuning.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick run.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same predictions.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
+              help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
+@click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@click.pass_context
+def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, json_out, silent):
+    """Leave-one-out evaluation of LSTM, PBP, their ensemble and baselines; stores the run and predictions.
+
+    Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
+    """
+    from . import kb
+    from .kb import results
+    from .kb.writer import write_session
+    from .ml.evaluate import PAPER_METRICS, run_evaluation, work_units
+    from .ml.lstm import PAPER
+
+    with kb.open(ctx.obj["db"]) as db:
+        matrix = kb.descriptor_matrix(db)
+    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
+    n_folds = len(set(matrix.index)) if folds == "film" else matrix["reference_id"].nunique()
+    total = work_units(n_folds, repeats, models, tune, trials)
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("evaluate"), BarColumn(), TextColumn("{task.completed}/{task.total} fits"),
+                  TimeElapsedColumn(), disable=silent, transient=True) as bar:
+        task = bar.add_task("fits", total=total)
+        res = run_evaluation(matrix, models=models, repeats=repeats, folds=folds, lstm=config, seed=seed, tune=tune,
+                             tune_trials=trials, progress=lambda k: bar.advance(task, k))
+    run_id = results.new_run_id("evaluate")
+    with write_session(ctx.obj["db"], wait=30) as con:
+        results.store_run(con, run_id, "evaluate", res.config, results.data_hash(matrix[list(kb.DESCRIPTORS) + [kb.TARGET]]),
+                          res.n_films, {**res.metrics, "seconds": res.seconds, "timings": res.timings},
+                          predictions=res.predictions)
+    import pandas as pd
+
+    shown = res.metrics[subset]
+    table = pd.DataFrame([{"model": m, **{k: v for k, v in vals.items()},
+                           **{f"paper_{k}": PAPER_METRICS.get(m, {}).get(k) for k in ("r2", "rmse", "mape")}}
+                          for m, vals in shown.items()])
+    _emit(table, "table", title=f"{folds} folds, {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
+                                f"paper figures are leave-one-film-out")
+    click.echo(f"run {run_id}: {len(res.predictions)} predictions stored, {res.seconds:.1f} s")
+    if json_out:
+        keys = ("r2", "rmse", "mae", "mape", "nll", "coverage_1s", "coverage_2s", "coverage_3s")
+        doc = {"run_id": run_id, "n_films": int(shown[next(iter(shown))]["n"]), "n_films_complete": res.n_films,
+               "seconds": res.seconds, "folds": folds, "repeats": repeats, "subset": subset, "tune": tune,
+               "seed": seed, "config": res.config,
+               "models": {m: {k: v[k] for k in keys} for m, v in shown.items()},
+               "subsets": {s: {m: {k: v[k] for k in ("n",) + keys} for m, v in ms.items()} for s, ms in res.metrics.items()},
+               "paper": PAPER_METRICS, "timings": res.timings}
+        doc.update({m: doc["models"][m] for m in doc["models"]})
+        with open(json_out, "w") as handle:
+            json.dump(doc, handle, indent=2, allow_nan=True)
+        click.echo(f"metrics written to {json_out}")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,74 @@
+"""LSTM regressor and the many-copies training engine (stateless_call + vmap + scan)."""
+
+import numpy as np
+import pytest
+
+from filmkb.ml import engine
+from filmkb import kb
+from filmkb.ml.lstm import PAPER, build_model, fit_reference
+
+
+@pytest.fixture(scope="module")
+def data(built_db):
+    with kb.open(built_db) as db:
+        matrix = kb.descriptor_matrix(db)
+    X = matrix[list(kb.DESCRIPTORS)].to_numpy()
+    y = matrix[kb.TARGET].to_numpy()
+    return X, y
+
+
+def test_paper_defaults_and_architecture():
+    assert (PAPER.units, PAPER.dropout, PAPER.batch_size, PAPER.epochs) == (12, 0.06, 1, 3200)
+    model = build_model(7, 12, 0.06)
+    names = [layer.name for layer in model.layers]
+    assert names == ["descriptors", "as_sequence", "lstm", "dropout", "out"]
+    assert tuple(model.get_layer("as_sequence").output.shape) == (None, 1, 7)
+    assert tuple(build_model(7, arrangement="steps").get_layer("as_sequence").output.shape) == (None, 7, 1)
+    assert model.get_layer("lstm").units == 12 and model.get_layer("dropout").rate == 0.06
+    assert model.get_layer("out").activation.__name__ == "linear"
+
+
+def test_engine_matches_model_fit_quality(data):
+    """Both training paths, same data/settings (batch 1, 150 epochs, 3 seeds): same quality."""
+    X, y = data
+    n = len(y)
+    train = np.ones(n, bool)
+    train[np.random.default_rng(0).choice(n, 6, replace=False)] = False
+    cfg = PAPER.replace(epochs=150)
+    seeds = np.arange(3)
+    ref = np.stack([fit_reference(X[train], y[train], X, cfg, seed=int(s)) for s in seeds])
+    many = engine.fit_predict_many(build_model(7, 12, 0.06), X, y, np.tile(train, (3, 1)), seeds, X, epochs=150)
+
+    def rmse(pred, rows):
+        return float(np.mean(np.sqrt(np.mean((pred[:, rows] - y[rows]) ** 2, axis=1))))
+
+    baseline = float(np.std(y[train]))
+    for rows in (train, ~train):
+        assert abs(rmse(many, rows) - rmse(ref, rows)) < 0.15, (rmse(many, rows), rmse(ref, rows))
+    assert rmse(many, train) < 0.8 * baseline and rmse(ref, train) < 0.8 * baseline
+
+
+def test_engine_masks_seeds_and_determinism(data):
+    X, y = data
+    n = len(y)
+    masks = np.tile(~np.eye(n, dtype=bool)[:4], (2, 1))  # films 0-3 left out, 2 seeds each
+    seeds = np.arange(8)
+    model = build_model(7, 12, 0.06)
+    a = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20)
+    b = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20)
+    np.testing.assert_array_equal(a, b)  # same seeds -> identical predictions
+    assert not np.allclose(a[0], a[4])  # another seed -> another model
+    # a left-out film's target (and row) cannot influence its own copy: change it, same predictions
+    y2 = y.copy()
+    y2[0] += 50.0
+    c = engine.fit_predict_many(model, X, y2, masks, seeds, X, epochs=20)
+    np.testing.assert_allclose(c[[0, 4]], a[[0, 4]], rtol=0, atol=1e-5)
+    assert not np.allclose(c[1], a[1])  # copies that train on film 0 see the change
+
+
+def test_engine_full_batch_learns(data):
+    X, y = data
+    mask = np.ones((2, len(y)), bool)
+    pred = engine.fit_predict_many(build_model(7, 12, 0.0), X, y, mask, [0, 1], X, epochs=300, batch_size=len(y),
+                                   learning_rate=1e-2)
+    assert np.sqrt(np.mean((pred - y) ** 2)) < 0.7 * np.std(y)
