@@ -12,6 +12,7 @@ from pathlib import Path
 from ..kb import quality, store
 from ..kb.db import KBError, apply_views
 from . import catalogue
+from .datafiles import CURATED_FILES, check_metadata, data_hash
 from .entries import Problem, Vocabulary, film_entry, reference_key
 from .readers import ReadError, read_records
 
@@ -110,10 +111,8 @@ def build_curated(con, data_dir: Path = DATA_DIR) -> IngestReport:
     subs, p4 = catalogue.substrate_entries(_read(d / "substrates.csv"), _read(d / "substrate_properties.csv"))
     _raise_if(p1 + p2 + p3 + p4)
     film_records = _read(d / "seed_films.csv")
-    con.begin()
-    try:
-        batch = store.new_batch(con, "curated", [str(d / f) for f in ("references.csv", "methods.csv",
-                                "film_phases.csv", "substrates.csv", "substrate_properties.csv", "seed_films.csv")])
+    with store.transaction(con):
+        batch = store.new_batch(con, "curated", [str(d / f) for f in CURATED_FILES])
         store.write_publications(con, pubs, batch)
         store.write_methods(con, methods)
         store.write_phases(con, phases)
@@ -125,10 +124,6 @@ def build_curated(con, data_dir: Path = DATA_DIR) -> IngestReport:
         ids = store.write_films(con, entries, batch, reference_key)
         store.update_interface_matches(con)
         apply_views(con)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     return IngestReport(batch, ids, {"publications": len(pubs), "substrates": len(subs), "methods": len(methods),
                                       "film_phases": len(phases), "films": len(ids)})
 
@@ -161,7 +156,6 @@ def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> 
     import shutil
 
     from ..kb.db import connect, create_schema
-    from .datafiles import check_metadata, data_hash
 
     bad = check_metadata(data_dir)
     if bad:
@@ -229,7 +223,7 @@ def classify_duplicates(con, entries):
     for e in entries:
         key = store.condition_key(identity(e.reference), e.material.formula, e.method, e.substrate,
                                   e.substrate_orientation, e.deposition_temp_c, e.thickness_nm)
-        sigma = store.sigma_key(e.conductivity_s_cm)
+        sigma = store.number_key(e.conductivity_s_cm)
         same = [fid for fid, s in known.get(key, []) if s == sigma]
         earlier = [ln for ln, s in pending.get(key, []) if s == sigma]
         if same or earlier:
@@ -253,15 +247,10 @@ def _ingest(con, records, files, dry_run: bool) -> IngestReport:
     if dry_run or not fresh:
         report.counts["added"] = 0 if not dry_run else len(fresh)
         return report
-    con.begin()
-    try:
+    with store.transaction(con):
         report.batch_id = store.new_batch(con, "user", [str(f) for f in files])
         report.film_ids = store.write_films(con, fresh, report.batch_id, reference_key)
         store.update_interface_matches(con)
-        con.commit()
-    except BaseException:
-        con.rollback()
-        raise
     report.counts["added"] = len(report.film_ids)
     return report
 
@@ -304,15 +293,8 @@ def retract(db_path: str, batch_id: int, wait: float = 0.0) -> int:
     """Remove one user batch's films in one transaction; returns how many."""
     from ..kb.writer import write_session
 
-    with write_session(db_path, wait) as con:
-        con.begin()
-        try:
-            n = store.retract_batch(con, batch_id)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-    return n
+    with write_session(db_path, wait) as con, store.transaction(con):
+        return store.retract_batch(con, batch_id)
 
 
 def ingest_bib(db_path: str, files, wait: float = 0.0) -> tuple[int, int]:
@@ -331,16 +313,9 @@ def ingest_bib(db_path: str, files, wait: float = 0.0) -> tuple[int, int]:
         entries += found
         problems += bad
     _raise_if(problems)
-    with write_session(db_path, wait) as con:
-        con.begin()
-        try:
-            batch = store.new_batch(con, "user", [str(f) for f in files], note="bibtex")
-            counts = store.upsert_publications(con, entries, batch)
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
-    return counts
+    with write_session(db_path, wait) as con, store.transaction(con):
+        batch = store.new_batch(con, "user", [str(f) for f in files], note="bibtex")
+        return store.upsert_publications(con, entries, batch)
 
 
 def add_substrate(db_path: str, substrate: dict, values: dict, source: str, wait: float = 0.0) -> str:
@@ -363,13 +338,8 @@ def add_substrate(db_path: str, substrate: dict, values: dict, source: str, wait
         clash = sorted(taken & {a.lower() for a in [entries[0].name, entries[0].formula, *entries[0].aliases]})
         if clash:
             raise KBError(f"substrate name or alias already known: {', '.join(clash)} (see `filmkb substrates`)")
-        con.begin()
-        try:
+        with store.transaction(con):
             batch = store.new_batch(con, "user", [where], note=f"substrate {entries[0].name}")
             store.write_substrates(con, entries, batch)
             quality.raise_on_failures(quality.validate_tables(con, ["substrates"]))
-            con.commit()
-        except BaseException:
-            con.rollback()
-            raise
     return entries[0].name

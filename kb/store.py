@@ -6,6 +6,7 @@ values (lattice constants, misfit, coincidence-lattice strain) are computed here
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import duckdb
@@ -18,6 +19,18 @@ from .db import KBError
 def now() -> datetime:
     """UTC wall time without tzinfo (DuckDB TIMESTAMP)."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+@contextmanager
+def transaction(con):
+    """One transaction around the block: committed if it finishes, rolled back on any exception."""
+    con.begin()
+    try:
+        yield con
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
 
 
 def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, returning: str | None = None):
@@ -229,13 +242,14 @@ def update_interface_matches(con) -> int:
     return len(rows)
 
 
-def _num_key(value):
+def number_key(value):
+    """A float rounded to 9 significant digits (None for missing) so equal readings compare equal."""
     return None if value is None or value != value else float(f"{value:.9g}")
 
 
 def condition_key(ref: str, formula: str, method: str, substrate: str, orientation, t_dep, thickness) -> tuple:
     """What makes two rows the same film apart from the measured conductivity."""
-    return (ref, formula, method, substrate, orientation or None, _num_key(t_dep), _num_key(thickness))
+    return (ref, formula, method, substrate, orientation or None, number_key(t_dep), number_key(thickness))
 
 
 def existing_conditions(con) -> dict:
@@ -247,12 +261,8 @@ def existing_conditions(con) -> dict:
         JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id""").fetchall()
     known = {}
     for fid, ref, formula, method, sub, orient, t_dep, h, sigma in rows:
-        known.setdefault(condition_key(ref, formula, method, sub, orient, t_dep, h), []).append((fid, _num_key(sigma)))
+        known.setdefault(condition_key(ref, formula, method, sub, orient, t_dep, h), []).append((fid, number_key(sigma)))
     return known
-
-
-def sigma_key(value):
-    return _num_key(value)
 
 
 def retract_batch(con, batch_id: int) -> int:

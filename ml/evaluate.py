@@ -186,14 +186,19 @@ def run_evaluation(matrix, models="lstm,pbp,ensemble,baselines", repeats: int = 
                 cond.update({k: float(v[i]) for k, v in extra.items()})
             rows.append((int(film_ids[i]), model, labels[i], float(mean[i]), float(std[i]), json.dumps(cond)))
 
-    if want_lstm:
+    def fit_lstm(per_fold, variable: bool, name: str, timing_key: str):
+        """R LSTM members per film for one setting per fold; adds the model's rows."""
         t = time.perf_counter()
-        pred = _lstm_predictions(X, y, masks, seeds, fold_of, {f: lstm for f in fold_list}, fold_list, tick)
-        lstm_members = _members(pred, fold_of, test, repeats)  # (R, n)
-        timings["lstm_s"] = time.perf_counter() - t
-        lstm_mean, lstm_std = lstm_members.mean(axis=0), lstm_members.std(axis=0)
+        pred = _lstm_predictions(X, y, masks, seeds, fold_of, per_fold, fold_list, tick, variable=variable)
+        members = _members(pred, fold_of, test, repeats)  # (R, n)
+        timings[timing_key] = time.perf_counter() - t
         if "lstm" in names:
-            add("lstm", lstm_mean, lstm_std, {"spread": lstm_std})
+            spread = members.std(axis=0)
+            add(name, members.mean(axis=0), spread, {"spread": spread})
+        return members
+
+    if want_lstm:
+        lstm_members = fit_lstm({f: lstm for f in fold_list}, False, "lstm", "lstm_s")
         if tune:
             from .tune import tune_lstm_per_fold
 
@@ -202,13 +207,7 @@ def run_evaluation(matrix, models="lstm,pbp,ensemble,baselines", repeats: int = 
                                           repeats=tune_repeats, seed=seed, space=tune_space, progress=tick)
             configs = {f: c.as_dict() for f, c in per_fold.items()}
             timings["lstm_tune_s"] = time.perf_counter() - t
-            t = time.perf_counter()
-            pred = _lstm_predictions(X, y, masks, seeds, fold_of, per_fold, fold_list, tick, variable=True)
-            tuned_members = _members(pred, fold_of, test, repeats)
-            timings["lstm_tuned_s"] = time.perf_counter() - t
-            tuned_mean, tuned_std = tuned_members.mean(axis=0), tuned_members.std(axis=0)
-            if "lstm" in names:
-                add("lstm_tuned", tuned_mean, tuned_std, {"spread": tuned_std})
+            tuned_members = fit_lstm(per_fold, True, "lstm_tuned", "lstm_tuned_s")
 
     if want_pbp:
         from .pbp import fit_many
