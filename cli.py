@@ -7,8 +7,8 @@ so that `filmkb --help` stays instant.
 from __future__ import annotations
 
 import json
-import os
 import sys
+from contextlib import contextmanager
 
 import click
 
@@ -57,6 +57,18 @@ def _cell(value) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
+
+
+@contextmanager
+def _progress(label: str, silent: bool, total: int | None = None):
+    """A rich progress line counting fitted models (of `total`, if known); yields the tick(n) callback."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    count = "{task.completed}/{task.total} models fitted" if total else "{task.completed} models fitted"
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn(count), TimeElapsedColumn(),
+                  disable=silent, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda k: bar.advance(task, k)
 
 
 @click.group(cls=_Group)
@@ -204,36 +216,27 @@ def export(ctx, out_dir):
 
 @main.command()
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
-              help="Directory for the report.")
+              help="Directory for report.md, summary.json and figures/.")
+@click.option("--repeats", type=click.IntRange(min=1), default=None,
+              help="Seeds per fold and trained members [default: 10; 100 with --full].")
+@click.option("--full", is_flag=True, help="The paper protocol: 100 seeds per fold and 100 trained members (~6 min).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
+@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the trained models go [default: models/ beside the database].")
+@click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def reproduce(ctx, out_dir):
-    """The main job: build (or refresh) the knowledge base, validate it and summarise it.
+def reproduce(ctx, out_dir, repeats, full, seed, models_dir, silent):
+    """The main job: build or refresh the knowledge base, validate, evaluate (leave-one-out), train,
+    explain (SHAP) and write a Markdown report with the paper's Figures 5-7 redrawn.
 
-    Example: filmkb reproduce --out reports/
+    Example: filmkb reproduce --out reports/ && open reports/report.md
     """
-    from . import kb
-    from .ingest.pipeline import init_database
+    from .ml.workflow import reproduce as run
 
-    status, _ = init_database(ctx.obj["db"])
-    with kb.open(ctx.obj["db"]) as db:
-        failures = kb.validate(db)
-        info = kb.summary(db)
-        subs = kb.substrates(db)
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "summary.json")
-    with open(path, "w") as handle:
-        json.dump({**info, "validation_failures": [str(f) for f in failures]}, handle, indent=2)
-    click.echo(f"knowledge base {ctx.obj['db']}: {status}")
-    click.echo(f"{info['films']} film rows ({info['distinct_films']} distinct), {info['publications']} publications, "
-               f"{info['substrates']} substrates, {info['complete_descriptor_rows']} films with complete descriptors")
-    click.echo("films per substrate: " + ", ".join(f"{k} {v}" for k, v in info["by_substrate"].items()))
-    click.echo("films per method:    " + ", ".join(f"{k} {v}" for k, v in info["by_method"].items()))
-    click.echo("films per phase:     " + ", ".join(f"{k} {v}" for k, v in info["by_phase"].items()))
-    click.echo("misfit vs c-LLZO:    " + ", ".join(f"{r.name} {r.misfit:+.3f}" for r in subs.itertuples() if not r.amorphous))
-    click.echo(f"validation: {'all expectations met' if not failures else f'{len(failures)} failures'}")
-    click.echo(f"summary written to {path}")
-    if failures:
-        sys.exit(1)
+    with _progress("reproduce", silent) as tick:
+        res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, models_dir=models_dir,
+                  say=click.echo, progress=tick)
+    click.echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
 @main.command()
@@ -408,28 +411,17 @@ def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, js
     Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
     """
     from . import kb
-    from .kb import results
-    from .kb.writer import write_session
-    from .ml.evaluate import PAPER_METRICS, run_evaluation, work_units
+    from .ml.evaluate import PAPER_METRICS, work_units
     from .ml.lstm import PAPER
+    from .ml.workflow import evaluate as run
 
     with kb.open(ctx.obj["db"]) as db:
         matrix = kb.descriptor_matrix(db)
+    n_folds = len(matrix) if folds == "film" else matrix["reference_id"].nunique()
     config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
-    n_folds = len(set(matrix.index)) if folds == "film" else matrix["reference_id"].nunique()
-    total = work_units(n_folds, repeats, models, tune, trials)
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(TextColumn("evaluate"), BarColumn(), TextColumn("{task.completed}/{task.total} fits"),
-                  TimeElapsedColumn(), disable=silent, transient=True) as bar:
-        task = bar.add_task("fits", total=total)
-        res = run_evaluation(matrix, models=models, repeats=repeats, folds=folds, lstm=config, seed=seed, tune=tune,
-                             tune_trials=trials, progress=lambda k: bar.advance(task, k))
-    run_id = results.new_run_id("evaluate")
-    with write_session(ctx.obj["db"], wait=30) as con:
-        results.store_run(con, run_id, "evaluate", res.config, results.data_hash(matrix[list(kb.DESCRIPTORS) + [kb.TARGET]]),
-                          res.n_films, {**res.metrics, "seconds": res.seconds, "timings": res.timings},
-                          predictions=res.predictions)
+    with _progress("evaluate", silent, work_units(n_folds, repeats, models, tune, trials)) as tick:
+        run_id, res = run(ctx.obj["db"], progress=tick, models=models, repeats=repeats, folds=folds, lstm=config,
+                          seed=seed, tune=tune, tune_trials=trials)
     import pandas as pd
 
     shown = res.metrics[subset]
@@ -451,6 +443,154 @@ def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, js
         with open(json_out, "w") as handle:
             json.dump(doc, handle, indent=2, allow_nan=True)
         click.echo(f"metrics written to {json_out}")
+
+
+
+@main.command()
+@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True,
+              help="LSTM and PBP members (seeds) in the ensemble; the paper averages 100.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same models.")
+@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the run directory goes [default: models/ beside the database].")
+@click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@click.pass_context
+def train(ctx, repeats, epochs, seed, models_dir, silent):
+    """Fit the LSTM + PBP ensemble on every film with complete descriptors and save it (.keras files,
+    PBP parameters, manifest) under models/<run id>/, recorded as a model run with its data hash.
+
+    Example: filmkb train --repeats 100
+    """
+    from .ml.lstm import PAPER
+    from .ml.workflow import train as run
+
+    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
+    with _progress("train", silent, 2 * repeats) as tick:
+        res = run(ctx.obj["db"], repeats=repeats, seed=seed, lstm=config, models_dir=models_dir, progress=tick)
+    fit = res.fit_metrics["training_fit"]
+    click.echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
+    click.echo(f"saved to {res.directory}")
+    click.echo(f"in-sample fit (not a validation; see `filmkb evaluate`): R2 {fit['r2']:.3f}, RMSE {fit['rmse']:.3f}")
+
+
+PREDICT_COLUMNS = ["source", "substrate", "deposition_temp_c", "thickness_nm", "log10_sigma_mean", "log10_sigma_std",
+                   "sigma_s_cm", "sigma_low_s_cm", "sigma_high_s_cm", "extrapolation", "in_training",
+                   "measured_log10_sigma", "z_score"]
+
+
+def _prediction_table(frame):
+    """The predictions as a person reads them: short headers, units, measured value beside the prediction."""
+    import pandas as pd
+
+    def sci(v):
+        return f"{v:.2e}"
+
+    return pd.DataFrame({
+        "input": frame["source"], "substrate": frame["substrate"],
+        "T_dep °C": frame["deposition_temp_c"].map(lambda v: f"{v:g}"),
+        "h nm": frame["thickness_nm"].map(lambda v: f"{v:g}"),
+        "log10 σ ± sd": [f"{m:.2f} ± {s:.2f}" for m, s in zip(frame["log10_sigma_mean"], frame["log10_sigma_std"])],
+        "σ S/cm": frame["sigma_s_cm"].map(sci),
+        "95 % interval S/cm": [f"{sci(lo)} – {sci(hi)}" for lo, hi in zip(frame["sigma_low_s_cm"], frame["sigma_high_s_cm"])],
+        "measured log10 σ": frame["measured_log10_sigma"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
+        "z": frame["z_score"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
+        "extrapolation": frame["extrapolation"],
+        "in training": frame["in_training"].map(lambda v: "yes" if v else ""),
+    })
+
+
+@main.command()
+@click.option("--composition", help="Film composition, e.g. Li7La3Zr2O12 or Ta-LLZO (recorded; not a descriptor).")
+@click.option("--method", help="Deposition method or alias, e.g. PLD (recorded; not a descriptor).")
+@click.option("--substrate", help="Substrate name or alias, e.g. MgO, STO, Si-Pt.")
+@click.option("--orientation", help="Substrate orientation, e.g. 100 or (111).")
+@click.option("--temp-c", "temp_c", help="Deposition temperature (default °C; '973 K' works).")
+@click.option("--thickness-nm", "thickness_nm", help="Film thickness (default nm; '0.5 um' works).")
+@click.option("--measured", help="Measured conductivity to compare with (default S/cm), optional.")
+@click.option("--csv", "files", multiple=True, type=click.Path(),
+              help="CSV/YAML in the ingest template; conductivity_s_cm may be empty or absent (repeatable).")
+@click.option("--film", "film_ids", multiple=True, type=int, help="A stored film id (repeatable).")
+@click.option("--all-films", is_flag=True, help="Every stored film with complete descriptors.")
+@click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
+@click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")
+@click.pass_context
+def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, measured, files, film_ids,
+            all_films, run_id, fmt, all_columns, no_store):
+    """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
+    of conditions or stored films; flags descriptors outside the training range (extrapolation).
+
+    Example: filmkb predict --composition LLZO --method PLD --substrate MgO --orientation 100 --temp-c 700 --thickness-nm 300
+    """
+    from . import kb
+    from .ingest.conditions import condition_from_options, read_conditions
+    from .ingest.pipeline import vocabulary
+    from .kb.db import KBError
+    from .ml.workflow import predict as run
+
+    given = {"composition": composition, "method": method, "substrate": substrate, "substrate_orientation": orientation,
+             "deposition_temp_c": temp_c, "thickness_nm": thickness_nm, "conductivity_s_cm": measured}
+    conditions = []
+    with kb.open(ctx.obj["db"]) as db:
+        vocab = vocabulary(db.con)
+        if any(v is not None for v in given.values()):
+            missing = [o for o, k in (("--substrate", "substrate"), ("--temp-c", "deposition_temp_c"),
+                                      ("--thickness-nm", "thickness_nm")) if given[k] is None]
+            if missing:
+                raise KBError(f"conditions need {', '.join(missing)} (the descriptors depend on them)")
+            conditions.append(condition_from_options(vocab, **given))
+        if files:
+            conditions += read_conditions(files, vocab)
+    films = "all" if all_films else (list(film_ids) or None)
+    if not conditions and films is None:
+        raise KBError("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, --film ID or --all-films")
+    res = run(conditions or None, db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store)
+    for warning in res.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if fmt != "table" or all_columns:
+        _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted with run {res.run_id}")
+    else:
+        _emit(_prediction_table(res.frame), fmt, title=f"predicted with run {res.run_id}: ensemble mean ± sd, "
+                                                         "σ with its 95 % interval")
+    if fmt == "table":
+        flagged = int((res.frame["extrapolation"] != "").sum())
+        if flagged:
+            click.echo(f"{flagged} row(s) outside the training range of a descriptor (extrapolation): treat with care")
+        if res.frame["in_training"].any():
+            click.echo("in_training: the film is one of the run's training films, so its prediction is in-sample")
+        click.echo(f"{res.stored} predictions stored with run {res.run_id}" if res.stored else "nothing stored")
+
+
+@main.command()
+@click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+              help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
+              help="Output format of the per-descriptor summary.")
+@click.pass_context
+def explain(ctx, run_id, out_dir, fmt):
+    """Exact Shapley values of the trained ensemble for every film and descriptor, stored with the run
+    id and plotted as the paper's Figure 7.
+
+    Example: filmkb explain --run train-20261124T120000-abcd1234 --out reports/
+    """
+    import pandas as pd
+
+    from .ml.workflow import explain as run
+
+    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir)
+    for warning in res.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    summary = pd.DataFrame({"descriptor": res.values.columns, "mean_abs_shap": res.values.abs().mean().to_numpy(),
+                            "min_shap": res.values.min().to_numpy(), "max_shap": res.values.max().to_numpy()})
+    summary = summary.sort_values("mean_abs_shap", ascending=False)
+    _emit(summary, fmt, title=f"SHAP of run {res.run_id}: {len(res.values)} films, base value {res.base_value:.3f} "
+                              "(−log10 σ)")
+    residual = float((res.values.sum(axis=1) + res.base_value - res.predictions).abs().max())
+    if fmt == "table":
+        click.echo(f"{res.values.size} SHAP values stored with run {res.run_id}; additivity max error {residual:.1e}")
+        click.echo("figures: " + ", ".join(map(str, res.figures)))
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,6 +186,20 @@ def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> 
         shutil.copy2(path, f"{path}.bak")
     os.replace(tmp, path)
     return "built", report
+
+
+def refresh_database(path: str, data_dir: Path = DATA_DIR) -> str:
+    """Build the knowledge base if missing or stale; a file holding user-ingested films is kept as it
+    is (never rebuilt behind the user's back). Returns what was done, in words."""
+    if os.path.exists(path):
+        batches, user_films, note = _user_batches(path)
+        if batches:
+            same = note == f"data sha256 {data_hash(data_dir)}"
+            return (f"kept ({user_films} user-ingested films in {batches} batches"
+                    + ("" if same else "; the curated data has changed since it was built: "
+                       "`filmkb init --force` rebuilds it, keeping a .bak") + ")")
+    status, _ = init_database(path, data_dir=data_dir)
+    return status
 
 
 def _read_all(files) -> list:

@@ -82,7 +82,7 @@ def _insert_predictions(con, run_id, frame) -> int:
 
     rows = pd.DataFrame({
         "run_id": run_id,
-        "film_id": frame["film_id"].astype("int64").to_numpy(),
+        "film_id": frame["film_id"].astype("Int64").array,  # NULL for conditions not in the database
         "model": frame["model"].astype(str).to_numpy(),
         "fold": frame["fold"].astype(str).to_numpy(),
         "mean": frame["mean"].astype("float64").to_numpy(),

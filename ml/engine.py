@@ -29,14 +29,16 @@ per-device dispatch was no faster than one device, so the engine does not do it.
 
 from __future__ import annotations
 
+import json
 import os
+from dataclasses import dataclass
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 import numpy as np  # noqa: E402
 
-__all__ = ["fit_predict_many", "masked_standardise"]
+__all__ = ["fit_predict_many", "masked_standardise", "predict_copies", "TrainedCopies"]
 
 _CACHE: dict = {}
 
@@ -153,13 +155,52 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
 
         tr, nt, m, v, _ = lax.fori_loop(0, epochs, epoch, (tr, nt, m, v, jnp.float32(0.0)))
         pred, _ = model.stateless_call(tr, nt, Xq, training=False)
-        return pred[:, 0]
+        return pred[:, 0], tr, nt
 
     return jax.jit(jax.vmap(fit_one))
 
 
+@dataclass
+class TrainedCopies:
+    """Weights of R trained copies, stacked along axis 0, and each copy's standardisation.
+
+    ``trainable[k]`` / ``non_trainable[k]`` have shape (R, *variable k's shape), in the order of
+    ``model.trainable_variables`` / ``model.non_trainable_variables``; a copy predicts
+    ``model(weights, (x - x_mean[r]) / x_std[r]) * y_std[r] + y_mean[r]``.
+    """
+
+    trainable: list
+    non_trainable: list
+    x_mean: np.ndarray  # (R, d)
+    x_std: np.ndarray  # (R, d)
+    y_mean: np.ndarray  # (R,)
+    y_std: np.ndarray  # (R,)
+
+    def copy(self, r: int) -> tuple[list, list]:
+        """(trainable, non_trainable) weight lists of copy r."""
+        return [w[r] for w in self.trainable], [w[r] for w in self.non_trainable]
+
+
+def predict_copies(model, copies: TrainedCopies, X) -> np.ndarray:
+    """(R, m) predictions of every stored copy at the rows of X (dropout off), in one vmapped call."""
+    import jax
+
+    X = np.asarray(X, dtype=np.float64)
+    Xs = ((X[None] - copies.x_mean[:, None]) / copies.x_std[:, None]).astype(np.float32)
+    key = ("predict", json.dumps(model.get_config(), sort_keys=True, default=str))
+    if key not in _CACHE:
+        def one(tr, nt, x):
+            out, _ = model.stateless_call(tr, nt, x, training=False)
+            return out[:, 0]
+
+        _CACHE[key] = (model, jax.jit(jax.vmap(one)))
+    out = np.asarray(_CACHE[key][1](copies.trainable, copies.non_trainable, Xs), dtype=np.float64)
+    return out * copies.y_std[:, None] + copies.y_mean[:, None]
+
+
 def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, batch_size: int = 1,
-                     learning_rate: float = 1e-3, chunk: int | None = None, progress=None, nt_values: dict | None = None):
+                     learning_rate: float = 1e-3, chunk: int | None = None, progress=None, nt_values: dict | None = None,
+                     return_weights: bool = False):
     """Fit R copies of ``model`` (seed r, training rows ``train_mask[r]``) and predict X_query.
 
     Args:
@@ -176,8 +217,11 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
         chunk: copies per XLA call (default: all); bounds memory for very large R.
         progress: optional callable(n_done) called after each chunk.
 
+        return_weights: also return the trained weights (:class:`TrainedCopies`).
+
     Returns:
-        (R, n_q) predictions in the original units of y (dropout off at prediction).
+        (R, n_q) predictions in the original units of y (dropout off at prediction), and with
+        ``return_weights`` the pair (predictions, TrainedCopies).
     """
     import jax
     import jax.numpy as jnp
@@ -203,8 +247,6 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
     Xqs = ((Xq[None] - mu[:, None]) / sd[:, None]).astype(np.float32)
     ys = ((y[None] - y_mu[:, None]) / y_sd[:, None]).astype(np.float32)
 
-    import json
-
     arch = json.dumps(model.get_config(), sort_keys=True, default=str)
     names = tuple(sorted(nt_values or {}))
     ov_all = [np.asarray(nt_values[k], dtype=np.float32).reshape(R) for k in names]
@@ -218,12 +260,19 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
 
     chunk = R if chunk is None else max(1, int(chunk))
     out = np.empty((R, Xq.shape[0]), dtype=np.float64)
+    weights = []
     for start in range(0, R, chunk):
         sl = slice(start, min(R, start + chunk))
         keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds[sl], dtype=jnp.uint32))
         ov = tuple(jnp.asarray(o[sl]) for o in ov_all)
-        pred = np.asarray(fn(keys, seeds[sl].astype(np.uint32), Xs[sl], ys[sl], mask[sl], Xqs[sl], ep_all[sl], ov))
-        out[sl] = pred * y_sd[sl, None] + y_mu[sl, None]
+        pred, tr, nt = fn(keys, seeds[sl].astype(np.uint32), Xs[sl], ys[sl], mask[sl], Xqs[sl], ep_all[sl], ov)
+        out[sl] = np.asarray(pred) * y_sd[sl, None] + y_mu[sl, None]
+        if return_weights:
+            weights.append(([np.asarray(w) for w in tr], [np.asarray(w) for w in nt]))
         if progress is not None:
             progress(sl.stop - sl.start)
-    return out
+    if not return_weights:
+        return out
+    stacked = TrainedCopies([np.concatenate(ws) for ws in zip(*(w[0] for w in weights))],
+                            [np.concatenate(ws) for ws in zip(*(w[1] for w in weights))], mu, sd, y_mu, y_sd)
+    return out, stacked

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .ensemble import combine
 from .lstm import PAPER, LSTMConfig
 
 __all__ = ["PAPER_METRICS", "EvalResult", "make_folds", "run_evaluation", "MODEL_GROUPS"]
@@ -224,9 +225,7 @@ def run_evaluation(matrix, models="lstm,pbp,ensemble,baselines", repeats: int = 
 
     if "ensemble" in names:
         for suffix, members in [("", lstm_members)] + ([("_tuned", tuned_members)] if tune else []):
-            both = np.concatenate([members, pbp_members])  # (2R, n)
-            ens_mean, spread = both.mean(axis=0), both.std(axis=0)
-            total = np.sqrt(spread**2 + pbp_var / 2.0)
+            ens_mean, total, spread = combine(members, pbp_members, pbp_vars)  # over the 2R members
             extra = {"spread_2r": spread, "pbp_variance": pbp_var, "lstm_mean": members.mean(axis=0),
                      "pbp_mean": pbp_mean}
             add("ensemble" + suffix, ens_mean, total, extra)

@@ -29,6 +29,6 @@ def exact_shap(predict, X: np.ndarray, background: np.ndarray | None = None) -> 
     background = X if background is None else np.asarray(background, dtype=np.float64)
     masker = shap.maskers.Independent(background, max_samples=len(background))
     explainer = shap.explainers.Exact(lambda Z: np.asarray(predict(np.asarray(Z, dtype=np.float64))).ravel(), masker)
-    result = explainer(X)
+    result = explainer(X, silent=True)
     base = np.broadcast_to(np.asarray(result.base_values, dtype=np.float64), (len(X),)).copy()
     return Explanation(np.asarray(result.values, dtype=np.float64), base, np.asarray(predict(X)).ravel())

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
@@ -52,6 +53,8 @@ from jax.scipy.special import log_ndtr, ndtr  # noqa: E402
 __all__ = [
     "PBP",
     "fit_many",
+    "fit_members",
+    "PBPMembers",
     "relu_moments",
     "forward_moments",
     "log_evidence_and_grad",
@@ -510,6 +513,78 @@ def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epoch
             hidden=_hidden_tuple(hidden),
         )
         return np.asarray(mean), np.asarray(var)
+
+
+@dataclass
+class PBPMembers:
+    """R trained PBP networks stacked along axis 0: posterior means/variances per layer, noise
+    Gamma(a_n, b_n) and the training standardisation. Saved and loaded as one ``.npz``."""
+
+    M: tuple
+    V: tuple
+    a_n: np.ndarray
+    b_n: np.ndarray
+    x_mean: np.ndarray
+    x_std: np.ndarray
+    y_mean: np.ndarray
+    y_std: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.a_n.shape[0])
+
+    def predict(self, X):
+        """(mean, variance), each (R, m), of every member at the rows of X (variance incl. noise)."""
+        X = np.asarray(X, dtype=np.float64)
+        with _x64():
+            mean, var = _predict_members_jit(tuple(map(jnp.asarray, self.M)), tuple(map(jnp.asarray, self.V)),
+                                             jnp.asarray(self.a_n), jnp.asarray(self.b_n), jnp.asarray(self.x_mean),
+                                             jnp.asarray(self.x_std), jnp.asarray(self.y_mean),
+                                             jnp.asarray(self.y_std), jnp.asarray(X))
+            return np.asarray(mean), np.asarray(var)
+
+    def save(self, path) -> None:
+        arrays = {f"M{i}": m for i, m in enumerate(self.M)} | {f"V{i}": v for i, v in enumerate(self.V)}
+        np.savez(path, a_n=self.a_n, b_n=self.b_n, x_mean=self.x_mean, x_std=self.x_std, y_mean=self.y_mean,
+                 y_std=self.y_std, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "PBPMembers":
+        with np.load(path) as z:
+            layers = sum(1 for k in z.files if k.startswith("M"))
+            return cls(tuple(z[f"M{i}"] for i in range(layers)), tuple(z[f"V{i}"] for i in range(layers)),
+                       z["a_n"], z["b_n"], z["x_mean"], z["x_std"], z["y_mean"], z["y_std"])
+
+
+def _predict_members(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std, Xq):
+    def one(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std):
+        state = _State(M, V, (), (), (), (), a_n, b_n, a_n, b_n)
+        return _predict_core(state, _Stats(x_mean, x_std, y_mean, y_std), Xq)
+
+    return jax.vmap(one)(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std)
+
+
+_predict_members_jit = jax.jit(_predict_members)
+def _fit_states(X, y, masks, keys, epochs, hidden: tuple):
+    return jax.vmap(lambda m, k: _fit_core(X, y, m, k, epochs, hidden, True))(masks, keys)
+
+
+_fit_states_jit = jax.jit(_fit_states, static_argnames=("hidden",))
+
+
+def fit_members(X, y, seeds, hidden=(5,), epochs=100, train_mask=None) -> PBPMembers:
+    """Train one PBP network per seed (on all rows, or on ``train_mask[r]``) in one vmapped call
+    and keep them (fit_many only keeps their predictions)."""
+    X, y = _check_xy(X, y)
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    mask = np.ones((len(seeds), len(y)), bool) if train_mask is None else np.asarray(train_mask, dtype=bool)
+    with _x64():
+        keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
+        state, stats = _fit_states_jit(jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask), keys, int(epochs),
+                                       hidden=_hidden_tuple(hidden))
+        host = lambda t: tuple(np.asarray(a) for a in t)  # noqa: E731
+        return PBPMembers(host(state.M), host(state.V), np.asarray(state.a_n), np.asarray(state.b_n),
+                          np.asarray(stats.x_mean), np.asarray(stats.x_std), np.asarray(stats.y_mean),
+                          np.asarray(stats.y_std))
 
 
 _relu_jit = jax.jit(_relu_moments)

@@ -65,6 +65,31 @@ def parity(frame: pd.DataFrame, out: Path, title: str) -> Path:
     return _save(fig, out)
 
 
+def parity_panels(panels: dict, out: Path, title: str) -> Path:
+    """Figure 6 (a-c): one parity panel per model; `panels` maps a panel title to a frame with
+    measured, mean, std (±1 sd error bars, the 1:1 line and ±1 log unit dashed)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 5), squeeze=False)
+    frames = list(panels.values())
+    lo = min(float(np.nanmin([f["measured"].min(), (f["mean"] - f["std"]).min()])) for f in frames) - 0.3
+    hi = max(float(np.nanmax([f["measured"].max(), (f["mean"] + f["std"]).max()])) for f in frames) + 0.3
+    for ax, (name, frame) in zip(axes.flat, panels.items()):
+        ax.errorbar(frame["measured"], frame["mean"], yerr=frame["std"], fmt="o", capsize=3, alpha=0.8, ms=5)
+        ax.plot([lo, hi], [lo, hi], "k-", lw=1)
+        for shift in (-1, 1):
+            ax.plot([lo, hi], [lo + shift, hi + shift], "k:", lw=0.7)
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ax.set_aspect("equal")
+        ax.set_xlabel("measured −log10(σ / S cm⁻¹)")
+        ax.set_ylabel("predicted −log10(σ / S cm⁻¹)")
+        err = frame["mean"] - frame["measured"]
+        ax.set_title(f"{name}\nRMSE {np.sqrt(np.mean(err ** 2)):.3f}, n = {len(frame)}", fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, out)
+
+
 def uncertainty_bars(frame: pd.DataFrame, out: Path, title: str) -> Path:
     """Per-film standard deviation of the prediction (right part of Figure 6)."""
     plt = _pyplot()

@@ -1,0 +1,93 @@
+"""Conditions to predict: rows of the ingest template without (or with) the conductivity column.
+
+Cells are normalised exactly as an ingest would (units, Unicode, substrate and method aliases),
+so a file that predicts also ingests once its conductivity is filled in. What the descriptors
+need (substrate, deposition temperature, thickness) is required; composition, method and
+orientation are recorded with each prediction. A conductivity, when given, is kept as the
+measured value to compare the prediction with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .entries import Problem, Vocabulary, _Cells, _check_physical, _lookup, _substrate
+from .normalise import parse_composition, parse_quantity
+from .readers import Record
+
+__all__ = ["Condition", "parse_conditions", "CONDITION_COLUMNS"]
+
+CONDITION_COLUMNS = ("composition", "method", "substrate", "substrate_orientation", "deposition_temp_c",
+                     "thickness_nm", "conductivity_s_cm", "doi", "notes")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One set of deposition conditions, normalised; `source` says where it came from (FILE:LINE)."""
+
+    source: str
+    substrate: str
+    deposition_temp_c: float
+    thickness_nm: float
+    substrate_orientation: str | None = None
+    composition: str | None = None
+    formula: str | None = None
+    method: str | None = None
+    measured_sigma_s_cm: float | None = None
+    doi: str | None = None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _condition(record: Record, vocab: Vocabulary) -> tuple[Condition | None, list[Problem]]:
+    c = _Cells(record)
+    substrate, orientation = _substrate(c, vocab)
+    t_dep = c.apply("deposition_temp_c", parse_quantity, "degC", required=True)
+    thickness = c.apply("thickness_nm", parse_quantity, "nm", required=True)
+    sigma = c.apply("conductivity_s_cm", parse_quantity, "S/cm")
+    _check_physical(c, t_dep, thickness, sigma, None)
+    material = c.apply("composition", parse_composition)
+    method = None
+    if c.text("method") is not None:
+        method = _lookup(c, "method", c.text("method"), vocab.methods,
+                         "use a known alias (filmkb query \"SELECT * FROM method_aliases\")")
+    if c.problems:
+        return None, c.problems
+    return Condition(f"{record.file}:{record.line}", substrate, t_dep, thickness, orientation,
+                     material.composition if material else None, material.formula if material else None, method,
+                     sigma, c.text("doi")), []
+
+
+def parse_conditions(records, vocab: Vocabulary) -> tuple[list[Condition], list[Problem]]:
+    """Normalise every record; returns the conditions and every problem (FILE:LINE: column: value: reason)."""
+    out, problems = [], []
+    for record in records:
+        cond, bad = _condition(record, vocab)
+        problems += bad
+        if cond is not None:
+            out.append(cond)
+    return out, problems
+
+
+def read_conditions(files, vocab: Vocabulary) -> list[Condition]:
+    """Conditions from CSV/YAML files in the ingest template; IngestError lists every bad cell."""
+    from .pipeline import IngestError, _read_all
+
+    conditions, problems = parse_conditions(_read_all(files), vocab)
+    if problems:
+        raise IngestError(problems)
+    return conditions
+
+
+def condition_from_options(vocab: Vocabulary, **cells) -> Condition:
+    """One condition from command-line options (the template's column names); errors name the option."""
+    from .pipeline import IngestError
+
+    record = Record("command line", 0, {k: v for k, v in cells.items() if v is not None})
+    cond, problems = _condition(record, vocab)
+    if problems:
+        options = {"deposition_temp_c": "--temp-c", "thickness_nm": "--thickness-nm",
+                   "substrate_orientation": "--orientation", "conductivity_s_cm": "--measured"}
+        raise IngestError([f"{options.get(p.column, '--' + p.column)}: {str(p).split(': ', 2)[-1]}" for p in problems])
+    return Condition("command line", *[getattr(cond, f) for f in list(cond.__dataclass_fields__)[1:]])
