@@ -220,22 +220,26 @@ def export(ctx, out_dir):
 @click.option("--repeats", type=click.IntRange(min=1), default=None,
               help="Seeds per fold and trained members [default: 10; 100 with --full].")
 @click.option("--full", is_flag=True, help="The paper protocol: 100 seeds per fold and 100 trained members (~6 min).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where the trained models go [default: models/ beside the database].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def reproduce(ctx, out_dir, repeats, full, seed, models_dir, silent):
+def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, silent):
     """The main job: build or refresh the knowledge base, validate, evaluate (leave-one-out), train,
     explain (SHAP) and write a Markdown report with the paper's Figures 5-7 redrawn.
 
     Example: filmkb reproduce --out reports/ && open reports/report.md
     """
+    from .ml.lstm import PAPER
     from .ml.workflow import reproduce as run
 
+    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
     with _progress("reproduce", silent) as tick:
-        res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, models_dir=models_dir,
-                  say=click.echo, progress=tick)
+        res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
+                  models_dir=models_dir, say=click.echo, progress=tick)
     click.echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
@@ -564,7 +568,7 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
 
 @main.command()
 @click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", default="reports/figures", show_default=True, type=click.Path(file_okay=False),
               help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="Output format of the per-descriptor summary.")

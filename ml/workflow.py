@@ -260,10 +260,8 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     Each prediction is stored with the run id unless store=False.
     """
     from .. import kb
-    from ..kb import results
     from ..kb.candidates import descriptors as candidate_descriptors
     from ..kb.db import KBError
-    from ..kb.writer import write_session
 
     path = _db(db)
     if conditions is None and films is None:
@@ -360,7 +358,7 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|)."""
     from .. import kb
     from ..kb.writer import write_session
-    from .explain import exact_shap
+    from .shapley import exact_shap
     from .plots import shap_plots
 
     path = _db(db)

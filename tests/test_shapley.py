@@ -3,7 +3,7 @@
 import numpy as np
 
 from filmkb import kb
-from filmkb.ml.explain import exact_shap
+from filmkb.ml.shapley import exact_shap
 from filmkb.ml.pbp import PBP
 
 

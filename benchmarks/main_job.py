@@ -1,0 +1,44 @@
+"""Time the main job (`filmkb reproduce`) step by step on a fresh database, and `predict` /
+`explain` on the model it trains; prints seconds per step.
+
+    python benchmarks/main_job.py [--repeats 10] [--full] [--workdir DIR]
+
+The target: the default run (10 seeds) in about two minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--full", action="store_true")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    from filmkb import ml
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(args.workdir or tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        db = str(work / "filmkb.duckdb")
+        t = time.perf_counter()
+        res = ml.reproduce(db, out_dir=work / "reports", repeats=args.repeats, full=args.full, say=lambda s: None)
+        total = time.perf_counter() - t
+        for step, seconds in res.timings.items():
+            print(f"{step:>16}: {seconds:7.1f} s")
+        print(f"{'reproduce total':>16}: {total:7.1f} s")
+        t = time.perf_counter()
+        out = ml.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300}], db=db, films="all")
+        print(f"{'predict':>16}: {time.perf_counter() - t:7.1f} s for {len(out.frame)} rows (models loaded from disk)")
+        t = time.perf_counter()
+        ml.explain(db)
+        print(f"{'explain again':>16}: {time.perf_counter() - t:7.1f} s")
+
+
+if __name__ == "__main__":
+    main()
