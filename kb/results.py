@@ -4,6 +4,7 @@
     con = filmkb.kb.db.connect(path)
     store_run(con, run_id, "evaluate", config, data_hash(matrix), len(matrix), metrics)
     store_predictions(con, run_id, frame)   # film_id, model, fold, mean, std[, conditions_json]
+    store_shap(con, run_id, frame)          # film_id, descriptor, shap_value, base_value
 """
 
 from __future__ import annotations
@@ -14,7 +15,10 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["data_hash", "code_version", "store_run", "store_predictions", "new_run_id", "load_predictions"]
+from .store import insert_frame, transaction
+
+__all__ = ["data_hash", "code_version", "store_run", "store_predictions", "store_shap", "new_run_id",
+           "load_predictions"]
 
 
 def _now():
@@ -63,18 +67,13 @@ def _json(value) -> str:
 def store_run(con, run_id: str, kind: str, config: dict, data_hash: str, n_films: int, metrics: dict,
               models_dir: str | None = None, predictions=None) -> None:
     """Insert one model run (and, if given, its predictions) in one transaction."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute(
             "INSERT INTO model_runs (id, kind, created_at, config_json, code_version, data_hash, n_films, "
             "metrics_json, models_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [run_id, kind, _now(), _json(config), code_version(), data_hash, int(n_films), _json(metrics), models_dir])
         if predictions is not None:
             _insert_predictions(con, run_id, predictions)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _insert_predictions(con, run_id, frame) -> int:
@@ -85,34 +84,32 @@ def _insert_predictions(con, run_id, frame) -> int:
         "film_id": frame["film_id"].astype("Int64").array,  # NULL for conditions not in the database
         "model": frame["model"].astype(str).to_numpy(),
         "fold": frame["fold"].astype(str).to_numpy(),
-        "mean": frame["mean"].astype("float64").to_numpy(),
-        "std": frame["std"].astype("float64").to_numpy(),
+        "neg_log10_sigma_mean": frame["mean"].astype("float64").to_numpy(),
+        "neg_log10_sigma_std": frame["std"].astype("float64").to_numpy(),
         "conditions_json": (frame["conditions_json"].astype(str).to_numpy() if "conditions_json" in frame
                             else None),
         "created_at": _now(),
     })
-    con.register("_filmkb_predictions_in", rows)
-    try:
-        con.execute(
-            "INSERT INTO predictions (run_id, film_id, model, fold, neg_log10_sigma_mean, neg_log10_sigma_std, "
-            "conditions_json, created_at) SELECT run_id, film_id, model, fold, mean, std, conditions_json, created_at "
-            "FROM _filmkb_predictions_in")
-    finally:
-        con.unregister("_filmkb_predictions_in")
+    insert_frame(con, "predictions", rows)
     return len(rows)
 
 
 def store_predictions(con, run_id: str, frame) -> int:
     """Bulk-insert held-out predictions (columns film_id, model, fold, mean, std[, conditions_json])
     of an existing run, in one transaction; returns the number of rows."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        n = _insert_predictions(con, run_id, frame)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    return n
+    with transaction(con):
+        return _insert_predictions(con, run_id, frame)
+
+
+def store_shap(con, run_id: str, frame) -> int:
+    """Replace the Shapley values of one run (columns film_id, descriptor, shap_value, base_value),
+    in one transaction; returns the number of rows."""
+    rows = frame[["film_id", "descriptor", "shap_value", "base_value"]].copy()
+    rows.insert(0, "run_id", run_id)
+    with transaction(con):
+        con.execute("DELETE FROM shap_values WHERE run_id = ?", [run_id])
+        insert_frame(con, "shap_values", rows)
+    return len(rows)
 
 
 def load_predictions(con, run_id: str):

@@ -298,7 +298,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     out["lstm_log10_sigma"], out["pbp_log10_sigma"] = -pred["lstm_mean"], -pred["pbp_mean"]
     out["extrapolation"] = [", ".join(e) for e in ens.extrapolation(X)]
     trained = set(int(i) for i in ens.film_ids)
-    out["in_training"] = [fid is not None and not pd.isna(fid) and int(fid) in trained for fid in out["film_id"]]
+    out["in_training"] = [not pd.isna(fid) and int(fid) in trained for fid in out["film_id"]]
     measured = pd.to_numeric(out["measured_sigma_s_cm"], errors="coerce")
     out["measured_log10_sigma"] = np.log10(measured.where(measured > 0))
     out["z_score"] = (out["measured_log10_sigma"] - out["log10_sigma_mean"]) / out["log10_sigma_std"]
@@ -325,7 +325,6 @@ def _store_predictions(path: str, run_id: str, out: pd.DataFrame) -> int:
         "mean": out["neg_log10_sigma_mean"], "std": out["neg_log10_sigma_std"],
         "conditions_json": [conditions(r) for _, r in out.iterrows()],
     })
-    rows["film_id"] = rows["film_id"].astype("Int64")
     with write_session(path, wait=30) as con:
         return results.store_predictions(con, run_id, rows)
 
@@ -357,9 +356,10 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     film with complete descriptors; stored in `shap_values` with the run id (replacing that run's
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|)."""
     from .. import kb
+    from ..kb import results
     from ..kb.writer import write_session
-    from .shapley import exact_shap
     from .plots import shap_plots
+    from .shapley import exact_shap
 
     path = _db(db)
     run, ens = load_run(path, run_id)
@@ -371,20 +371,8 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     result = ExplainResult(run["id"], values, float(ex.base_values[0]), pd.Series(ex.predictions, index=features.index),
                            features, warnings=warnings)
     if store:
-        rows = result.long()
-        rows.insert(0, "run_id", run["id"])
         with write_session(path, wait=30) as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                con.execute("DELETE FROM shap_values WHERE run_id = ?", [run["id"]])
-                con.register("_filmkb_shap_in", rows)
-                con.execute("INSERT INTO shap_values (run_id, film_id, descriptor, shap_value, base_value) "
-                            "SELECT run_id, film_id, descriptor, shap_value, base_value FROM _filmkb_shap_in")
-                con.unregister("_filmkb_shap_in")
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            results.store_shap(con, run["id"], result.long())
     if out_dir is not None:
         result.figures = shap_plots(ex.values, features, Path(out_dir))
     return result
@@ -449,7 +437,6 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
     top = explanation.values.abs().mean().sort_values(ascending=False)
     say("explain: mean |SHAP| " + ", ".join(f"{d} {v:.3f}" for d, v in top.head(3).items()) + ", ...")
     t = time.perf_counter()
-    timings["report"] = 0.0
     report = write_report(out_dir, database=path, status=status, info=info, failures=failures, substrates=subs,
                           eval_run=eval_run, evaluation=evaluation, train=trained, explanation=explanation,
                           figure5=fig5, film_labels=labels, timings=timings, full=full)
