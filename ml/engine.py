@@ -43,6 +43,15 @@ __all__ = ["fit_predict_many", "masked_standardise", "predict_copies", "TrainedC
 _CACHE: dict = {}
 
 
+def _cached(key, model, build):
+    """The compiled function for `key`, built once (at most 32 kept; the model stays referenced)."""
+    if key not in _CACHE:
+        if len(_CACHE) >= 32:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = (model, build())
+    return _CACHE[key][1]
+
+
 def masked_standardise(X, train_mask, eps: float = 1e-12):
     """Per-copy (mean, std) of the masked rows: (R, d) each; constant columns get std 1."""
     X = np.asarray(X, dtype=np.float64)
@@ -187,14 +196,13 @@ def predict_copies(model, copies: TrainedCopies, X) -> np.ndarray:
 
     X = np.asarray(X, dtype=np.float64)
     Xs = ((X[None] - copies.x_mean[:, None]) / copies.x_std[:, None]).astype(np.float32)
-    key = ("predict", json.dumps(model.get_config(), sort_keys=True, default=str))
-    if key not in _CACHE:
-        def one(tr, nt, x):
-            out, _ = model.stateless_call(tr, nt, x, training=False)
-            return out[:, 0]
+    def one(tr, nt, x):
+        out, _ = model.stateless_call(tr, nt, x, training=False)
+        return out[:, 0]
 
-        _CACHE[key] = (model, jax.jit(jax.vmap(one)))
-    out = np.asarray(_CACHE[key][1](copies.trainable, copies.non_trainable, Xs), dtype=np.float64)
+    fn = _cached(("predict", json.dumps(model.get_config(), sort_keys=True, default=str)), model,
+                 lambda: jax.jit(jax.vmap(one)))
+    out = np.asarray(fn(copies.trainable, copies.non_trainable, Xs), dtype=np.float64)
     return out * copies.y_std[:, None] + copies.y_mean[:, None]
 
 
@@ -252,11 +260,7 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
     ov_all = [np.asarray(nt_values[k], dtype=np.float32).reshape(R) for k in names]
     ep_all = np.broadcast_to(np.asarray(epochs, dtype=np.int32), (R,))
     cache_key = (arch, n, batch_size, float(learning_rate), names)
-    if cache_key not in _CACHE:
-        if len(_CACHE) >= 32:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[cache_key] = (model, _build_fn(model, n, batch_size, float(learning_rate), names))
-    fn = _CACHE[cache_key][1]
+    fn = _cached(cache_key, model, lambda: _build_fn(model, n, batch_size, float(learning_rate), names))
 
     chunk = R if chunk is None else max(1, int(chunk))
     out = np.empty((R, Xq.shape[0]), dtype=np.float64)

@@ -455,6 +455,24 @@ class PBP:
         return out * self.stats_.y_std + self.stats_.y_mean
 
 
+def _masks_and_seeds(n: int, seeds, train_mask):
+    """(R, n) training masks and (R,) seeds: None -> all rows; a 1-D mask is shared; one seed s
+    with R masks means s, s+1, ..., s+R-1. Every model needs at least 2 training rows."""
+    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
+    if train_mask is None:
+        train_mask = np.ones((seeds.shape[0], n), bool)
+    train_mask = np.asarray(train_mask, dtype=bool)
+    if train_mask.ndim == 1:
+        train_mask = np.broadcast_to(train_mask, (seeds.shape[0], n))
+    if seeds.shape[0] == 1 and train_mask.shape[0] > 1:
+        seeds = np.arange(train_mask.shape[0]) + seeds[0]
+    if train_mask.shape != (seeds.shape[0], n):
+        raise ValueError(f"train_mask must be (R, n) = ({seeds.shape[0]}, {n})")
+    if np.any(train_mask.sum(axis=1) < 2):
+        raise ValueError("every model needs at least 2 training rows")
+    return train_mask, seeds
+
+
 def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epochs=100):
     """Train R independent PBP models in one jitted ``jax.vmap`` call and predict.
 
@@ -486,18 +504,7 @@ def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epoch
         loo_mean = mean[np.arange(100 * n), np.tile(np.arange(n), 100)]
     """
     X, y = _check_xy(X, y)
-    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-    if train_mask is None:
-        train_mask = np.ones((seeds.shape[0], X.shape[0]), bool)
-    train_mask = np.asarray(train_mask, dtype=bool)
-    if train_mask.ndim == 1:
-        train_mask = np.broadcast_to(train_mask, (seeds.shape[0], X.shape[0]))
-    if seeds.shape[0] == 1 and train_mask.shape[0] > 1:
-        seeds = np.arange(train_mask.shape[0]) + seeds[0]
-    if train_mask.shape != (seeds.shape[0], X.shape[0]):
-        raise ValueError(f"train_mask must be (R, n) = ({seeds.shape[0]}, {X.shape[0]})")
-    if np.any(train_mask.sum(axis=1) < 2):
-        raise ValueError("every model needs at least 2 training rows")
+    train_mask, seeds = _masks_and_seeds(X.shape[0], seeds, train_mask)
     Xq = X if X_query is None else np.asarray(X_query, dtype=np.float64)
     if Xq.ndim != 2 or Xq.shape[1] != X.shape[1]:
         raise ValueError(f"X_query must be (n_q, {X.shape[1]}); got {Xq.shape}")
@@ -556,6 +563,7 @@ class PBPMembers:
 
 
 def _predict_members(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std, Xq):
+    """vmap of _predict_core over stored members; it reads only M, V, a_n and b_n of the state."""
     def one(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std):
         state = _State(M, V, (), (), (), (), a_n, b_n, a_n, b_n)
         return _predict_core(state, _Stats(x_mean, x_std, y_mean, y_std), Xq)
@@ -564,6 +572,8 @@ def _predict_members(M, V, a_n, b_n, x_mean, x_std, y_mean, y_std, Xq):
 
 
 _predict_members_jit = jax.jit(_predict_members)
+
+
 def _fit_states(X, y, masks, keys, epochs, hidden: tuple):
     return jax.vmap(lambda m, k: _fit_core(X, y, m, k, epochs, hidden, True))(masks, keys)
 
@@ -575,8 +585,7 @@ def fit_members(X, y, seeds, hidden=(5,), epochs=100, train_mask=None) -> PBPMem
     """Train one PBP network per seed (on all rows, or on ``train_mask[r]``) in one vmapped call
     and keep them (fit_many only keeps their predictions)."""
     X, y = _check_xy(X, y)
-    seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int64))
-    mask = np.ones((len(seeds), len(y)), bool) if train_mask is None else np.asarray(train_mask, dtype=bool)
+    mask, seeds = _masks_and_seeds(X.shape[0], seeds, train_mask)
     with _x64():
         keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
         state, stats = _fit_states_jit(jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask), keys, int(epochs),
