@@ -71,6 +71,13 @@ def _progress(label: str, silent: bool, total: int | None = None):
         yield lambda k: bar.advance(task, k)
 
 
+def _lstm_config(epochs: int | None):
+    """The paper's LSTM settings, with --epochs overriding its 3200 epochs when given."""
+    from .ml.lstm import PAPER
+
+    return PAPER if epochs is None else PAPER.replace(epochs=epochs)
+
+
 @click.group(cls=_Group)
 @click.option("--db", "db_path", envvar="FILMKB_DB", default="filmkb.duckdb", show_default=True,
               help="DuckDB file (also $FILMKB_DB).")
@@ -233,10 +240,9 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, silent):
 
     Example: filmkb reproduce --out reports/ && open reports/report.md
     """
-    from .ml.lstm import PAPER
     from .ml.workflow import reproduce as run
 
-    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
+    config = _lstm_config(epochs)
     with _progress("reproduce", silent) as tick:
         res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
                   models_dir=models_dir, say=click.echo, progress=tick)
@@ -416,13 +422,12 @@ def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, js
     """
     from . import kb
     from .ml.evaluate import PAPER_METRICS, work_units
-    from .ml.lstm import PAPER
     from .ml.workflow import evaluate as run
 
     with kb.open(ctx.obj["db"]) as db:
         matrix = kb.descriptor_matrix(db)
     n_folds = len(matrix) if folds == "film" else matrix["reference_id"].nunique()
-    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
+    config = _lstm_config(epochs)
     with _progress("evaluate", silent, work_units(n_folds, repeats, models, tune, trials)) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, models=models, repeats=repeats, folds=folds, lstm=config,
                           seed=seed, tune=tune, tune_trials=trials)
@@ -465,10 +470,9 @@ def train(ctx, repeats, epochs, seed, models_dir, silent):
 
     Example: filmkb train --repeats 100
     """
-    from .ml.lstm import PAPER
     from .ml.workflow import train as run
 
-    config = PAPER if epochs is None else PAPER.replace(epochs=epochs)
+    config = _lstm_config(epochs)
     with _progress("train", silent, 2 * repeats) as tick:
         res = run(ctx.obj["db"], repeats=repeats, seed=seed, lstm=config, models_dir=models_dir, progress=tick)
     fit = res.fit_metrics["training_fit"]
@@ -539,10 +543,6 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
     with kb.open(ctx.obj["db"]) as db:
         vocab = vocabulary(db.con)
         if any(v is not None for v in given.values()):
-            missing = [o for o, k in (("--substrate", "substrate"), ("--temp-c", "deposition_temp_c"),
-                                      ("--thickness-nm", "thickness_nm")) if given[k] is None]
-            if missing:
-                raise KBError(f"conditions need {', '.join(missing)} (the descriptors depend on them)")
             conditions.append(condition_from_options(vocab, **given))
         if files:
             conditions += read_conditions(files, vocab)

@@ -9,16 +9,13 @@ measured value to compare the prediction with.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
-from .entries import Problem, Vocabulary, _Cells, _check_physical, _lookup, _substrate
+from .entries import Problem, Vocabulary, _Cells, _check_physical, _method, _substrate
 from .normalise import parse_composition, parse_quantity
 from .readers import Record
 
-__all__ = ["Condition", "parse_conditions", "CONDITION_COLUMNS"]
-
-CONDITION_COLUMNS = ("composition", "method", "substrate", "substrate_orientation", "deposition_temp_c",
-                     "thickness_nm", "conductivity_s_cm", "doi", "notes")
+__all__ = ["Condition", "parse_conditions", "read_conditions", "condition_from_options"]
 
 
 @dataclass(frozen=True)
@@ -48,10 +45,7 @@ def _condition(record: Record, vocab: Vocabulary) -> tuple[Condition | None, lis
     sigma = c.apply("conductivity_s_cm", parse_quantity, "S/cm")
     _check_physical(c, t_dep, thickness, sigma, None)
     material = c.apply("composition", parse_composition)
-    method = None
-    if c.text("method") is not None:
-        method = _lookup(c, "method", c.text("method"), vocab.methods,
-                         "use a known alias (filmkb query \"SELECT * FROM method_aliases\")")
+    method = _method(c, vocab, required=False)
     if c.problems:
         return None, c.problems
     return Condition(f"{record.file}:{record.line}", substrate, t_dep, thickness, orientation,
@@ -90,4 +84,4 @@ def condition_from_options(vocab: Vocabulary, **cells) -> Condition:
         options = {"deposition_temp_c": "--temp-c", "thickness_nm": "--thickness-nm",
                    "substrate_orientation": "--orientation", "conductivity_s_cm": "--measured"}
         raise IngestError([f"{options.get(p.column, '--' + p.column)}: {str(p).split(': ', 2)[-1]}" for p in problems])
-    return Condition("command line", *[getattr(cond, f) for f in list(cond.__dataclass_fields__)[1:]])
+    return replace(cond, source="command line")

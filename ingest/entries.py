@@ -187,12 +187,7 @@ def film_entry(record: Record, vocab: Vocabulary) -> tuple[FilmEntry | None, lis
     reference = _reference(c, vocab)
     material = c.apply("composition", parse_composition, required=True)
     method_text = c.text("method")
-    method = None
-    if method_text is None:
-        c.problem("method", "required but empty")
-    else:
-        method = _lookup(c, "method", method_text, vocab.methods,
-                         "add it to data/methods.csv or use a known alias (filmkb query \"SELECT * FROM method_aliases\")")
+    method = _method(c, vocab, required=True)
     substrate, orientation = _substrate(c, vocab)
     phase = c.apply("phase", normalise_phase, required=True)
     t_dep = c.apply("deposition_temp_c", parse_quantity, "degC", required=True)
@@ -218,6 +213,17 @@ def film_entry(record: Record, vocab: Vocabulary) -> tuple[FilmEntry | None, lis
         source_row=c.apply("source_row", _int),
         source_file=record.file, source_line=record.line, extras={"cells": record.cells},
     ), []
+
+
+def _method(c: _Cells, vocab: Vocabulary, required: bool) -> str | None:
+    """Canonical deposition method of the method cell via its aliases (None if empty or unknown)."""
+    text = c.text("method")
+    if text is None:
+        if required:
+            c.problem("method", "required but empty")
+        return None
+    return _lookup(c, "method", text, vocab.methods,
+                   "add it to data/methods.csv or use a known alias (filmkb query \"SELECT * FROM method_aliases\")")
 
 
 def _substrate(c: _Cells, vocab: Vocabulary) -> tuple[str | None, str | None]:

@@ -146,6 +146,11 @@ def _user_batches(path: str) -> tuple[int, int, str | None]:
         con.close()
 
 
+def _stamp(data_dir: Path) -> str:
+    """The note a curated build records: the hash of the curated files it was built from."""
+    return f"data sha256 {data_hash(data_dir)}"
+
+
 def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> tuple[str, IngestReport | None]:
     """Create the schema and load the curated data; idempotent, atomic, never loses user rows.
 
@@ -161,7 +166,7 @@ def init_database(path: str, force: bool = False, data_dir: Path = DATA_DIR) -> 
     bad = check_metadata(data_dir)
     if bad:
         raise IngestError(bad)
-    stamp = f"data sha256 {data_hash(data_dir)}"
+    stamp = _stamp(data_dir)
     if os.path.exists(path):
         batches, user_films, note = _user_batches(path)
         if batches and not force:
@@ -194,7 +199,7 @@ def refresh_database(path: str, data_dir: Path = DATA_DIR) -> str:
     if os.path.exists(path):
         batches, user_films, note = _user_batches(path)
         if batches:
-            same = note == f"data sha256 {data_hash(data_dir)}"
+            same = note == _stamp(data_dir)
             return (f"kept ({user_films} user-ingested films in {batches} batches"
                     + ("" if same else "; the curated data has changed since it was built: "
                        "`filmkb init --force` rebuilds it, keeping a .bak") + ")")
