@@ -19,16 +19,12 @@ class _Group(click.Group):
     """Turns filmkb's own errors into one-line `Error: ...` messages with exit code 1."""
 
     def invoke(self, ctx):
-        import duckdb
-
-        from .kb.db import KBError
+        from .errors import FilmkbError
 
         try:
             return super().invoke(ctx)
-        except KBError as exc:
+        except FilmkbError as exc:
             raise click.ClickException(str(exc)) from None
-        except duckdb.ConstraintException as exc:
-            raise click.ClickException(f"{ctx.params.get('db_path')}: {str(exc).splitlines()[0]}; nothing was written") from None
 
 
 def _emit(frame, fmt: str, title: str | None = None) -> None:
@@ -61,14 +57,20 @@ def _cell(value) -> str:
 
 @contextmanager
 def _progress(label: str, silent: bool, total: int | None = None):
-    """A rich progress line counting fitted models (of `total`, if known); yields the tick(n) callback."""
+    """A rich progress line counting fitted models; yields the tick(n, total=None) callback (a job
+    that knows the total only once it has read the data announces it with tick(0, total))."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    count = "{task.completed}/{task.total} models fitted" if total else "{task.completed} models fitted"
-    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn(count), TimeElapsedColumn(),
-                  disable=silent, transient=True) as bar:
+    with Progress(SpinnerColumn(), TextColumn(label), BarColumn(), TextColumn("{task.completed} models fitted"),
+                  TimeElapsedColumn(), disable=silent, transient=True) as bar:
         task = bar.add_task(label, total=total)
-        yield lambda k: bar.advance(task, k)
+
+        def tick(k: int, total: int | None = None) -> None:
+            if total is not None:
+                bar.update(task, total=total)
+            bar.advance(task, k)
+
+        yield tick
 
 
 def _lstm_config(epochs: int | None):
@@ -99,9 +101,9 @@ def init(ctx, force):
 
     Example: filmkb --db my.duckdb init
     """
-    from .ingest.pipeline import init_database
+    from .jobs import init as run
 
-    status, report = init_database(ctx.obj["db"], force=force)
+    status, report = run(ctx.obj["db"], force=force)
     if report is None:
         click.echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
     else:
@@ -139,7 +141,7 @@ def films(ctx, substrate, method, phase, fmt, all_columns):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        frame = kb.films(db, substrate=substrate, method=method, phase=phase)
+        frame = db.films(substrate=substrate, method=method, phase=phase)
     if not all_columns and fmt == "table":
         frame = frame[["film_id", "reference", "composition", "method", "deposition_temp_c", "substrate",
                        "orientation", "phase", "thickness_nm", "conductivity_s_cm", "duplicate_of"]]
@@ -157,7 +159,21 @@ def substrates(ctx, fmt):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        _emit(kb.substrates(db), fmt, title="substrates")
+        _emit(db.substrates(), fmt, title="substrates")
+
+
+@main.command()
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.pass_context
+def methods(ctx, fmt):
+    """List deposition methods with their family and the aliases papers use for them.
+
+    Example: filmkb methods --format csv
+    """
+    from . import kb
+
+    with kb.open(ctx.obj["db"]) as db:
+        _emit(db.methods(), fmt, title="deposition methods")
 
 
 @main.command()
@@ -173,7 +189,7 @@ def descriptors(ctx, complete, out, fmt):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        frame = kb.descriptor_matrix(db, complete=complete).reset_index()
+        frame = db.descriptor_matrix(complete=complete).reset_index()
     if out:
         if out.endswith(".parquet"):
             frame.to_parquet(out, index=False)
@@ -197,7 +213,7 @@ def validate(ctx):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        failures = kb.validate(db)
+        failures = db.validate()
     for failure in failures:
         click.echo(str(failure))
     if failures:
@@ -217,7 +233,7 @@ def export(ctx, out_dir):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        files = kb.export(out_dir, db)
+        files = db.export(out_dir)
     click.echo(f"{out_dir}: {len(files)} files")
 
 
@@ -240,7 +256,7 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, silent):
 
     Example: filmkb reproduce --out reports/ && open reports/report.md
     """
-    from .ml.workflow import reproduce as run
+    from .jobs import reproduce as run
 
     config = _lstm_config(epochs)
     with _progress("reproduce", silent) as tick:
@@ -263,7 +279,7 @@ def ingest(ctx, files, dry_run, wait):
 
     Example: filmkb ingest new_films.csv more.yaml --dry-run
     """
-    from .ingest.pipeline import ingest_files
+    from .jobs import ingest as run
 
     bibs = [f for f in files if f.lower().endswith(".bib")]
     if bibs:
@@ -271,7 +287,7 @@ def ingest(ctx, files, dry_run, wait):
     films_files = [f for f in files if not f.lower().endswith(".bib")]
     if not films_files:
         return
-    report = ingest_files(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait)
+    report = run(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait)
     c = report.counts
     for file, line, other in report.duplicates:
         click.echo(f"{file}:{line}: already in the database as film {other}: skipped")
@@ -296,7 +312,7 @@ def ingest_bib(ctx, files, wait):
 
     Example: filmkb ingest-bib refs.bib
     """
-    from .ingest.pipeline import ingest_bib as load_bib
+    from .jobs import ingest_bib as load_bib
 
     added, updated = load_bib(ctx.obj["db"], files, wait=wait)
     click.echo(f"references: {added} added, {updated} completed")
@@ -328,7 +344,7 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
     Example: filmkb add-substrate --name LiNbO3 --formula LiNbO3 --amorphous --cte 15e-6 --poisson 0.25
     --youngs 170 --shear 68 --dielectric 29 --melting-point "1257 degC" --source "CRC Handbook"
     """
-    from .ingest.pipeline import add_substrate as add
+    from .jobs import add_substrate as add
 
     substrate = dict(name=name, formula=formula, amorphous=str(amorphous).lower(), space_group=space_group,
                      sites=sites, aliases="|".join(aliases), note=note, crystal_system=None)
@@ -347,7 +363,7 @@ def add(ctx, wait):
     Example: filmkb add
     """
     from .ingest.entries import TEMPLATE_COLUMNS
-    from .ingest.pipeline import ingest_records
+    from .jobs import ingest_records
 
     required = {"composition", "method", "deposition_temp_c", "substrate", "phase", "conductivity_s_cm"}
     click.echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm). Empty = not given.")
@@ -370,14 +386,9 @@ def history(ctx, fmt):
 
     Example: filmkb history
     """
-    from .ingest.pipeline import history as batches
-    from .kb.db import connect
+    from .jobs import history as batches
 
-    con = connect(ctx.obj["db"], read_only=True)
-    try:
-        _emit(batches(con), fmt, title="ingest batches")
-    finally:
-        con.close()
+    _emit(batches(ctx.obj["db"]), fmt, title="ingest batches")
 
 
 @main.command()
@@ -389,7 +400,7 @@ def retract(ctx, batch, wait):
 
     Example: filmkb retract 3
     """
-    from .ingest.pipeline import retract as retract_batch
+    from .jobs import retract as retract_batch
 
     n = retract_batch(ctx.obj["db"], batch, wait=wait)
     click.echo(f"batch {batch}: removed {n} films")
@@ -420,18 +431,15 @@ def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, js
 
     Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
     """
-    from . import kb
-    from .ml.evaluate import PAPER_METRICS, work_units
-    from .ml.workflow import evaluate as run
-
-    with kb.open(ctx.obj["db"]) as db:
-        matrix = kb.descriptor_matrix(db)
-    n_folds = len(matrix) if folds == "film" else matrix["reference_id"].nunique()
-    config = _lstm_config(epochs)
-    with _progress("evaluate", silent, work_units(n_folds, repeats, models, tune, trials)) as tick:
-        run_id, res = run(ctx.obj["db"], progress=tick, models=models, repeats=repeats, folds=folds, lstm=config,
-                          seed=seed, tune=tune, tune_trials=trials)
     import pandas as pd
+
+    from .jobs import evaluate as run
+    from .ml.evaluate import PAPER_METRICS
+
+    config = _lstm_config(epochs)
+    with _progress("evaluate", silent) as tick:
+        run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
+                          folds=folds, lstm=config, seed=seed, tune=tune, tune_trials=trials)
 
     shown = res.metrics[subset]
     table = pd.DataFrame([{"model": m, **{k: v for k, v in vals.items()},
@@ -470,7 +478,7 @@ def train(ctx, repeats, epochs, seed, models_dir, silent):
 
     Example: filmkb train --repeats 100
     """
-    from .ml.workflow import train as run
+    from .jobs import train as run
 
     config = _lstm_config(epochs)
     with _progress("train", silent, 2 * repeats) as tick:
@@ -531,25 +539,16 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
 
     Example: filmkb predict --composition LLZO --method PLD --substrate MgO --orientation 100 --temp-c 700 --thickness-nm 300
     """
-    from . import kb
-    from .ingest.conditions import condition_from_options, read_conditions
-    from .ingest.pipeline import vocabulary
-    from .kb.db import KBError
-    from .ml.workflow import predict as run
+    from .jobs import predict as run
 
     given = {"composition": composition, "method": method, "substrate": substrate, "substrate_orientation": orientation,
              "deposition_temp_c": temp_c, "thickness_nm": thickness_nm, "conductivity_s_cm": measured}
-    conditions = []
-    with kb.open(ctx.obj["db"]) as db:
-        vocab = vocabulary(db.con)
-        if any(v is not None for v in given.values()):
-            conditions.append(condition_from_options(vocab, **given))
-        if files:
-            conditions += read_conditions(files, vocab)
+    cells = {k: v for k, v in given.items() if v is not None}
     films = "all" if all_films else (list(film_ids) or None)
-    if not conditions and films is None:
-        raise KBError("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, --film ID or --all-films")
-    res = run(conditions or None, db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store)
+    if not cells and not files and films is None:
+        raise click.ClickException("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, "
+                                   "--film ID or --all-films")
+    res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files)
     for warning in res.warnings:
         click.echo(f"warning: {warning}", err=True)
     if fmt != "table" or all_columns:
@@ -581,7 +580,7 @@ def explain(ctx, run_id, out_dir, fmt):
     """
     import pandas as pd
 
-    from .ml.workflow import explain as run
+    from .jobs import explain as run
 
     res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir)
     for warning in res.warnings:

@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from filmkb.ingest.entries import TEMPLATE_COLUMNS
-from filmkb.ingest.pipeline import ingest_files, init_database
+from filmkb.jobs import ingest as ingest_files
+from filmkb.jobs import init as init_database
 
 SUBSTRATES = ["MgO (100)", "STO (100)", "SrTiO3", "GGG (111)", "Si-Pt", "Pt", "Si3N4", "ITO", "SiO2-Si"]
 METHODS = ["PLD", "pulsed laser deposition", "RF sputtering", "RF magnetron sputtering", "sol-gel spin coating",

@@ -26,6 +26,37 @@ from pathlib import Path
 
 
 
+def _sequential(matrix, cfg, runs: int) -> list:
+    """Seconds of `runs` one-at-a-time model.fit leave-one-out fits (the reference path)."""
+    import numpy as np
+
+    from filmkb import kb
+    from filmkb.ml.lstm import fit_reference
+
+    X, y, seq = matrix[list(kb.DESCRIPTORS)].to_numpy(), matrix[kb.TARGET].to_numpy(), []
+    for i in range(runs):
+        train = np.ones(len(y), bool)
+        train[i] = False
+        t = time.perf_counter()
+        fit_reference(X[train], y[train], X[~train], cfg, seed=i)
+        seq.append(time.perf_counter() - t)
+        print(f"sequential model.fit #{i + 1}: {seq[-1]:.1f} s")
+    return seq
+
+
+def _print_metrics(metrics: dict) -> None:
+    from filmkb.ml.evaluate import PAPER_METRICS
+
+    print(f"{'model':<16}{'R2':>8}{'RMSE':>8}{'MAPE':>8}{'NLL':>9}{'cov1s':>7}{'cov2s':>7}   paper R2/RMSE/MAPE")
+    for subset in ("all", "figure6"):
+        print(f"-- {subset} films")
+        for model, m in metrics[subset].items():
+            p = PAPER_METRICS.get(model)
+            ref = f"   {p['r2']:.2f} / {p['rmse']:.3f} / {p['mape']:.3f}" if p else ""
+            print(f"{model:<16}{m['r2']:8.3f}{m['rmse']:8.3f}{m['mape']:8.3f}{m['nll']:9.2f}"
+                  f"{m['coverage_1s']:7.2f}{m['coverage_2s']:7.2f}{ref}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="knowledge base (default: build one from data/ in a temp dir)")
@@ -42,33 +73,23 @@ def main(argv=None) -> int:
     import numpy as np
 
     from filmkb import kb
-    from filmkb.ml.evaluate import PAPER_METRICS, run_evaluation
-    from filmkb.ml.lstm import PAPER, fit_reference
+    from filmkb.ml.evaluate import run_evaluation
+    from filmkb.ml.lstm import PAPER
 
     db_path = args.db
     if db_path is None:
-        from filmkb.ingest.pipeline import init_database
+        from filmkb.jobs import init as init_database
 
         db_path = os.path.join(tempfile.mkdtemp(prefix="filmkb-bench-"), "kb.duckdb")
         init_database(db_path)
     with kb.open(db_path) as db:
-        matrix = kb.descriptor_matrix(db)
+        matrix = db.descriptor_matrix()
     cfg = PAPER.replace(epochs=args.epochs, arrangement=args.arrangement)
     n = len(matrix)
     print(f"{n} films, folds={args.folds}, repeats={args.repeats}, LSTM {cfg.units} units, dropout {cfg.dropout}, "
           f"{cfg.epochs} epochs, batch {cfg.batch_size}, arrangement {cfg.arrangement}; JAX devices: {len(jax.devices())}")
 
-    seq = []
-    if args.sequential:
-        X = matrix[list(kb.DESCRIPTORS)].to_numpy()
-        y = matrix[kb.TARGET].to_numpy()
-        for i in range(args.sequential):
-            train = np.ones(n, bool)
-            train[i] = False
-            t = time.perf_counter()
-            fit_reference(X[train], y[train], X[~train], cfg, seed=i)
-            seq.append(time.perf_counter() - t)
-            print(f"sequential model.fit #{i + 1}: {seq[-1]:.1f} s")
+    seq = _sequential(matrix, cfg, args.sequential)
 
     t = time.perf_counter()
     res = run_evaluation(matrix, models="lstm,pbp,ensemble", repeats=args.repeats, folds=args.folds, lstm=cfg,
@@ -89,14 +110,7 @@ def main(argv=None) -> int:
                    speedup_lstm=per_fit * n_lstm / res.timings["lstm_s"], speedup_wall=per_fit * n_lstm / wall)
         print(f"sequential model.fit: {per_fit:.1f} s/model -> {per_fit * n_lstm / 3600:.1f} h for {n_lstm} LSTMs; "
               f"speed-up {out['speedup_wall']:.0f}x on the whole protocol ({out['speedup_lstm']:.0f}x on the LSTM part)")
-    print(f"{'model':<16}{'R2':>8}{'RMSE':>8}{'MAPE':>8}{'NLL':>9}{'cov1s':>7}{'cov2s':>7}   paper R2/RMSE/MAPE")
-    for subset in ("all", "figure6"):
-        print(f"-- {subset} films")
-        for model, m in res.metrics[subset].items():
-            p = PAPER_METRICS.get(model)
-            ref = f"   {p['r2']:.2f} / {p['rmse']:.3f} / {p['mape']:.3f}" if p else ""
-            print(f"{model:<16}{m['r2']:8.3f}{m['rmse']:8.3f}{m['mape']:8.3f}{m['nll']:9.2f}"
-                  f"{m['coverage_1s']:7.2f}{m['coverage_2s']:7.2f}{ref}")
+    _print_metrics(res.metrics)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
     return 0

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .entries import Problem, _bool, _Cells, _year
-from .normalise import CellError, alias_key, clean_text, normalise_doi, parse_quantity
+from ..schema.names import METHOD_FAMILIES
+from .normalise import CellError, clean_text, normalise_doi, parse_quantity
 from .readers import Record
 
 # property name in the data files -> (column in the table, canonical unit for pint)
@@ -69,9 +70,6 @@ class MethodEntry:
     family: str
     description: str | None
     aliases: list[str]
-
-
-METHOD_FAMILIES = ("PVD", "CVD", "ALD", "sol-gel")
 
 
 def sourced_value(record: Record) -> tuple[SourcedValue | None, list[Problem]]:
@@ -195,10 +193,39 @@ def publication_entries(records: list[Record]) -> tuple[list[PublicationEntry], 
     return entries, problems
 
 
-def alias_table(names_and_aliases: list[tuple[str, list[str]]]) -> dict:
-    """{alias_key: canonical} including each canonical name itself."""
-    table = {}
-    for name, aliases in names_and_aliases:
-        for alias in [name, *aliases]:
-            table[alias_key(alias)] = name
-    return table
+@dataclass
+class Curated:
+    """The bundled data/ files, normalised: the catalogue entries and the seed paper's film records."""
+
+    publications: list
+    methods: list
+    phases: list
+    substrates: list
+    film_records: list
+
+
+def read_curated(data_dir) -> Curated:
+    """Read and normalise the curated catalogue in `data_dir`; IngestError listing every problem."""
+    from pathlib import Path
+
+    from .batch import raise_if, read_one
+
+    d = Path(data_dir)
+    pubs, p1 = publication_entries(read_one(d / "references.csv"))
+    methods, p2 = method_entries(read_one(d / "methods.csv"))
+    phases, p3 = phase_entries(read_one(d / "film_phases.csv"))
+    subs, p4 = substrate_entries(read_one(d / "substrates.csv"), read_one(d / "substrate_properties.csv"))
+    raise_if(p1 + p2 + p3 + p4)
+    return Curated(pubs, methods, phases, subs, read_one(d / "seed_films.csv"))
+
+
+def substrate_from_options(substrate: dict, values: dict, source: str, where: str = "add-substrate"):
+    """One SubstrateEntry from `filmkb add-substrate` options: property -> cell (units allowed)."""
+    from .batch import raise_if
+
+    props = [Record(where, 0, {"substrate": substrate["name"], "property": prop, "value": str(cell), "unit": "",
+                               "source": source, "note": "melting" if prop == "melting_point" else ""})
+             for prop, cell in values.items() if cell not in (None, "")]
+    entries, problems = substrate_entries([Record(where, 0, substrate)], props)
+    raise_if(problems)
+    return entries[0]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
-from .entries import Problem, Vocabulary, _Cells, _check_physical, _method, _substrate
+from ..schema.names import Vocabulary
+from .batch import IngestError, read_all
+from .entries import Problem, _Cells, _check_physical, _method, _substrate
 from .normalise import parse_composition, parse_quantity
 from .readers import Record
 
@@ -66,9 +68,7 @@ def parse_conditions(records, vocab: Vocabulary) -> tuple[list[Condition], list[
 
 def read_conditions(files, vocab: Vocabulary) -> list[Condition]:
     """Conditions from CSV/YAML files in the ingest template; IngestError lists every bad cell."""
-    from .pipeline import IngestError, _read_all
-
-    conditions, problems = parse_conditions(_read_all(files), vocab)
+    conditions, problems = parse_conditions(read_all(files), vocab)
     if problems:
         raise IngestError(problems)
     return conditions
@@ -76,8 +76,6 @@ def read_conditions(files, vocab: Vocabulary) -> list[Condition]:
 
 def condition_from_options(vocab: Vocabulary, **cells) -> Condition:
     """One condition from command-line options (the template's column names); errors name the option."""
-    from .pipeline import IngestError
-
     record = Record("command line", 0, {k: v for k, v in cells.items() if v is not None})
     cond, problems = _condition(record, vocab)
     if problems:

@@ -64,6 +64,11 @@ def update_metadata(data_dir: Path = DATA_DIR) -> dict:
     return meta
 
 
+def curated_stamp(data_dir: Path = DATA_DIR) -> str:
+    """The note a curated build records: the hash of the curated files it was built from."""
+    return f"data sha256 {data_hash(data_dir)}"
+
+
 if __name__ == "__main__":
     update_metadata(Path(sys.argv[1]) if len(sys.argv) > 1 else DATA_DIR)
     print("data/metadata.json updated")

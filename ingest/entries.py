@@ -7,12 +7,16 @@ Each problem is reported as `FILE:LINE: column: value: reason`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any, Optional
 
+from pydantic import ConfigDict
+from sqlmodel import Field
+
+from ..schema.names import Vocabulary
+from ..schema.tables import FilmBase
 from .normalise import (
     CellError,
-    CompositionInfo,
-    alias_key,
     clean_text,
     is_blank,
     normalise_doi,
@@ -53,15 +57,6 @@ class Problem:
         return f"{self.file}:{self.line}: {self.column}: {shown!r}: {self.reason}"
 
 
-@dataclass(frozen=True)
-class Vocabulary:
-    """Known names: lower-cased alias -> canonical name, and the known reference keys."""
-
-    substrates: dict
-    methods: dict
-    reference_keys: frozenset = frozenset()
-
-
 @dataclass
 class ReferenceEntry:
     """A publication as given in a film row (DOI and/or authors + year)."""
@@ -74,34 +69,18 @@ class ReferenceEntry:
     title: str | None
 
 
-@dataclass
-class FilmEntry:
-    """A normalised film row, ready for validation and loading."""
+class FilmEntry(FilmBase):
+    """A normalised film row, ready for validation and loading: the table's fields (FilmBase) plus
+    the names the loader resolves to keys, and the cells as typed."""
 
-    reference: ReferenceEntry
-    material: CompositionInfo
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    reference: Optional[Any] = None  # ReferenceEntry
+    material: Optional[Any] = None  # CompositionInfo
     method: str
     substrate: str
-    substrate_orientation: str | None
-    phase: str
-    deposition_temp_c: float
-    thickness_nm: float | None
-    conductivity_s_cm: float
-    measurement_temp_c: float
-    measurement_temp_assumed: bool
-    precursors: str | None = None
-    notes: str | None = None
-    composition_as_given: str | None = None
-    method_as_given: str | None = None
-    substrate_as_given: str | None = None
-    phase_as_given: str | None = None
-    figure6_subset: bool = False
-    duplicate_of_row: int | None = None
-    source_table: str | None = None
-    source_row: int | None = None
-    source_file: str | None = None
-    source_line: int | None = None
-    extras: dict = field(default_factory=dict)
+    duplicate_of_row: Optional[int] = None
+    extras: dict = Field(default_factory=dict)
 
 
 class _Cells:
@@ -134,9 +113,9 @@ class _Cells:
             return None
 
 
-def _lookup(cells: _Cells, column: str, name: str, table: dict, how_to_add: str):
+def _lookup(cells: _Cells, column: str, name: str, table: Vocabulary, how_to_add: str):
     """Canonical name for `name` via the alias table, or a Problem naming it and the fix."""
-    canonical = table.get(alias_key(name))
+    canonical = table.resolve(column, name)
     if canonical is None:
         cells.problem(column, f"unknown {column} '{name}'; {how_to_add}", value=name)
     return canonical
@@ -222,8 +201,8 @@ def _method(c: _Cells, vocab: Vocabulary, required: bool) -> str | None:
         if required:
             c.problem("method", "required but empty")
         return None
-    return _lookup(c, "method", text, vocab.methods,
-                   "add it to data/methods.csv or use a known alias (filmkb query \"SELECT * FROM method_aliases\")")
+    return _lookup(c, "method", text, vocab,
+                   "add it to data/methods.csv or use a known alias (listed by `filmkb methods`)")
 
 
 def _substrate(c: _Cells, vocab: Vocabulary) -> tuple[str | None, str | None]:
@@ -233,7 +212,7 @@ def _substrate(c: _Cells, vocab: Vocabulary) -> tuple[str | None, str | None]:
         c.problem("substrate", "required but empty")
         return None, None
     name, orientation_in_name = split_substrate(text)
-    canonical = _lookup(c, "substrate", name, vocab.substrates,
+    canonical = _lookup(c, "substrate", name, vocab,
                         "add it with `filmkb add-substrate` or data/substrates.csv + data/substrate_properties.csv")
     orientation = c.apply("substrate_orientation", normalise_orientation)
     if orientation and orientation_in_name and orientation != orientation_in_name:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+
+from ..schema.names import PHASES, alias_key, clean_text  # noqa: F401  (re-exported for ingest)
 
 
 class CellError(ValueError):
@@ -18,17 +19,6 @@ class CellError(ValueError):
 
 
 # --- text -------------------------------------------------------------------------------------
-
-_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
-
-
-def clean_text(value: object) -> str:
-    """NFKC-normalise (subscripts -> digits, micro sign -> mu), unify dashes, collapse spaces."""
-    if value is None:
-        return ""
-    text = unicodedata.normalize("NFKC", str(value)).translate(_DASHES)
-    return re.sub(r"\s+", " ", text).strip()
-
 
 def is_blank(value: object) -> bool:
     """True for None, NaN and empty or whitespace-only cells."""
@@ -205,11 +195,6 @@ def parse_composition(value: object) -> CompositionInfo:
 
 # --- names: methods, substrates, phases -------------------------------------------------------
 
-def alias_key(value: object) -> str:
-    """The lookup key of a method or substrate name: cleaned, lower case, single spaces."""
-    return clean_text(value).lower()
-
-
 _ORIENTATION = re.compile(r"^(.*?)[\s(\[<{]*([-\d\s]{3,})[)\]>}]*\s*$")
 
 
@@ -232,7 +217,6 @@ def split_substrate(value: object) -> tuple[str, str | None]:
     return text, None
 
 
-PHASES = ("cubic", "tetragonal", "amorphous", "mixed")
 _PHASE_ALIASES = {
     "c": "cubic", "c-llzo": "cubic", "cubic llzo": "cubic", "cubic garnet": "cubic",
     "t": "tetragonal", "t-llzo": "tetragonal", "tetragonal llzo": "tetragonal",

@@ -1,10 +1,21 @@
-"""The knowledge base: the DuckDB connection, queries, quality gates and stored results.
+"""The knowledge base: the only code that opens a connection or holds SQL (besides schema/views).
 
     from filmkb import kb
-    db = kb.open("filmkb.duckdb")
-    kb.films(db, substrate="MgO", method="PLD")
-    X = kb.descriptor_matrix(db)
+    with kb.open("filmkb.duckdb") as db:          # read-only
+        db.films(substrate="MgO", method="PLD")     # DataFrame
+        X = db.descriptor_matrix()                  # model input, indexed by film_id
+        with db.transaction():                      # lock + private copy + atomic rename
+            ...
 """
 
-from .api import DESCRIPTORS, TARGET, KB, descriptor_matrix, export, figure5_data, films, open, query, substrates, summary, validate  # noqa: F401,A004
-from .db import KBError  # noqa: F401
+from ..errors import FilmkbError
+from ..schema.descriptors import PAPER7 as DESCRIPTORS
+from ..schema.descriptors import TARGET
+from .db import KBError, default_path
+from .knowledge import KnowledgeBase, build, locked, open  # noqa: A004
+from .results import code_version, data_hash, new_run_id
+
+KB = KnowledgeBase
+
+__all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
+           "default_path", "data_hash", "code_version", "new_run_id"]

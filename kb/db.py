@@ -1,23 +1,26 @@
-"""The DuckDB file: open it, create the schema from the SQLModel tables, apply the SQL views.
+"""The DuckDB file: connect, create the schema from the SQLModel tables, apply the SQL views.
 
 One native DuckDB connection serves reads and writes; DDL is compiled from the SQLModel
 metadata by the duckdb-engine dialect so the schema is declared in one place only.
+Engine-specific calls (DuckDB exceptions, CHECKPOINT) stay in kb/.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 
 import duckdb
 
+from ..errors import FilmkbError
+
+KBError = FilmkbError  # the name the notebook API has always exported
 DEFAULT_DB = "filmkb.duckdb"
 VIEWS_DIR = Path(__file__).resolve().parent.parent / "schema" / "views"
-
-
-class KBError(Exception):
-    """A problem the user can fix (bad input, missing database, busy file); shown as one line."""
+OPENED: list[str] = []  # every path this process connected to, in order (the benchmark counts them)
 
 
 def default_path() -> str:
@@ -25,17 +28,40 @@ def default_path() -> str:
     return os.environ.get("FILMKB_DB") or DEFAULT_DB
 
 
+def now() -> datetime:
+    """UTC wall time without tzinfo (DuckDB TIMESTAMP)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
 def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     """Open the DuckDB file; a held write lock becomes a clear 'database is busy' error."""
     path = str(path or default_path())
     if read_only and path != ":memory:" and not Path(path).exists():
-        raise KBError(f"{path}: no such database; run `filmkb init` first")
+        raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
     try:
-        return duckdb.connect(path, read_only=read_only)
+        con = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         if "lock" in str(exc).lower():
-            raise KBError(f"{path}: database is busy (another filmkb process is writing); retry when it finishes") from None
-        raise KBError(f"{path}: {exc}") from None
+            raise FilmkbError(f"{path}: database is busy (another filmkb process is writing); "
+                              "retry when it finishes") from None
+        raise FilmkbError(f"{path}: {str(exc).splitlines()[0]}") from None
+    OPENED.append(path)
+    return con
+
+
+def first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def engine_error(exc: BaseException, path: str) -> FilmkbError | None:
+    """A one-line FilmkbError for a DuckDB error (None for anything else)."""
+    if isinstance(exc, duckdb.ConstraintException):
+        return FilmkbError(f"{path}: {first_line(exc)}; nothing was written")
+    if isinstance(exc, duckdb.InvalidInputException) and "read-only" in str(exc):
+        return FilmkbError("query is read-only: only SELECT-like statements are allowed; nothing was changed")
+    if isinstance(exc, duckdb.Error):
+        return FilmkbError(first_line(exc))
+    return None
 
 
 def schema_ddl() -> list[str]:
@@ -51,8 +77,7 @@ def schema_ddl() -> list[str]:
         for col in table.columns:
             if col.default is not None and hasattr(col.default, "increment"):
                 stmts.append(str(CreateSequence(col.default, if_not_exists=True).compile(dialect=dialect)))
-        ddl = str(CreateTable(table, if_not_exists=True).compile(dialect=dialect))
-        stmts.append(ddl)
+        stmts.append(str(CreateTable(table, if_not_exists=True).compile(dialect=dialect)))
     return stmts
 
 
@@ -74,7 +99,7 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO schema_migrations (version, description, applied_at) "
         "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)",
-        [SCHEMA_VERSION, "initial schema", datetime.now(timezone.utc).replace(tzinfo=None), SCHEMA_VERSION],
+        [SCHEMA_VERSION, "initial schema", now(), SCHEMA_VERSION],
     )
 
 
@@ -90,6 +115,18 @@ def apply_views(con: duckdb.DuckDBPyConnection) -> list[str]:
         con.execute(path.read_text())
         applied.append(path.name)
     return applied
+
+
+@lru_cache(maxsize=None)
+def view_query(name: str) -> str:
+    """The SELECT that defines view `name` in schema/views (comments removed), to run on other inputs."""
+    pattern = re.compile(rf"CREATE OR REPLACE VIEW {re.escape(name)} AS\s+(.*);\s*$", re.S | re.I)  # one view a file
+    for path in view_files():
+        text = re.sub(r"--[^\n]*", "", path.read_text())
+        found = pattern.search(text)
+        if found:
+            return found.group(1).strip()
+    raise KeyError(f"no view {name} in {VIEWS_DIR}")
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

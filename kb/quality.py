@@ -13,7 +13,7 @@ from functools import lru_cache
 import pandas as pd
 
 from ..schema.expectations import ID_COLUMNS, SOURCES, SUITES
-from .db import KBError
+from ..errors import FilmkbError
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Failure:
         return f"{self.table}: row id {self.row_id}: {self.column}: {self.value!r}: {self.expectation}"
 
 
-class ValidationError(KBError):
+class ValidationError(FilmkbError):
     def __init__(self, failures: list[Failure]):
         self.failures = failures
         super().__init__("\n".join(str(f) for f in failures))
@@ -95,11 +95,11 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def validate_tables(con, names: list[str] | None = None) -> list[Failure]:
-    """Run the suite of each named table (default: all, plus the descriptor matrix)."""
+def validate_tables(kb, names: list[str] | None = None) -> list[Failure]:
+    """Run the suite of each named table of an open knowledge base (default: all, plus the descriptor matrix)."""
     failures = []
     for name in names or list(SUITES):
-        frame = con.execute(f'SELECT * FROM "{SOURCES.get(name, name)}"').df()
+        frame = kb.sql(f'SELECT * FROM "{SOURCES.get(name, name)}"')
         failures += validate_frame(name, frame, SUITES[name], ID_COLUMNS[name])
     return failures
 

@@ -1,10 +1,8 @@
-"""Stored model results: one row per run in ``model_runs``, every held-out prediction in
-``predictions`` (both tables come from schema/tables.py).
+"""Stored model results (mixed into `KnowledgeBase`): runs in ``model_runs``, predictions in
+``predictions``, Shapley values in ``shap_values``.
 
-    con = filmkb.kb.db.connect(path)
-    store_run(con, run_id, "evaluate", config, data_hash(matrix), len(matrix), metrics)
-    store_predictions(con, run_id, frame)   # film_id, model, fold, mean, std[, conditions_json]
-    store_shap(con, run_id, frame)          # film_id, descriptor, shap_value, base_value
+    with k.transaction():
+        k.store_run(run_id, "evaluate", config, data_hash(matrix), len(matrix), metrics, predictions=frame)
 """
 
 from __future__ import annotations
@@ -12,17 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from datetime import datetime, timezone
+import uuid
 from pathlib import Path
 
-from .store import insert_frame, transaction
+import pandas as pd
 
-__all__ = ["data_hash", "code_version", "store_run", "store_predictions", "store_shap", "new_run_id",
-           "load_predictions"]
+from ..errors import FilmkbError
+from .db import now
 
-
-def _now():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+__all__ = ["Results", "data_hash", "code_version", "new_run_id"]
 
 
 def data_hash(matrix) -> str:
@@ -55,64 +51,69 @@ def code_version() -> str:
 
 
 def new_run_id(kind: str = "evaluate") -> str:
-    import uuid
-
-    return f"{kind}-{_now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    return f"{kind}-{now():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True, default=str, allow_nan=True)
 
 
-def store_run(con, run_id: str, kind: str, config: dict, data_hash: str, n_films: int, metrics: dict,
-              models_dir: str | None = None, predictions=None) -> None:
-    """Insert one model run (and, if given, its predictions) in one transaction."""
-    with transaction(con):
-        con.execute(
+class Results:
+    """Model runs and what they produced."""
+
+    def store_run(self, run_id: str, kind: str, config: dict, data_hash: str, n_films: int, metrics: dict,
+                  models_dir: str | None = None, predictions=None) -> None:
+        """Insert one model run (and, if given, its predictions)."""
+        self._require_writing()
+        self.con.execute(
             "INSERT INTO model_runs (id, kind, created_at, config_json, code_version, data_hash, n_films, "
             "metrics_json, models_dir) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [run_id, kind, _now(), _json(config), code_version(), data_hash, int(n_films), _json(metrics), models_dir])
+            [run_id, kind, now(), _json(config), code_version(), data_hash, int(n_films), _json(metrics), models_dir])
         if predictions is not None:
-            _insert_predictions(con, run_id, predictions)
+            self.store_predictions(run_id, predictions)
 
+    def store_predictions(self, run_id: str, frame) -> int:
+        """Bulk-insert predictions (columns film_id, model, fold, mean, std[, conditions_json]) of a run."""
+        rows = pd.DataFrame({
+            "run_id": run_id,
+            "film_id": frame["film_id"].astype("Int64").array,  # NULL for conditions not in the database
+            "model": frame["model"].astype(str).to_numpy(),
+            "fold": frame["fold"].astype(str).to_numpy(),
+            "neg_log10_sigma_mean": frame["mean"].astype("float64").to_numpy(),
+            "neg_log10_sigma_std": frame["std"].astype("float64").to_numpy(),
+            "conditions_json": (frame["conditions_json"].astype(str).to_numpy() if "conditions_json" in frame
+                                else None),
+            "created_at": now(),
+        })
+        self.insert_frame("predictions", rows)
+        return len(rows)
 
-def _insert_predictions(con, run_id, frame) -> int:
-    import pandas as pd
+    def store_shap(self, run_id: str, frame) -> int:
+        """Replace the Shapley values of one run (columns film_id, descriptor, shap_value, base_value)."""
+        self._require_writing()
+        rows = frame[["film_id", "descriptor", "shap_value", "base_value"]].copy()
+        rows.insert(0, "run_id", run_id)
+        self.con.execute("DELETE FROM shap_values WHERE run_id = ?", [run_id])
+        self.insert_frame("shap_values", rows)
+        return len(rows)
 
-    rows = pd.DataFrame({
-        "run_id": run_id,
-        "film_id": frame["film_id"].astype("Int64").array,  # NULL for conditions not in the database
-        "model": frame["model"].astype(str).to_numpy(),
-        "fold": frame["fold"].astype(str).to_numpy(),
-        "neg_log10_sigma_mean": frame["mean"].astype("float64").to_numpy(),
-        "neg_log10_sigma_std": frame["std"].astype("float64").to_numpy(),
-        "conditions_json": (frame["conditions_json"].astype(str).to_numpy() if "conditions_json" in frame
-                            else None),
-        "created_at": _now(),
-    })
-    insert_frame(con, "predictions", rows)
-    return len(rows)
+    def predictions_of(self, run_id: str):
+        """The stored predictions of one run as a DataFrame (ordered by model, film)."""
+        return self.sql("SELECT film_id, model, fold, neg_log10_sigma_mean AS mean, neg_log10_sigma_std AS std, "
+                        "conditions_json FROM predictions WHERE run_id = ? ORDER BY model, film_id", [run_id])
 
-
-def store_predictions(con, run_id: str, frame) -> int:
-    """Bulk-insert held-out predictions (columns film_id, model, fold, mean, std[, conditions_json])
-    of an existing run, in one transaction; returns the number of rows."""
-    with transaction(con):
-        return _insert_predictions(con, run_id, frame)
-
-
-def store_shap(con, run_id: str, frame) -> int:
-    """Replace the Shapley values of one run (columns film_id, descriptor, shap_value, base_value),
-    in one transaction; returns the number of rows."""
-    rows = frame[["film_id", "descriptor", "shap_value", "base_value"]].copy()
-    rows.insert(0, "run_id", run_id)
-    with transaction(con):
-        con.execute("DELETE FROM shap_values WHERE run_id = ?", [run_id])
-        insert_frame(con, "shap_values", rows)
-    return len(rows)
-
-
-def load_predictions(con, run_id: str):
-    """The stored predictions of one run as a DataFrame (ordered by model, film)."""
-    return con.execute("SELECT film_id, model, fold, neg_log10_sigma_mean AS mean, neg_log10_sigma_std AS std, "
-                       "conditions_json FROM predictions WHERE run_id = ? ORDER BY model, film_id", [run_id]).df()
+    def model_run(self, run_id: str | None = None, kind: str = "train") -> dict:
+        """One model run as a dict: `run_id`, or the latest run of `kind`; errors say what to do."""
+        if run_id:
+            rows = self.sql("SELECT * FROM model_runs WHERE id = ?", [run_id])
+            if rows.empty:
+                raise FilmkbError(f"{self.path}: no model run '{run_id}'; see "
+                                  "`filmkb query \"SELECT id, kind, created_at FROM model_runs\"`")
+            if rows.iloc[0]["kind"] != kind:
+                raise FilmkbError(f"{self.path}: run '{run_id}' is an {rows.iloc[0]['kind']} run, not a trained model; "
+                                  f"give a {kind} run id or run `filmkb {kind}`")
+        else:
+            rows = self.sql("SELECT * FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind])
+            if rows.empty:
+                raise FilmkbError(f"{self.path}: no trained model yet; run `filmkb {kind}` first")
+        return rows.iloc[0].to_dict()

@@ -1,13 +1,12 @@
-"""Simple baselines fitted on the same folds as the LSTM and PBP (scikit-learn).
+"""Simple baselines (scikit-learn) behind the model contract, fitted on the same folds as the rest.
 
-Each baseline is ``fit_predict(X_train, y_train, X_test, seed) -> (mean, std)``; inputs are
-standardised with the training rows only, and every choice a baseline makes (ridge penalty, GP
-kernel hyper-parameters) is made on the training rows only.
+Inputs are standardised with the training rows only, and every choice a baseline makes (ridge
+penalty, GP kernel hyper-parameters) is made on the training rows only.
 
 - ``mean``: the training mean; std = training std (population) x sqrt(1 + 1/n).
 - ``ridge``: RidgeCV (penalty by efficient leave-one-out on the training rows, alphas 1e-3..1e3);
   std = sqrt of its leave-one-out mean squared error on the training rows.
-- ``gp``: GaussianProcessRegressor, Constant x RBF (one length scale per descriptor) + White
+- ``gp``: GaussianProcessRegressor, Constant x RBF (one length scale per descriptor, ARD) + White
   noise, normalize_y, 2 optimiser restarts; std = predictive std (noise included).
 - ``rf``: RandomForestRegressor, 200 trees, min_samples_leaf 2; std = spread of the trees.
 """
@@ -16,35 +15,82 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["BASELINES", "fit_predict"]
+from .contract import Members, Model
 
-BASELINES = ("mean", "ridge", "gp", "rf")
-
-
-def _standardise(X_train, X_test):
-    mu = X_train.mean(axis=0)
-    sd = X_train.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    return (X_train - mu) / sd, (X_test - mu) / sd
+__all__ = ["BASELINES", "MeanModel", "RidgeModel", "GPModel", "ForestModel", "baseline"]
 
 
-def fit_predict(name: str, X_train, y_train, X_test, seed: int = 0):
-    """Fit baseline ``name`` on the training rows and return (mean, std) on X_test."""
-    X_train = np.asarray(X_train, dtype=np.float64)
-    X_test = np.asarray(X_test, dtype=np.float64)
-    y_train = np.asarray(y_train, dtype=np.float64)
-    n = len(y_train)
-    if name == "mean":
-        mean = np.full(len(X_test), y_train.mean())
-        return mean, np.full(len(X_test), y_train.std() * np.sqrt(1 + 1 / n))
-    Xs, Xq = _standardise(X_train, X_test)
-    if name == "ridge":
+class _Standardised(Model):
+    """A deterministic family whose inputs are standardised with its training rows."""
+
+    def _scale(self, X_train):
+        self.x_mean_ = X_train.mean(axis=0)
+        sd = X_train.std(axis=0)
+        self.x_std_ = np.where(sd > 0, sd, 1.0)
+        return (X_train - self.x_mean_) / self.x_std_
+
+    def _scaled(self, X):
+        return (np.asarray(X, dtype=np.float64) - self.x_mean_) / self.x_std_
+
+    def fit(self, X, y, seeds=None):
+        self.seed_ = int(self._seeds(seeds)[0])
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        self._fit(self._scale(X), y)
+        return self
+
+    def predict_members(self, X) -> Members:
+        mean, std = self._predict(self._scaled(X))
+        return Members(mean[None, :], (std**2)[None, :])
+
+
+class MeanModel(Model):
+    """The training mean, with the spread of the training targets as its uncertainty."""
+
+    name = "mean"
+
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def fit(self, X, y, seeds=None):
+        y = np.asarray(y, dtype=np.float64)
+        self.mean_ = y.mean()
+        self.std_ = y.std() * np.sqrt(1 + 1 / len(y))
+        return self
+
+    def predict_members(self, X) -> Members:
+        m = len(X)
+        return Members(np.full((1, m), self.mean_), np.full((1, m), self.std_) ** 2)
+
+
+class RidgeModel(_Standardised):
+    """Ridge regression with its penalty chosen by efficient leave-one-out on the training rows."""
+
+    name = "ridge"
+
+    def __init__(self, random_state: int = 0):
+        self.random_state = random_state
+
+    def _fit(self, Xs, y):
         from sklearn.linear_model import RidgeCV
 
-        model = RidgeCV(alphas=np.logspace(-3, 3, 25), store_cv_results=True).fit(Xs, y_train)
-        loo_mse = float(np.mean(model.cv_results_[:, list(model.alphas).index(model.alpha_)]))
-        return model.predict(Xq), np.full(len(X_test), np.sqrt(loo_mse))
-    if name == "gp":
+        self.model_ = RidgeCV(alphas=np.logspace(-3, 3, 25), store_cv_results=True).fit(Xs, y)
+        alphas = list(self.model_.alphas)
+        self.loo_rmse_ = np.sqrt(float(np.mean(self.model_.cv_results_[:, alphas.index(self.model_.alpha_)])))
+
+    def _predict(self, Xs):
+        return self.model_.predict(Xs), np.full(len(Xs), self.loo_rmse_)
+
+
+class GPModel(_Standardised):
+    """Gaussian process, ARD RBF kernel + white noise, hyper-parameters by marginal likelihood."""
+
+    name = "gp"
+
+    def __init__(self, random_state: int = 0, restarts: int = 2):
+        self.random_state = random_state
+        self.restarts = restarts
+
+    def _fit(self, Xs, y):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
@@ -53,16 +99,44 @@ def fit_predict(name: str, X_train, y_train, X_test, seed: int = 0):
 
         kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * RBF(np.ones(Xs.shape[1]), (1e-2, 1e3))
                   + WhiteKernel(0.1, (1e-4, 1e1)))
-        gp = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=2, random_state=seed)
+        self.model_ = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=self.restarts,
+                                               random_state=self.seed_)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            gp.fit(Xs, y_train)
-        mean, std = gp.predict(Xq, return_std=True)
-        return mean, std
-    if name == "rf":
-        from sklearn.ensemble import RandomForestRegressor
+            self.model_.fit(Xs, y)
 
-        rf = RandomForestRegressor(n_estimators=200, min_samples_leaf=2, random_state=seed, n_jobs=1).fit(Xs, y_train)
-        trees = np.stack([t.predict(Xq) for t in rf.estimators_])
+    def _predict(self, Xs):
+        return self.model_.predict(Xs, return_std=True)
+
+
+class ForestModel(_Standardised):
+    """Random forest (or extra trees); the spread of the trees is its uncertainty."""
+
+    name = "rf"
+
+    def __init__(self, random_state: int = 0, n_estimators: int = 200, min_samples_leaf: int = 2,
+                 extra: bool = False):
+        self.random_state = random_state
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.extra = extra
+
+    def _fit(self, Xs, y):
+        from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
+
+        cls = ExtraTreesRegressor if self.extra else RandomForestRegressor
+        self.model_ = cls(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
+                          random_state=self.seed_, n_jobs=1).fit(Xs, y)
+
+    def _predict(self, Xs):
+        trees = np.stack([t.predict(Xs) for t in self.model_.estimators_])
         return trees.mean(axis=0), trees.std(axis=0)
-    raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
+
+
+BASELINES = ("mean", "ridge", "gp", "rf")
+_FAMILIES = {"mean": MeanModel, "ridge": RidgeModel, "gp": GPModel, "rf": ForestModel}
+
+
+def baseline(name: str, seed: int = 0) -> Model:
+    """The baseline called `name`, seeded."""
+    return _FAMILIES[name](random_state=seed)

@@ -30,13 +30,9 @@ per-device dispatch was no faster than one device, so the engine does not do it.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 __all__ = ["fit_predict_many", "masked_standardise", "predict_copies", "TrainedCopies"]
 
@@ -206,6 +202,32 @@ def predict_copies(model, copies: TrainedCopies, X) -> np.ndarray:
     return out * copies.y_std[:, None] + copies.y_mean[:, None]
 
 
+def _checked(X, train_mask, seeds):
+    """X (float64), the masks and seeds as arrays, their shapes checked against each other."""
+    X = np.asarray(X, dtype=np.float64)
+    mask = np.asarray(train_mask, dtype=bool)
+    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    if seeds.shape[0] != mask.shape[0] or mask.shape[1] != X.shape[0]:
+        raise ValueError(f"train_mask must be (len(seeds), n) = ({seeds.shape[0]}, {X.shape[0]}); got {mask.shape}")
+    if np.any(mask.sum(axis=1) < 2):
+        raise ValueError("every copy needs at least 2 training rows")
+    return X, mask, seeds
+
+
+def _standardised_copies(X, y, Xq, mask):
+    """Inputs, queries and targets standardised with each copy's own training rows (float32 for
+    XLA), and the statistics (x mean, x std, y mean, y std) to map predictions back."""
+    mu, sd = masked_standardise(X, mask)
+    m = mask.astype(np.float64)
+    y_mu = m @ y / m.sum(axis=1)
+    y_sd = np.sqrt(np.maximum(m @ y**2 / m.sum(axis=1) - y_mu**2, 0.0))
+    y_sd = np.where(y_sd > 0, y_sd, 1.0)
+    Xs = ((X[None] - mu[:, None]) / sd[:, None]).astype(np.float32)
+    Xqs = ((Xq[None] - mu[:, None]) / sd[:, None]).astype(np.float32)
+    ys = ((y[None] - y_mu[:, None]) / y_sd[:, None]).astype(np.float32)
+    return Xs, Xqs, ys, (mu, sd, y_mu, y_sd)
+
+
 def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, batch_size: int = 1,
                      learning_rate: float = 1e-3, chunk: int | None = None, progress=None, nt_values: dict | None = None,
                      return_weights: bool = False):
@@ -224,7 +246,6 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
             ``{"rate": dropout_rates}`` for ``lstm.build_model(..., variable_dropout=True)``.
         chunk: copies per XLA call (default: all); bounds memory for very large R.
         progress: optional callable(n_done) called after each chunk.
-
         return_weights: also return the trained weights (:class:`TrainedCopies`).
 
     Returns:
@@ -234,26 +255,11 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
     import jax
     import jax.numpy as jnp
 
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    Xq = X if X_query is None else np.asarray(X_query, dtype=np.float64)
-    mask = np.asarray(train_mask, dtype=bool)
-    seeds = np.asarray(seeds, dtype=np.int64).reshape(-1)
+    X, mask, seeds = _checked(X, train_mask, seeds)
     R, n = mask.shape
-    if seeds.shape[0] != R or n != X.shape[0]:
-        raise ValueError(f"train_mask must be (len(seeds), n) = ({seeds.shape[0]}, {X.shape[0]}); got {mask.shape}")
-    if np.any(mask.sum(axis=1) < 2):
-        raise ValueError("every copy needs at least 2 training rows")
     batch_size = max(1, min(int(batch_size), n))
-
-    mu, sd = masked_standardise(X, mask)
-    m = mask.astype(np.float64)
-    y_mu = m @ y / m.sum(axis=1)
-    y_sd = np.sqrt(np.maximum(m @ y**2 / m.sum(axis=1) - y_mu**2, 0.0))
-    y_sd = np.where(y_sd > 0, y_sd, 1.0)
-    Xs = ((X[None] - mu[:, None]) / sd[:, None]).astype(np.float32)
-    Xqs = ((Xq[None] - mu[:, None]) / sd[:, None]).astype(np.float32)
-    ys = ((y[None] - y_mu[:, None]) / y_sd[:, None]).astype(np.float32)
+    Xq = X if X_query is None else np.asarray(X_query, dtype=np.float64)
+    Xs, Xqs, ys, (mu, sd, y_mu, y_sd) = _standardised_copies(X, np.asarray(y, dtype=np.float64), Xq, mask)
 
     arch = json.dumps(model.get_config(), sort_keys=True, default=str)
     names = tuple(sorted(nt_values or {}))
@@ -263,8 +269,7 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
     fn = _cached(cache_key, model, lambda: _build_fn(model, n, batch_size, float(learning_rate), names))
 
     chunk = R if chunk is None else max(1, int(chunk))
-    out = np.empty((R, Xq.shape[0]), dtype=np.float64)
-    weights = []
+    out, weights = np.empty((R, Xq.shape[0]), dtype=np.float64), []
     for start in range(0, R, chunk):
         sl = slice(start, min(R, start + chunk))
         keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds[sl], dtype=jnp.uint32))
@@ -277,6 +282,5 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
             progress(sl.stop - sl.start)
     if not return_weights:
         return out
-    stacked = TrainedCopies([np.concatenate(ws) for ws in zip(*(w[0] for w in weights))],
-                            [np.concatenate(ws) for ws in zip(*(w[1] for w in weights))], mu, sd, y_mu, y_sd)
-    return out, stacked
+    return out, TrainedCopies([np.concatenate(ws) for ws in zip(*(w[0] for w in weights))],
+                              [np.concatenate(ws) for ws in zip(*(w[1] for w in weights))], mu, sd, y_mu, y_sd)

@@ -1,10 +1,11 @@
-"""The paper's averaged LSTM + PBP ensemble as a trained object: fit, predict, save, load.
+"""The paper's averaged LSTM + PBP ensemble behind the model contract: fit, predict, save, load.
 
-An :class:`Ensemble` holds R LSTM copies and R PBP networks trained on the same films with
-different seeds. Its prediction for a row is the mean of the 2R member predictions; its
-uncertainty is the standard deviation of the mixture of the 2R members, LSTM members as point
-predictions and PBP members as their Gaussians (:func:`combine`, shared with the evaluation,
-so a validated number and a deployed number come from one formula).
+The ensemble holds R LSTM copies and R PBP networks trained on the same films with the same
+seeds. Its prediction for a row is the mean of the 2R member predictions; its uncertainty is the
+standard deviation of the mixture of the 2R members, LSTM members as point predictions and PBP
+members as their Gaussians (:func:`filmkb.ml.members.combine`). Reported beside it in
+evaluations: ``ensemble_spread``, the same mean with the paper's uncertainty, the spread over
+the 2R members alone (it ignores noise and is much too narrow).
 
 On disk (one directory per model run)::
 
@@ -13,192 +14,164 @@ On disk (one directory per model run)::
     pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
 
 A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
-with X the seven descriptors in ``manifest["descriptors"]`` order.
+with X the descriptors in ``manifest["descriptors"]`` order.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
+import numpy as np
 
-import numpy as np  # noqa: E402
+from .contract import EvalRows, Members, Model
+from .domain import ranges
+from .folds import Layout
+from .lstm import LSTMConfig
+from .members import combine
+from .neural import LSTMModel, PBPModel
 
-from .lstm import PAPER, LSTMConfig  # noqa: E402
+__all__ = ["PaperEnsemble", "save", "load", "MANIFEST"]
 
-__all__ = ["Ensemble", "combine", "fit_ensemble", "Z95"]
-
-Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
+DESCRIPTION = "mean of R LSTM + R PBP members; std of their mixture = sqrt(spread_2R^2 + mean PBP variance / 2)"
 
 
-def combine(lstm_members, pbp_means, pbp_vars):
-    """(mean, std, spread) over the 2R members (axis 0): std = sqrt(spread_2R^2 + mean PBP var / 2)."""
-    both = np.concatenate([np.asarray(lstm_members), np.asarray(pbp_means)])
-    spread = both.std(axis=0)
-    return both.mean(axis=0), np.sqrt(spread**2 + np.asarray(pbp_vars).mean(axis=0) / 2.0), spread
+class PaperEnsemble(Model):
+    """R LSTM + R PBP members trained on one descriptor matrix, averaged."""
 
+    stochastic = True
 
-@dataclass
-class Ensemble:
-    """R LSTM copies + R PBP networks trained on one descriptor matrix."""
+    def __init__(self, lstm: LSTMModel | None = None, pbp: PBPModel | None = None):
+        self.lstm = lstm
+        self.pbp = pbp
 
-    descriptors: tuple
-    lstm_config: LSTMConfig
-    pbp_hidden: tuple
-    pbp_epochs: int
-    seeds: np.ndarray
-    lstm: "object"  # engine.TrainedCopies
-    pbp: "object"  # pbp.PBPMembers
-    film_ids: np.ndarray
-    X_train: np.ndarray
-    y_train: np.ndarray
-    extra: dict = field(default_factory=dict)
+    @property
+    def name(self) -> str:
+        return "ensemble" + self.lstm.name[len("lstm"):]  # ensemble, ensemble_tuned
 
     @property
     def repeats(self) -> int:
-        return int(len(self.seeds))
+        return int(self.lstm.repeats)
 
-    def _model(self):
-        from .lstm import build_model
+    def fit(self, X, y, seeds=None, progress=None):
+        seeds = self.lstm._seeds(seeds)
+        self.lstm.fit(X, y, seeds, progress=progress)
+        self.pbp.fit(X, y, seeds, progress=progress)
+        self.X_train_, self.y_train_ = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        return self
 
-        c = self.lstm_config
-        return build_model(len(self.descriptors), c.units, c.dropout, arrangement=c.arrangement)
-
-    def members(self, X):
-        """Member predictions at the rows of X: LSTM (R, m), PBP means (R, m), PBP variances (R, m)."""
-        from .engine import predict_copies
-
-        X = np.asarray(X, dtype=np.float64)
-        m = X.shape[0]
-        rows = 1 << max(6, (m - 1).bit_length())  # pad to a power of two: one XLA compile per size class
-        Xp = np.concatenate([X, np.repeat(X[:1], rows - m, axis=0)]) if rows > m else X
-        pm, pv = self.pbp.predict(Xp)
-        return predict_copies(self._model(), self.lstm, Xp)[:, :m], pm[:, :m], pv[:, :m]
-
-    def predict(self, X) -> dict:
+    def parts(self, X) -> dict:
         """Per row of X: ensemble mean/std/spread of -log10 sigma and the LSTM and PBP means."""
-        lstm, pm, pv = self.members(X)
-        mean, std, spread = combine(lstm, pm, pv)
+        lstm, pbp = self.lstm.predict_members(X).mean, self.pbp.predict_members(X)
+        mean, std, spread = combine(lstm, pbp.mean, pbp.var)
         return {"mean": mean, "std": std, "spread": spread, "lstm_mean": lstm.mean(axis=0),
-                "lstm_spread": lstm.std(axis=0), "pbp_mean": pm.mean(axis=0),
-                "pbp_std": np.sqrt(pv.mean(axis=0) + pm.var(axis=0))}
+                "lstm_spread": lstm.std(axis=0), "pbp_mean": pbp.mean.mean(axis=0),
+                "pbp_std": np.sqrt(pbp.var.mean(axis=0) + pbp.mean.var(axis=0))}
+
+    def predict_dist(self, X):
+        p = self.parts(X)
+        return p["mean"], p["std"] ** 2
 
     def predict_mean(self, X) -> np.ndarray:
         """The ensemble mean alone (what SHAP explains), for a batch of rows."""
-        lstm, pm, _ = self.members(X)
-        return (lstm.sum(axis=0) + pm.sum(axis=0)) / (lstm.shape[0] + pm.shape[0])
+        lstm, pbp = self.lstm.predict_members(X).mean, self.pbp.predict_members(X).mean
+        return (lstm.sum(axis=0) + pbp.sum(axis=0)) / (lstm.shape[0] + pbp.shape[0])
 
-    def ranges(self) -> dict:
-        """{descriptor: (min, max)} over the training films."""
-        return {d: (float(self.X_train[:, j].min()), float(self.X_train[:, j].max()))
-                for j, d in enumerate(self.descriptors)}
+    def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
+        """Members (2R, n): the R LSTM members then the R PBP means; var (R, n): the PBP variances."""
+        cache = {} if cache is None else cache
+        lstm = self.lstm.cross_predict(X, y, layout, progress, cache, timings)
+        pbp = self.pbp.cross_predict(X, y, layout, progress, cache, timings)
+        return Members(np.concatenate([lstm.mean, pbp.mean]), pbp.var)
 
-    def extrapolation(self, X, tolerance: float = 1e-9) -> list[list[str]]:
-        """Per row of X, the descriptors outside the training range (empty list: interpolation)."""
-        X = np.asarray(X, dtype=np.float64)
-        lo, hi = self.X_train.min(axis=0), self.X_train.max(axis=0)
-        slack = tolerance * np.maximum(1.0, np.abs(hi - lo))
-        out = (X < lo - slack) | (X > hi + slack)
-        return [[self.descriptors[j] for j in np.flatnonzero(row)] for row in out]
+    def evaluation_rows(self, members: Members) -> list[EvalRows]:
+        R = members.var.shape[0]
+        lstm, pbp_means = members.mean[:R], members.mean[R:]
+        mean, total, spread = combine(lstm, pbp_means, members.var)
+        extra = {"spread_2r": spread, "pbp_variance": members.var.mean(axis=0), "lstm_mean": lstm.mean(axis=0),
+                 "pbp_mean": pbp_means.mean(axis=0)}
+        return [EvalRows(self.name, mean, total, extra), EvalRows(self.name + "_spread", mean, spread, extra)]
 
     def config(self) -> dict:
-        return {"lstm": self.lstm_config.as_dict(), "pbp": {"hidden": list(self.pbp_hidden), "epochs": self.pbp_epochs},
-                "repeats": self.repeats, "seeds": [int(s) for s in self.seeds], "descriptors": list(self.descriptors),
-                "ensemble": "mean of R LSTM + R PBP members; std of their mixture "
-                            "= sqrt(spread_2R^2 + mean PBP variance / 2)"}
-
-    # ------------------------------------------------------------------ files
-
-    def save(self, directory) -> Path:
-        """Write the manifest, one .keras file per LSTM copy and the PBP members under `directory`."""
-        import keras
-
-        directory = Path(directory)
-        (directory / "lstm").mkdir(parents=True, exist_ok=True)
-        files = []
-        for r in range(self.repeats):
-            name = f"lstm/member_{r:03d}.keras"
-            self._export_member(keras, r).save(directory / name)
-            files.append(name)
-        self.pbp.save(directory / "pbp_members.npz")
-        manifest = {
-            "format_version": FORMAT_VERSION, **self.config(), "lstm_files": files, "pbp_file": "pbp_members.npz",
-            "film_ids": [int(i) for i in self.film_ids], "X_train": self.X_train.tolist(),
-            "y_train": self.y_train.tolist(), "ranges": self.ranges(), "target": "neg_log10_sigma", **self.extra,
-        }
-        (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
-        return directory
-
-    def _export_member(self, keras, r: int):
-        """LSTM copy r as one Keras model with its standardisation built in."""
-        inner = self._model()
-        tr, nt = self.lstm.copy(r)
-        for var, value in zip(inner.trainable_variables, tr):
-            var.assign(value)
-        for var, value in zip(inner.non_trainable_variables, nt):
-            var.assign(value)
-        inputs = keras.Input((len(self.descriptors),), name="descriptors")
-        z = keras.layers.Normalization(mean=self.lstm.x_mean[r], variance=self.lstm.x_std[r] ** 2,
-                                       name="standardise")(inputs)
-        out = keras.layers.Rescaling(scale=float(self.lstm.y_std[r]), offset=float(self.lstm.y_mean[r]),
-                                     name="to_neg_log10_sigma")(inner(z))
-        return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
-
-    @classmethod
-    def load(cls, directory) -> "Ensemble":
-        """Read a directory written by :meth:`save` (the .keras files are the LSTM weights)."""
-        import keras
-
-        from .engine import TrainedCopies
-        from .pbp import PBPMembers
-
-        directory = Path(directory)
-        manifest = json.loads((directory / MANIFEST).read_text())
-        tr, nt, xm, xs, ym, ys = [], [], [], [], [], []
-        for name in manifest["lstm_files"]:
-            model = keras.saving.load_model(directory / name)
-            norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
-            inner = model.get_layer("lstm_regressor")
-            tr.append([np.asarray(v.value) for v in inner.trainable_variables])
-            nt.append([np.asarray(v.value) for v in inner.non_trainable_variables])
-            xm.append(np.asarray(norm.mean, dtype=np.float64).ravel())
-            xs.append(np.sqrt(np.asarray(norm.variance, dtype=np.float64).ravel()))
-            ym.append(float(scale.offset))
-            ys.append(float(scale.scale))
-        copies = TrainedCopies([np.stack(w) for w in zip(*tr)], [np.stack(w) for w in zip(*nt)], np.stack(xm),
-                               np.stack(xs), np.array(ym), np.array(ys))
-        known = {"format_version", "lstm", "pbp", "repeats", "seeds", "descriptors", "ensemble", "lstm_files",
-                 "pbp_file", "film_ids", "X_train", "y_train", "ranges", "target"}
-        return cls(tuple(manifest["descriptors"]), LSTMConfig(**manifest["lstm"]), tuple(manifest["pbp"]["hidden"]),
-                   int(manifest["pbp"]["epochs"]), np.array(manifest["seeds"]), copies,
-                   PBPMembers.load(directory / manifest["pbp_file"]), np.array(manifest["film_ids"]),
-                   np.array(manifest["X_train"], dtype=np.float64), np.array(manifest["y_train"], dtype=np.float64),
-                   {k: v for k, v in manifest.items() if k not in known})
+        return {"lstm": self.lstm.config.as_dict(), "pbp": {"hidden": list(self.pbp.hidden), "epochs": self.pbp.epochs},
+                "repeats": self.repeats, "seeds": [int(s) for s in self.lstm.seeds_], "ensemble": DESCRIPTION}
 
 
-def fit_ensemble(X, y, film_ids, descriptors, repeats: int = 10, seed: int = 0, lstm: LSTMConfig = PAPER,
-                 pbp_hidden=(5,), pbp_epochs: int = 100, progress=None) -> Ensemble:
-    """Train R LSTM copies (one vmapped engine call) and R PBP networks on all rows of (X, y)."""
-    from . import engine
-    from .evaluate import SEED_STRIDE
-    from .lstm import build_model
-    from .pbp import fit_members
+# --------------------------------------------------------------------------------------- files
 
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    seeds = int(seed) * SEED_STRIDE + np.arange(int(repeats))
-    mask = np.ones((len(seeds), len(y)), dtype=bool)
-    model = build_model(X.shape[1], lstm.units, lstm.dropout, arrangement=lstm.arrangement)
-    _, copies = engine.fit_predict_many(model, X, y, mask, seeds, X, epochs=lstm.epochs, batch_size=lstm.batch_size,
-                                        learning_rate=lstm.learning_rate, progress=progress, return_weights=True)
-    members = fit_members(X, y, seeds, hidden=tuple(pbp_hidden), epochs=int(pbp_epochs))
-    if progress is not None:
-        progress(len(seeds))
-    return Ensemble(tuple(descriptors), lstm, tuple(pbp_hidden), int(pbp_epochs), seeds, copies, members,
-                    np.asarray(film_ids), X, y)
+
+def save(model: PaperEnsemble, directory, meta: dict) -> Path:
+    """Write the manifest (config, training matrix and ranges, `meta`), one .keras file per LSTM
+    member and the PBP members under `directory`."""
+    import keras
+
+    directory = Path(directory)
+    (directory / "lstm").mkdir(parents=True, exist_ok=True)
+    files = []
+    for r in range(model.repeats):
+        name = f"lstm/member_{r:03d}.keras"
+        _export_member(keras, model.lstm, r).save(directory / name)
+        files.append(name)
+    model.pbp.members_.save(directory / "pbp_members.npz")
+    manifest = {"format_version": FORMAT_VERSION, **model.config(), "lstm_files": files, "pbp_file": "pbp_members.npz",
+                "X_train": model.X_train_.tolist(), "y_train": model.y_train_.tolist(),
+                "ranges": ranges(model.X_train_, meta["descriptors"]),
+                "target": "neg_log10_sigma", **meta}
+    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
+    return directory
+
+
+def _export_member(keras, lstm: LSTMModel, r: int):
+    """LSTM copy r as one Keras model with its standardisation built in."""
+    copies = lstm.copies_
+    inner = lstm._keras(lstm.n_features_in_)
+    tr, nt = copies.copy(r)
+    for var, value in zip(inner.trainable_variables, tr):
+        var.assign(value)
+    for var, value in zip(inner.non_trainable_variables, nt):
+        var.assign(value)
+    inputs = keras.Input((lstm.n_features_in_,), name="descriptors")
+    z = keras.layers.Normalization(mean=copies.x_mean[r], variance=copies.x_std[r] ** 2, name="standardise")(inputs)
+    out = keras.layers.Rescaling(scale=float(copies.y_std[r]), offset=float(copies.y_mean[r]),
+                                 name="to_neg_log10_sigma")(inner(z))
+    return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
+
+
+def _load_lstm(directory: Path, manifest: dict) -> LSTMModel:
+    """The LSTM members from their .keras files (weights and built-in standardisation)."""
+    import keras
+
+    from .engine import TrainedCopies
+
+    tr, nt, xm, xs, ym, ys = [], [], [], [], [], []
+    for name in manifest["lstm_files"]:
+        model = keras.saving.load_model(directory / name)
+        norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
+        inner = model.get_layer("lstm_regressor")
+        tr.append([np.asarray(v.value) for v in inner.trainable_variables])
+        nt.append([np.asarray(v.value) for v in inner.non_trainable_variables])
+        xm.append(np.asarray(norm.mean, dtype=np.float64).ravel())
+        xs.append(np.sqrt(np.asarray(norm.variance, dtype=np.float64).ravel()))
+        ym.append(float(scale.offset))
+        ys.append(float(scale.scale))
+    lstm = LSTMModel(LSTMConfig(**manifest["lstm"]), repeats=len(manifest["lstm_files"]))
+    lstm.copies_ = TrainedCopies([np.stack(w) for w in zip(*tr)], [np.stack(w) for w in zip(*nt)], np.stack(xm),
+                                 np.stack(xs), np.array(ym), np.array(ys))
+    lstm.seeds_, lstm.n_features_in_ = np.array(manifest["seeds"]), len(manifest["descriptors"])
+    return lstm
+
+
+def load(directory) -> tuple[PaperEnsemble, dict]:
+    """A trained ensemble and its manifest, read from a directory written by :func:`save`."""
+    from .pbp import PBPMembers
+
+    directory = Path(directory)
+    manifest = json.loads((directory / MANIFEST).read_text())
+    pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
+    pbp.members_, pbp.seeds_ = PBPMembers.load(directory / manifest["pbp_file"]), np.array(manifest["seeds"])
+    model = PaperEnsemble(_load_lstm(directory, manifest), pbp)
+    model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
+    model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
+    return model, manifest

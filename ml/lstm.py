@@ -25,13 +25,9 @@ Two training paths share :func:`build_model`:
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 
-os.environ.setdefault("KERAS_BACKEND", "jax")
-os.environ.setdefault("JAX_PLATFORMS", "cpu")
-
-import numpy as np  # noqa: E402
+import numpy as np
 
 __all__ = ["LSTMConfig", "PAPER", "build_model", "standardise", "fit_reference"]
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .lstm import LSTMConfig
+from .members import SEED_STRIDE
 
 __all__ = ["SPACE", "tune_lstm_per_fold", "inner_folds"]
 
@@ -50,63 +51,80 @@ def _suggest(trial, space):
     return units, dropout, epochs
 
 
-def tune_lstm_per_fold(X, y, labels, fold_list, folds_kind: str, base: LSTMConfig, n_trials: int = 12,
-                       repeats: int = 1, seed: int = 0, inner_k: int = 5, space: dict | None = None,
-                       progress=None) -> dict:
-    """Best LSTMConfig per outer fold, chosen on that fold's training films only.
-
-    ``labels`` are the outer fold labels of the films (from ``evaluate.make_folds``); the inner
-    groups are the same labels (films, or references). Returns {fold label: LSTMConfig}.
-    """
+def _studies(labels, fold_list, n_trials: int, seed: int, inner_k: int):
+    """One optuna study per outer fold and the inner-fold assignment of its training films (-1: held out)."""
     import optuna
 
-    from . import engine
-    from .lstm import build_model
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    space = {**SPACE, **(space or {})}
-    X = np.asarray(X, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
-    n = len(y)
     studies, inner = [], []
     for fi, f in enumerate(fold_list):
         train = labels != f
         sampler = optuna.samplers.TPESampler(seed=int(seed) * 7919 + fi, n_startup_trials=max(3, n_trials // 3))
         studies.append(optuna.create_study(direction="minimize", sampler=sampler))
         assign, k = inner_folds(labels[train], inner_k, seed=int(seed) * 7919 + fi)
-        full = np.full(n, -1)
+        full = np.full(len(labels), -1)
         full[np.flatnonzero(train)] = assign
         inner.append((full, k))
+    return studies, inner
+
+
+def _fit_round(X, y, inner, params, copies, seeds, base: LSTMConfig, space: dict) -> np.ndarray:
+    """Predictions (copies, n) of every inner copy of every study for this round's proposals, the
+    copies grouped by (units, paper-epochs switch) into one engine call each."""
+    from . import engine
+    from .lstm import build_model
+
+    masks = np.array([(inner[fi][0] >= 0) & (inner[fi][0] != k) for fi, k, r in copies])
+    pred = np.empty((len(copies), len(y)))
+    groups: dict = {}
+    for i, (fi, _, _) in enumerate(copies):
+        units, _, epochs = params[fi]
+        groups.setdefault((units, epochs == space.get("paper_epochs")), []).append(i)
+    for (units, _), idx in sorted(groups.items()):
+        idx = np.array(idx)
+        model = build_model(X.shape[1], units, 0.0, arrangement=base.arrangement, variable_dropout=True)
+        pred[idx] = engine.fit_predict_many(
+            model, X, y, masks[idx], seeds[idx], X, epochs=np.array([params[copies[i][0]][2] for i in idx]),
+            batch_size=base.batch_size, learning_rate=base.learning_rate,
+            nt_values={"rate": np.array([params[copies[i][0]][1] for i in idx])})
+    return pred
+
+
+def _inner_rmse(pred, copies, fi: int, fold_of, k: int, y) -> float:
+    """Inner cross-validated RMSE of study fi: each inner fold predicted by the mean of its copies."""
+    rows = [i for i, c in enumerate(copies) if c[0] == fi]
+    held = np.zeros(len(y))
+    for kk in range(k):
+        sel = [i for i in rows if copies[i][1] == kk]
+        films = fold_of == kk
+        held[films] = pred[sel][:, films].mean(axis=0)
+    train = fold_of >= 0
+    value = float(np.sqrt(np.mean((held[train] - y[train]) ** 2)))
+    return value if np.isfinite(value) else 1e6
+
+
+def tune_lstm_per_fold(X, y, labels, fold_list, folds_kind: str, base: LSTMConfig, n_trials: int = 12,
+                       repeats: int = 1, seed: int = 0, inner_k: int = 5, space: dict | None = None,
+                       progress=None) -> dict:
+    """Best LSTMConfig per outer fold, chosen on that fold's training films only.
+
+    ``labels`` are the outer fold labels of the films (from ``folds.make_folds``); the inner
+    groups are the same labels (films, or references). Returns {fold label: LSTMConfig}.
+    """
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    space = {**SPACE, **(space or {})}
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    studies, inner = _studies(labels, fold_list, n_trials, seed, inner_k)
+    # every inner copy of every study: (study, inner fold, repeat)
+    copies = [(fi, k, r) for fi in range(len(fold_list)) for k in range(inner[fi][1]) for r in range(repeats)]
     for t in range(n_trials):
         trials = [s.ask() for s in studies]
         params = [_suggest(tr, space) for tr in trials]
-        # every inner copy of every study: (study, inner fold, repeat)
-        copies = [(fi, k, r) for fi in range(len(fold_list)) for k in range(inner[fi][1]) for r in range(repeats)]
-        masks = np.array([(inner[fi][0] >= 0) & (inner[fi][0] != k) for fi, k, r in copies])
-        seeds = np.array([int(seed) * 1_000_003 + 500_000 + t * 10_007 + i for i in range(len(copies))])
-        pred = np.empty((len(copies), n))
-        groups: dict = {}
-        for i, (fi, _, _) in enumerate(copies):
-            units, _, epochs = params[fi]
-            groups.setdefault((units, epochs == space.get("paper_epochs")), []).append(i)
-        for (units, _), idx in sorted(groups.items()):
-            idx = np.array(idx)
-            model = build_model(X.shape[1], units, 0.0, arrangement=base.arrangement, variable_dropout=True)
-            pred[idx] = engine.fit_predict_many(
-                model, X, y, masks[idx], seeds[idx], X, epochs=np.array([params[copies[i][0]][2] for i in idx]),
-                batch_size=base.batch_size, learning_rate=base.learning_rate,
-                nt_values={"rate": np.array([params[copies[i][0]][1] for i in idx])})
+        seeds = np.array([int(seed) * SEED_STRIDE + 500_000 + t * 10_007 + i for i in range(len(copies))])
+        pred = _fit_round(X, y, inner, params, copies, seeds, base, space)
         for fi, study in enumerate(studies):
-            fold_of, k = inner[fi]
-            rows = [i for i, c in enumerate(copies) if c[0] == fi]
-            held = np.zeros(n)
-            for kk in range(k):
-                sel = [i for i in rows if copies[i][1] == kk]
-                films = fold_of == kk
-                held[films] = pred[sel][:, films].mean(axis=0)
-            train = fold_of >= 0
-            value = float(np.sqrt(np.mean((held[train] - y[train]) ** 2)))
-            study.tell(trials[fi], value if np.isfinite(value) else 1e6)
+            study.tell(trials[fi], _inner_rmse(pred, copies, fi, *inner[fi], y))
         if progress is not None:
             progress(1)
     best = {}

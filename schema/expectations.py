@@ -5,8 +5,8 @@ physical limits, wide enough for any real film yet narrow enough to catch unit s
 (a conductivity in S/m typed as S/cm, a temperature in K typed as C is caught by T_dep <= 1500 C).
 """
 
-PHASES = ["cubic", "tetragonal", "amorphous", "mixed"]
-METHOD_FAMILIES = ["PVD", "CVD", "ALD", "sol-gel"]
+from .names import METHOD_FAMILIES, PHASES
+
 MILLER = r"^-?\d-?\d-?\d$"
 
 
@@ -36,7 +36,7 @@ FILM_ENTRY_SUITE = [
     not_null("conductivity_s_cm"), between("conductivity_s_cm", 1e-12, 1e-1),
     between("thickness_nm", 0.1, 1e6),
     not_null("measurement_temp_c"), between("measurement_temp_c", -273.15, 1000.0, strict_min=True),
-    not_null("phase"), in_set("phase", PHASES),
+    not_null("phase"), in_set("phase", list(PHASES)),
     regex("substrate_orientation", MILLER),
     not_null("method"), not_null("substrate"), not_null("composition"),
 ]
@@ -69,7 +69,7 @@ SUITES = {
         between("youngs_modulus_gpa", 20.0, 400.0), between("poisson_ratio", 0.0, 0.5),
         between("cte_per_k", 1e-6, 5e-5),
     ],
-    "deposition_methods": [unique("name"), not_null("family"), in_set("family", METHOD_FAMILIES)],
+    "deposition_methods": [unique("name"), not_null("family"), in_set("family", list(METHOD_FAMILIES))],
     "film_materials": [
         unique("composition"), not_null("formula"), not_null("family"),
         between("li_per_formula_unit", 0.0, 20.0, strict_min=True),

@@ -173,15 +173,9 @@ class FilmMaterial(SQLModel, table=True):
     nominal: bool = Field(default=False, sa_type=Boolean, description="formula from an abbreviation")
 
 
-class Film(SQLModel, table=True):
-    """One measured film: conditions, result and the provenance of the row."""
+class FilmBase(SQLModel):
+    """A film's conditions, result and provenance: declared once for the table and the ingest entry."""
 
-    __tablename__ = "films"
-    id: Optional[int] = _pk("film_id_seq")
-    reference_id: int = Field(foreign_key="publications.id")
-    material_id: int = Field(foreign_key="film_materials.id")
-    method_id: int = Field(foreign_key="deposition_methods.id")
-    substrate_id: int = Field(foreign_key="substrates.id")
     substrate_orientation: Optional[str] = Field(default=None, description="Miller index, e.g. 100")
     precursors: Optional[str] = None
     deposition_temp_c: float = _num("deposition temperature, degrees C", nullable=False)
@@ -195,13 +189,32 @@ class Film(SQLModel, table=True):
     substrate_as_given: Optional[str] = None
     phase_as_given: Optional[str] = None
     notes: Optional[str] = None
-    duplicate_of: Optional[int] = Field(default=None, foreign_key="films.id")
     figure6_subset: bool = Field(default=False, sa_type=Boolean)
     source_table: Optional[str] = Field(default=None, description="e.g. 'kireeva2023 Table 1'")
     source_row: Optional[int] = None
     source_file: Optional[str] = None
     source_line: Optional[int] = None
+
+
+class _FilmKeys(SQLModel):
+    """The film row's own key and its keys into the catalogue (listed first in the table)."""
+
+    id: Optional[int] = _pk("film_id_seq")
+    reference_id: int = Field(foreign_key="publications.id")
+    material_id: int = Field(foreign_key="film_materials.id")
+    method_id: int = Field(foreign_key="deposition_methods.id")
+    substrate_id: int = Field(foreign_key="substrates.id")
+
+
+class Film(FilmBase, _FilmKeys, table=True):
+    """One measured film: the FilmBase fields plus its keys into the catalogue and its batch."""
+
+    __tablename__ = "films"
+    duplicate_of: Optional[int] = Field(default=None, foreign_key="films.id")
     batch_id: int = Field(foreign_key="ingest_batches.id")
+
+
+FILM_FIELDS = tuple(FilmBase.model_fields)
 
 
 class InterfaceMatch(SQLModel, table=True):

@@ -13,11 +13,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory):
-    """Path of a DuckDB file built by `init_database` from data/ (read it, do not write it)."""
-    from filmkb.ingest.pipeline import init_database
+    """Path of a DuckDB file built by `filmkb.jobs.init` from data/ (read it, do not write it)."""
+    from filmkb.jobs import init
 
     path = str(tmp_path_factory.mktemp("kb") / "seed.duckdb")
-    status, report = init_database(path)
+    status, report = init(path)
     assert status == "built" and report.counts["films"] == 28
     return path
 

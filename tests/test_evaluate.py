@@ -17,7 +17,7 @@ QUICK = PAPER.replace(epochs=8)
 @pytest.fixture(scope="module")
 def matrix(built_db):
     with kb.open(built_db) as db:
-        return kb.descriptor_matrix(db)
+        return db.descriptor_matrix()
 
 
 def test_metrics_by_hand():

@@ -248,9 +248,9 @@ def test_second_writer_is_told_busy_and_readers_keep_working(db_path, tmp_path):
     flag = tmp_path / "holding"
     code = (
         "import sys, time, pathlib\n"
-        "from filmkb.kb.writer import write_session\n"
-        "with write_session(sys.argv[1]) as con:\n"
-        "    con.execute(\"UPDATE films SET notes = 'half-written' WHERE id = 1\")\n"
+        "from filmkb import kb\n"
+        "with kb.open(sys.argv[1], write=True) as k:\n"
+        "    k.con.execute(\"UPDATE films SET notes = 'half-written' WHERE id = 1\")\n"
         "    pathlib.Path(sys.argv[2]).touch()\n"
         "    time.sleep(4)\n"
         "    raise SystemExit(3)\n"  # the writer dies: its change must not land
@@ -283,8 +283,9 @@ def test_arbitrary_cells_either_ingest_or_fail_cleanly(built_db, tmp_path_factor
     import csv
     import shutil
 
-    from filmkb.ingest.pipeline import IngestError, ingest_files
-    from filmkb.kb.db import KBError
+    from filmkb.errors import FilmkbError
+    from filmkb.ingest.batch import IngestError
+    from filmkb.jobs import ingest as ingest_files
 
     work = tmp_path_factory.mktemp("hyp")
     db = str(work / "kb.duckdb")
@@ -297,7 +298,7 @@ def test_arbitrary_cells_either_ingest_or_fail_cleanly(built_db, tmp_path_factor
     before = content(db)
     try:
         report = ingest_files(db, [str(path)])
-    except (IngestError, KBError):
+    except (IngestError, FilmkbError):
         assert content(db) == before
     else:
         after = content(db)

@@ -11,7 +11,7 @@ from filmkb.ml.lstm import PAPER, build_model, fit_reference
 @pytest.fixture(scope="module")
 def data(built_db):
     with kb.open(built_db) as db:
-        matrix = kb.descriptor_matrix(db)
+        matrix = db.descriptor_matrix()
     X = matrix[list(kb.DESCRIPTORS)].to_numpy()
     y = matrix[kb.TARGET].to_numpy()
     return X, y

@@ -8,7 +8,7 @@ from filmkb.ml.pbp import PBP
 
 
 def test_shap_is_additive_on_a_fitted_pbp(kbase):
-    matrix = kb.descriptor_matrix(kbase)
+    matrix = kbase.descriptor_matrix()
     X, y = matrix[list(kb.DESCRIPTORS)].to_numpy(), matrix[kb.TARGET].to_numpy()
     model = PBP(hidden=(5,), epochs=20, seed=0).fit(X, y)
     explanation = exact_shap(lambda Z: model.predict(Z)[0], X)

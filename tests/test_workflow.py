@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from filmkb import kb, ml
+import filmkb
+from filmkb import kb
+from filmkb.ml import ensemble
 from filmkb.cli import main
 from filmkb.ml.lstm import PAPER
 
@@ -23,7 +25,7 @@ def trained(built_db, tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     path = str(root / "filmkb.duckdb")
     shutil.copy2(built_db, path)
-    result = ml.train(path, repeats=2, lstm=QUICK)
+    result = filmkb.train(path, repeats=2, lstm=QUICK)
     return path, result
 
 
@@ -44,26 +46,26 @@ def test_train_saves_keras_files_pbp_parameters_and_records_the_run(trained):
     assert res.directory.parent == Path(path).resolve().parent / "models"
     with kb.open(path) as k:
         run = k.sql("SELECT * FROM model_runs WHERE id = ?", [res.run_id]).iloc[0]
-        matrix = kb.descriptor_matrix(k)
+        matrix = k.descriptor_matrix()
     assert run["kind"] == "train" and run["models_dir"] == str(res.directory) and run["n_films"] == len(matrix) == 26
     assert run["code_version"]
     config = json.loads(run["config_json"])
     assert config["lstm"]["epochs"] == 40 and config["repeats"] == 2 and config["film_ids"] == list(matrix.index)
-    assert ml.workflow.stale_warning(run.to_dict(), matrix) is None
+    assert filmkb.stale_warning(run.to_dict(), matrix) is None
 
 
 def test_saved_members_load_and_predict_like_the_trained_ensemble(trained):
     import keras
 
     path, res = trained
-    X = res.ensemble.X_train
-    lstm, pm, pv = res.ensemble.members(X)
+    X = res.model.X_train_
+    lstm = res.model.lstm.predict_members(X).mean
     member = keras.saving.load_model(res.directory / "lstm" / "member_001.keras")
     alone = np.asarray(member.predict(X.astype("float32"), verbose=0))[:, 0]
     np.testing.assert_allclose(alone, lstm[1], atol=1e-4)
-    loaded = ml.workflow.Ensemble.load(res.directory)
-    again = loaded.predict(X)
-    first = res.ensemble.predict(X)
+    loaded, _ = ensemble.load(res.directory)
+    again = loaded.parts(X)
+    first = res.model.parts(X)
     np.testing.assert_allclose(again["mean"], first["mean"], atol=1e-5)
     np.testing.assert_allclose(again["std"], first["std"], atol=1e-5)
     assert np.all(first["std"] > 0)
@@ -71,7 +73,7 @@ def test_saved_members_load_and_predict_like_the_trained_ensemble(trained):
 
 def test_predict_conditions_and_films_stores_each_prediction_with_the_run(trained, tmp_path):
     path, res = _copy(trained, tmp_path)
-    out = ml.predict([{"substrate": "MgO", "deposition_temp_c": 700,
+    out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700,
                        "thickness_nm": 300, "method": "PLD"}], db=path, films=[3])
     f = out.frame
     assert out.run_id == res.run_id and out.warnings == [] and out.stored == 2
@@ -88,7 +90,7 @@ def test_predict_conditions_and_films_stores_each_prediction_with_the_run(traine
 
 def test_conditions_outside_the_training_range_are_flagged(trained, tmp_path):
     path, _ = _copy(trained, tmp_path)
-    out = ml.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300},
+    out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300},
                       {"substrate": "MgO", "deposition_temp_c": 1500, "thickness_nm": 300}], db=path, store=False)
     assert out.frame["extrapolation"].iloc[0] == ""
     assert "inv_t_dep" in out.frame["extrapolation"].iloc[1]
@@ -99,7 +101,7 @@ def test_predict_warns_that_the_model_is_stale_after_an_ingest(trained, tmp_path
     path, res = _copy(trained, tmp_path)
     result = CliRunner().invoke(main, ["--db", path, "ingest", str(TEMPLATE)])
     assert result.exit_code == 0, result.output
-    out = ml.predict(db=path, films="all", store=False)
+    out = filmkb.predict(db=path, films="all", store=False)
     assert out.stale and "filmkb train" in out.warnings[0] and "2 film(s) added" in out.warnings[0]
     cli = CliRunner().invoke(main, ["--db", path, "predict", "--film", "1", "--no-store"])
     assert cli.exit_code == 0 and "is stale" in cli.output and "retrain with `filmkb train`" in cli.output
@@ -107,12 +109,12 @@ def test_predict_warns_that_the_model_is_stale_after_an_ingest(trained, tmp_path
 
 def test_explain_is_additive_stored_with_its_run_and_plotted(trained, tmp_path):
     path, res = _copy(trained, tmp_path)
-    ex = ml.explain(path, out_dir=tmp_path / "fig")
+    ex = filmkb.explain(path, out_dir=tmp_path / "fig")
     gap = ex.values.sum(axis=1) + ex.base_value - ex.predictions
     assert float(gap.abs().max()) < 1e-8
-    direct = res.ensemble.predict_mean(ex.features.to_numpy())
+    direct = res.model.predict_mean(ex.features.to_numpy())
     np.testing.assert_allclose(ex.predictions.to_numpy(), direct, atol=1e-9)
-    ml.explain(path)  # a second explain of the same run replaces its values
+    filmkb.explain(path)  # a second explain of the same run replaces its values
     with kb.open(path) as k:
         rows = k.sql("SELECT * FROM shap_values")
     assert len(rows) == 26 * 7 and set(rows["run_id"]) == {res.run_id}
@@ -150,9 +152,14 @@ def test_reproduce_writes_the_report_with_its_figures(built_db, tmp_path):
     path = str(tmp_path / "filmkb.duckdb")
     shutil.copy2(built_db, path)
     out = tmp_path / "report"
+    from filmkb.kb import db as kb_db
+    from filmkb.kb import writer
+
+    opened, copied = len(kb_db.OPENED), len(writer.COPIES)
     result = CliRunner().invoke(main, ["--db", path, "reproduce", "--out", str(out), "--repeats", "1", "--epochs", "20",
                                        "--silent"])
     assert result.exit_code == 0, result.output
+    assert len(kb_db.OPENED) - opened <= 2 and len(writer.COPIES) - copied == 1  # state check + one write session
     report = (out / "report.md").read_text()
     summary = json.loads((out / "summary.json").read_text())
     for run in (summary["evaluate_run"], summary["train_run"]):

@@ -9,10 +9,11 @@
 --   substrate_dielectric static relative permittivity of substrate    [-]
 --   thermal_stress_term  E_sub (1 - nu_sub) / h * T_dep * (CTE_sub - CTE_film)  [GPa/nm]
 --   neg_log10_sigma      -log10(sigma / S cm^-1)                      (target)
+-- Computed from the view film_conditions only, so predictions for new conditions use this SQL too.
 -- descriptor_choices spells out the documented choices (data/README.md) that touch each row.
 CREATE OR REPLACE VIEW film_descriptors AS
 SELECT
-    f.id                                                          AS film_id,
+    f.film_id                                                     AS film_id,
     1.0 / (f.deposition_temp_c + 273.15)                          AS inv_t_dep,
     (f.deposition_temp_c + 273.15) / s.melting_point_k            AS t_dep_over_t_m,
     s.shear_modulus_gpa / fp.shear_modulus_gpa                    AS norm_shear_modulus,
@@ -25,7 +26,7 @@ SELECT
     f.reference_id                                                AS reference_id,
     s.name                                                        AS substrate,
     f.substrate_as_given                                          AS substrate_as_given,
-    f.duplicate_of IS NOT NULL                                    AS is_duplicate,
+    f.is_duplicate                                                AS is_duplicate,
     f.figure6_subset                                              AS figure6_subset,
     concat_ws('; ',
         CASE WHEN s.amorphous THEN 'misfit 0: amorphous substrate' END,
@@ -38,6 +39,6 @@ SELECT
         'shear modulus normalised by G_film of ' || fp.name,
         CASE WHEN f.measurement_temp_assumed THEN 'measured at room temperature (assumed)' END
     )                                                             AS descriptor_choices
-FROM films f
+FROM film_conditions f
 JOIN substrates s ON s.id = f.substrate_id
 CROSS JOIN (SELECT * FROM film_phases WHERE is_descriptor_reference) fp;

@@ -1,0 +1,110 @@
+"""A batch of literature entries: read every file, normalise every row, validate the whole batch.
+
+Nothing here touches the database: the vocabulary comes in, entries and problems go out, and
+the caller (jobs) writes a clean batch in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..errors import FilmkbError
+from .entries import Problem, film_entry
+from .readers import ReadError, read_records
+
+
+class IngestError(FilmkbError):
+    """Every problem of an invocation, one `FILE:LINE: column: value: reason` per line."""
+
+    def __init__(self, problems: list):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+@dataclass
+class IngestReport:
+    """What an invocation added, skipped as exact duplicates, and flagged as near-duplicates."""
+
+    batch_id: int | None
+    film_ids: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    duplicates: list = field(default_factory=list)       # (file, line, film id it repeats)
+    near_duplicates: list = field(default_factory=list)  # (file, line, film id with other sigma)
+    dry_run: bool = False
+
+
+def raise_if(problems: list) -> None:
+    if problems:
+        raise IngestError(problems)
+
+
+def read_one(path) -> list:
+    """Records of one file; an unreadable file is an IngestError."""
+    try:
+        return read_records(path)
+    except ReadError as exc:
+        raise IngestError([str(exc)]) from None
+
+
+def read_all(files) -> list:
+    """Records of every file; unreadable files are all reported together."""
+    records, problems = [], []
+    for path in files:
+        try:
+            records += read_records(path)
+        except ReadError as exc:
+            problems.append(str(exc))
+    raise_if(problems)
+    if not records:
+        raise IngestError([f"{', '.join(map(str, files))}: no entries found"])
+    return records
+
+
+def normalise_films(records, vocab, source_table: str | None = None):
+    """Film entries and every problem found across all records."""
+    entries, problems = [], []
+    for record in records:
+        entry, bad = film_entry(record, vocab)
+        problems += bad
+        if entry is not None:
+            entry.source_table = source_table
+            if source_table is None:
+                entry.source_row = None
+            entries.append(entry)
+    return entries, problems
+
+
+def entry_frame(entries):
+    """The normalised batch as one DataFrame (row = position in `entries`) for the suites."""
+    import pandas as pd
+
+    fields = ("deposition_temp_c", "conductivity_s_cm", "thickness_nm", "measurement_temp_c", "phase",
+              "substrate_orientation", "method", "substrate")
+    frame = pd.DataFrame([{f: getattr(e, f) for f in fields} for e in entries])
+    frame["composition"] = [e.material.composition for e in entries]
+    frame["row"] = range(len(entries))
+    return frame
+
+
+def validate_entries(entries) -> list[Problem]:
+    """great-expectations on the whole normalised batch; failures located by file and line."""
+    from ..kb.quality import validate_frame
+    from ..schema.expectations import FILM_ENTRY_SUITE
+
+    if not entries:
+        return []
+    problems = []
+    for f in validate_frame("film_entries", entry_frame(entries), FILM_ENTRY_SUITE, "row"):
+        e = entries[f.row_id]
+        typed = e.extras.get("cells", {}).get(f.column, f.value)
+        problems.append(Problem(e.source_file, e.source_line, f.column, typed,
+                                f"fails {f.expectation} (read as {f.value} in the column's unit)"))
+    return problems
+
+
+def clean_batch(records, vocab, source_table: str | None = None) -> list:
+    """Normalised, validated entries of the records; IngestError listing every problem (by file, line)."""
+    entries, problems = normalise_films(records, vocab, source_table)
+    problems += validate_entries(entries)
+    raise_if(sorted(problems, key=lambda p: (p.file, p.line)))
+    return entries

@@ -1,0 +1,177 @@
+"""Jobs that grow the knowledge base: init, ingest, add, add-substrate, ingest-bib, retract.
+
+Each opens the knowledge base once, hands what ingest normalised and validated to kb in one
+transaction, and returns what a person wants to read back. All or nothing: a bad row, a busy
+file or a crash leaves the database as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .. import kb
+from ..errors import FilmkbError
+from ..ingest.batch import IngestError, IngestReport, clean_batch, read_all
+from ..ingest.catalogue import read_curated, substrate_from_options
+from ..ingest.datafiles import DATA_DIR, check_metadata, curated_stamp
+from ..ingest.duplicates import classify_duplicates
+from ..ingest.entries import reference_key
+from ..ingest.readers import Record
+from ..kb.quality import raise_on_failures
+
+SEED_TABLE = "kireeva2023 Table 1"
+__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "retract", "history"]
+
+
+def _load_curated(k, data_dir: Path) -> IngestReport:
+    """Load the curated catalogue and Table 1 films into a new, empty schema (inside its build)."""
+    from ..ingest.datafiles import CURATED_FILES
+
+    cur = read_curated(data_dir)
+    batch = k.new_batch("curated", [str(Path(data_dir) / f) for f in CURATED_FILES])
+    k.write_publications(cur.publications, batch)
+    k.write_methods(cur.methods)
+    k.write_phases(cur.phases)
+    k.write_substrates(cur.substrates, batch)
+    raise_on_failures(k.validate(["publications", "substrates", "film_phases", "deposition_methods"]))
+    entries = clean_batch(cur.film_records, k.vocabulary(), SEED_TABLE)
+    ids = k.write_films(entries, batch, reference_key)
+    k.update_interface_matches()
+    k.apply_views()
+    k.set_batch_note(batch, curated_stamp(data_dir))
+    return IngestReport(batch, ids, {"publications": len(cur.publications), "substrates": len(cur.substrates),
+                                     "methods": len(cur.methods), "film_phases": len(cur.phases), "films": len(ids)})
+
+
+def _state(path: str) -> tuple[int, int, str | None]:
+    """(user batches, user films, curated stamp) of an existing file, zeros for a missing one."""
+    if not os.path.exists(path):
+        return 0, 0, None
+    try:
+        with kb.open(path) as k:
+            return k.curated_state()
+    except FilmkbError:  # not a database we can read: rebuilt, the old file kept as PATH.bak
+        return 0, 0, None
+
+
+def init(db=None, force: bool = False, data_dir: Path = DATA_DIR, wait: float = 0.0) -> tuple[str, IngestReport | None]:
+    """Create the schema and load the curated data; idempotent, atomic, never loses user rows.
+
+    The build goes to a scratch file that replaces the database only when complete, under the
+    writer lock. An existing file with the same curated data is left as it is; one holding
+    user-ingested films is refused unless `force`, and then it is first copied to PATH.bak.
+    """
+    path = str(db or kb.default_path())
+    with kb.locked(path, wait):
+        batches, user_films, stamp = _state(path)
+        if batches and not force:
+            raise FilmkbError(f"{path} holds {user_films} user-ingested films in {batches} batches; "
+                              "`filmkb init --force` rebuilds it from the curated data (after copying it to "
+                              f"{path}.bak)")
+        return _build_unless_current(path, data_dir, stamp if not batches else None)
+
+
+def _build_unless_current(path: str, data_dir: Path, stamp: str | None) -> tuple[str, IngestReport | None]:
+    """Leave a file built from the same curated data as it is; otherwise build it anew (keeping PATH.bak)."""
+    bad = check_metadata(data_dir)
+    if bad:
+        raise IngestError(bad)
+    if stamp == curated_stamp(data_dir):
+        return "up to date", None
+    with kb.build(path, backup=os.path.exists(path)) as k:
+        report = _load_curated(k, data_dir)
+    return "built", report
+
+
+def refresh(db=None, data_dir: Path = DATA_DIR, wait: float = 0.0) -> str:
+    """Build the knowledge base if missing or stale; a file holding user-ingested films is kept as it
+    is (never rebuilt behind the user's back). Returns what was done, in words."""
+    path = str(db or kb.default_path())
+    with kb.locked(path, wait):
+        batches, user_films, stamp = _state(path)
+        if batches:
+            same = stamp == curated_stamp(data_dir)
+            return (f"kept ({user_films} user-ingested films in {batches} batches"
+                    + ("" if same else "; the curated data has changed since it was built: "
+                       "`filmkb init --force` rebuilds it, keeping a .bak") + ")")
+        return _build_unless_current(path, data_dir, stamp)[0]
+
+
+def _ingest(k, records, files, dry_run: bool) -> IngestReport:
+    """Normalise, validate and de-duplicate records against `k`; write them unless dry_run."""
+    entries = clean_batch(records, k.vocabulary())
+    fresh, dups, near = classify_duplicates(entries, k.existing_conditions(), k.publication_identities())
+    report = IngestReport(None, [], {"read": len(entries), "added": len(fresh) if dry_run else 0,
+                                     "duplicates": len(dups), "near_duplicates": len(near)}, dups, near, dry_run)
+    if dry_run or not fresh:
+        return report
+    report.batch_id = k.new_batch("user", [str(f) for f in files])
+    report.film_ids = k.write_films(fresh, report.batch_id, reference_key)
+    k.update_interface_matches()
+    report.counts["added"] = len(report.film_ids)
+    return report
+
+
+def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0) -> IngestReport:
+    """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written."""
+    records = read_all(files)
+    with kb.open(db) as k:
+        if dry_run:
+            return _ingest(k, records, files, dry_run=True)
+        with k.transaction(wait):
+            return _ingest(k, records, files, dry_run=False)
+
+
+def ingest_records(db, rows, wait: float = 0.0) -> IngestReport:
+    """Ingest (file, line, cells) rows typed by hand (`filmkb add`) through the same path as files."""
+    records = [Record(f, ln, cells) for f, ln, cells in rows]
+    with kb.open(db) as k, k.transaction(wait):
+        return _ingest(k, records, sorted({f for f, _, _ in rows}), dry_run=False)
+
+
+def ingest_bib(db, files, wait: float = 0.0) -> tuple[int, int]:
+    """Add (or complete) publications from BibTeX files in one transaction: (added, updated)."""
+    from ..ingest.batch import raise_if
+    from ..ingest.bibtex import parse_bibtex
+
+    entries, problems = [], []
+    for path in files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror}")
+            continue
+        found, bad = parse_bibtex(text, str(path))
+        entries += found
+        problems += bad
+    raise_if(problems)
+    with kb.open(db) as k, k.transaction(wait):
+        batch = k.new_batch("user", [str(f) for f in files], note="bibtex")
+        return k.upsert_publications(entries, batch)
+
+
+def add_substrate(db, substrate: dict, values: dict, source: str, wait: float = 0.0) -> str:
+    """Add one substrate through the catalogue normalisation and the substrates quality suite.
+
+    `substrate`: name, formula, amorphous, crystal_system, space_group, sites, aliases ('|'-joined),
+    note. `values`: property -> cell, each with or without its unit ('168 GPa', '1768 C', '8.9e-6').
+    """
+    entry = substrate_from_options(substrate, values, source)
+    with kb.open(db) as k, k.transaction(wait):
+        batch = k.new_batch("user", ["add-substrate"], note=f"substrate {entry.name}")
+        k.write_substrates([entry], batch)
+        raise_on_failures(k.validate(["substrates"]))
+    return entry.name
+
+
+def retract(db, batch_id: int, wait: float = 0.0) -> int:
+    """Remove one user batch's films in one transaction; returns how many."""
+    with kb.open(db) as k, k.transaction(wait):
+        return k.retract_batch(batch_id)
+
+
+def history(db=None):
+    """Every ingest batch with its film count, newest first."""
+    with kb.open(db) as k:
+        return k.history()

@@ -1,0 +1,140 @@
+"""One open knowledge base: the queries the layers above need and one `transaction()`.
+
+    with kb.open("filmkb.duckdb") as k:          # read-only until a transaction starts
+        X = k.descriptor_matrix()
+        with k.transaction(wait=30):             # lock, private copy, commit = atomic rename
+            k.store_run(...)
+
+`kb.open(path, write=True)` is one transaction for the object's whole life (what `reproduce`
+uses: one copy of the file for all its writes). `kb.build(path)` makes a new file from scratch.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+
+from ..errors import FilmkbError
+from . import writer
+from .db import connect, create_schema, default_path, engine_error
+from .queries import Queries
+from .results import Results
+from .store import Writes
+
+
+class KnowledgeBase(Queries, Writes, Results):
+    """An open knowledge base (read-only unless inside `transaction()`)."""
+
+    def __init__(self, path: str, con=None, writing: bool = False):
+        self.path = path
+        self._con = con
+        self._scratch = None  # the private copy a transaction writes to
+        self.writing = writing
+
+    # ---------------------------------------------------------------- connection
+
+    @property
+    def con(self):
+        """The DuckDB connection (opened read-only on first use outside a transaction)."""
+        if self._con is None:
+            self._con = connect(self.path, read_only=True)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _require_writing(self) -> None:
+        if not self.writing:
+            raise FilmkbError(f"{self.path}: writes need `with kb.transaction():`")
+
+    # ---------------------------------------------------------------- writes
+
+    @contextmanager
+    def transaction(self, wait: float = 0.0):
+        """Everything in the block commits together or not at all: the writer lock, a private copy of
+        the file, BEGIN ... COMMIT on it, then an atomic rename over the original. Re-entrant."""
+        if self.writing:
+            yield self
+            return
+        with writer.writer_lock(self.path, wait):
+            self.close()
+            self._scratch = writer.copy_for_writing(self.path)
+            self._con, self.writing = connect(self._scratch), True
+            try:
+                with self._engine_errors():
+                    self._con.begin()
+                    yield self
+                    self._con.commit()
+                    self._con.execute("CHECKPOINT")
+                self.close()
+                writer.publish(self._scratch, self.path)
+            finally:
+                self.close()
+                writer.remove_quietly(self._scratch)
+                self._scratch, self.writing = None, False
+
+    @contextmanager
+    def _engine_errors(self):
+        try:
+            yield
+        except Exception as exc:
+            translated = engine_error(exc, self.path)
+            if translated is None:
+                raise
+            raise translated from None
+
+
+def open(path: str | os.PathLike | None = None, write: bool = False, wait: float = 0.0):  # noqa: A001
+    """Open the knowledge base (default $FILMKB_DB or ./filmkb.duckdb); read-only unless write=True,
+    which makes the whole `with` block one transaction."""
+    path = str(path or default_path())
+    if not write:
+        k = KnowledgeBase(path)
+        k.con  # noqa: B018  (fail now, with the fix, if the file does not exist)
+        return k
+    return _writing(path, wait)
+
+
+@contextmanager
+def _writing(path: str, wait: float):
+    k = KnowledgeBase(path)
+    try:
+        with k.transaction(wait):
+            yield k
+    finally:
+        k.close()
+
+
+@contextmanager
+def build(path: str, backup: bool = False):
+    """A new knowledge base written to a private scratch file (schema created) that replaces `path`
+    atomically when the block succeeds (keeping the old file as PATH.bak if `backup`). The caller
+    holds the writer lock (`kb.locked`)."""
+    tmp = writer.scratch_name(path, "building")
+    writer.remove_quietly(tmp)
+    k = KnowledgeBase(path, connect(tmp), writing=True)
+    try:
+        with k._engine_errors():
+            create_schema(k.con)
+            k.con.begin()
+            yield k
+            k.con.commit()
+            k.con.execute("CHECKPOINT")
+        k.close()
+        writer.publish(tmp, path, backup=backup)
+    finally:
+        k.close()
+        writer.remove_quietly(tmp)
+
+
+def locked(path: str | os.PathLike | None = None, wait: float = 0.0):
+    """Hold the writer lock of the database (re-entrant): for a job that reads, decides and writes."""
+    return writer.writer_lock(str(path or default_path()), wait)

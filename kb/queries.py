@@ -1,0 +1,218 @@
+"""The read queries of an open knowledge base (mixed into `KnowledgeBase`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import FilmkbError
+from ..schema.descriptors import DEFAULT_SET, SETS
+from ..schema.names import PHASES, Vocabulary
+from .db import engine_error, table_names, view_query
+
+
+class Queries:
+    """Reads: every SQL statement the layers above need, returning DataFrames or plain values."""
+
+    def sql(self, statement: str, params=None):
+        """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error."""
+        try:
+            return self.con.execute(statement, params or []).df()
+        except Exception as exc:
+            translated = engine_error(exc, self.path)
+            if translated is None:
+                raise
+            raise translated from None
+
+    def _one(self, statement: str, params=None):
+        return self.con.execute(statement, params or []).fetchall()[0][0]
+
+    def _pairs(self, statement: str, params=None) -> dict:
+        return dict(self.con.execute(statement, params or []).fetchall())
+
+    # ------------------------------------------------------------------ catalogue
+
+    def vocabulary(self) -> Vocabulary:
+        """Alias tables and reference keys as they stand in the database."""
+        return Vocabulary(
+            self._pairs("SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id"),
+            self._pairs("SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id"),
+            frozenset(k for (k,) in self.con.execute("SELECT key FROM publications").fetchall()))
+
+    def resolve(self, kind: str, name: str) -> str:
+        """Canonical substrate or method name from any stored alias; a one-line error naming the fix."""
+        canonical = self.vocabulary().resolve(kind, name)
+        if canonical is None:
+            listing = "filmkb substrates" if kind == "substrate" else "filmkb methods"
+            raise FilmkbError(f"unknown {kind} '{name}'; list the known ones with `{listing}`")
+        return canonical
+
+    def methods(self):
+        """Deposition methods with their family, description and every alias papers use."""
+        return self.sql("""
+            SELECT m.name, m.family, string_agg(a.alias, ' | ' ORDER BY a.alias) AS aliases, m.description
+            FROM deposition_methods m LEFT JOIN method_aliases a ON a.method_id = m.id
+            GROUP BY m.id, m.name, m.family, m.description ORDER BY m.id""")
+
+    def substrates(self):
+        """Substrates with their properties, pymatgen lattice constants and misfit against c-LLZO."""
+        return self.sql("""
+            SELECT name, formula, amorphous, space_group, lattice_a_angstrom, misfit, misfit_supercell_n,
+                   cte_per_k, poisson_ratio, youngs_modulus_gpa, bulk_modulus_gpa, shear_modulus_gpa,
+                   dielectric_constant, dielectric_imputed, melting_point_k, melting_kind
+            FROM substrates ORDER BY id""")
+
+    # ------------------------------------------------------------------ films
+
+    def films(self, substrate: str | None = None, method: str | None = None, phase: str | None = None,
+              include_duplicates: bool = True):
+        """The film overview, filtered by substrate / method (any alias) and phase."""
+        where, params = [], []
+        if substrate:
+            where.append("substrate = ?")
+            params.append(self.resolve("substrate", substrate))
+        if method:
+            where.append("method = ?")
+            params.append(self.resolve("method", method))
+        if phase:
+            if phase.lower() not in PHASES:
+                raise FilmkbError(f"unknown phase '{phase}' (expected one of {', '.join(PHASES)})")
+            where.append("phase = ?")
+            params.append(phase.lower())
+        if not include_duplicates:
+            where.append("duplicate_of IS NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self.sql(f"SELECT * FROM film_overview{clause} ORDER BY film_id", params)
+
+    def descriptor_matrix(self, complete: bool = True, descriptors: str = DEFAULT_SET):
+        """Descriptors and -log10(sigma) per film, indexed by film_id (complete: the model input)."""
+        dset = descriptor_set(descriptors)
+        view = dset.view if complete else dset.all_view
+        return self.sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
+
+    def film_conditions(self, film_ids):
+        """Stored films as prediction conditions: substrate, temperature, thickness, composition, ..."""
+        ids = [int(i) for i in film_ids]
+        return self.sql("""SELECT film_id, composition, method, substrate, orientation, deposition_temp_c,
+                                  thickness_nm, conductivity_s_cm FROM film_overview
+                           WHERE list_contains(?, film_id) ORDER BY film_id""", [ids]).set_index("film_id")
+
+    def condition_descriptors(self, conditions, descriptors: str = DEFAULT_SET):
+        """Descriptors of conditions that are not in the database (columns substrate_id,
+        deposition_temp_c, thickness_nm, row), computed by the descriptor view's own SQL."""
+        dset = descriptor_set(descriptors)
+        frame = conditions.reset_index(drop=True).assign(row=range(len(conditions)))
+        self.con.register("_conditions", frame)
+        try:
+            body = view_query(dset.all_view)
+            return self.sql(f"""WITH film_conditions AS (
+                                    SELECT row AS film_id, substrate_id, deposition_temp_c, thickness_nm,
+                                           CAST(NULL AS DOUBLE PRECISION) AS conductivity_s_cm, CAST(NULL AS INTEGER) AS reference_id,
+                                           substrate AS substrate_as_given, false AS is_duplicate,
+                                           false AS figure6_subset, false AS measurement_temp_assumed
+                                    FROM _conditions)
+                                {body} ORDER BY film_id""")
+        finally:
+            self.con.unregister("_conditions")
+
+    def substrate_ids(self) -> dict:
+        """canonical substrate name -> id."""
+        return self._pairs("SELECT name, id FROM substrates")
+
+    def film_labels(self):
+        """Per modelled film: target, substrate, Figure 6 membership and reference key (for the report)."""
+        return self.sql("""SELECT d.film_id, d.neg_log10_sigma, d.substrate, d.figure6_subset, p.key AS reference
+                           FROM film_descriptors_complete d LEFT JOIN publications p ON p.id = d.reference_id""")
+
+    def figure5_data(self):
+        """Per distinct film: log10 sigma, dCTE (substrate - film), substrate G, T_dep/T_m, thickness, T_dep, phase."""
+        return self.sql("""
+            SELECT o.film_id, o.substrate, o.phase, o.log10_sigma, o.thickness_nm, o.deposition_temp_c,
+                   s.cte_per_k - fp.cte_per_k AS delta_cte_per_k, s.shear_modulus_gpa AS substrate_shear_modulus_gpa,
+                   d.t_dep_over_t_m
+            FROM film_overview o
+            JOIN substrates s ON s.name = o.substrate
+            JOIN film_descriptors d ON d.film_id = o.film_id
+            CROSS JOIN (SELECT cte_per_k FROM film_phases WHERE is_descriptor_reference) fp
+            WHERE o.duplicate_of IS NULL ORDER BY o.film_id""")
+
+    def summary(self) -> dict:
+        """Counts a user checks after a build: films (distinct), substrates, complete descriptor rows."""
+        grouped = "SELECT {0}, count(*) FROM film_overview WHERE duplicate_of IS NULL GROUP BY {0} ORDER BY 2 DESC, 1"
+        return {
+            "films": self._one("SELECT count(*) FROM films"),
+            "distinct_films": self._one("SELECT count(*) FROM films WHERE duplicate_of IS NULL"),
+            "publications": self._one("SELECT count(*) FROM publications"),
+            "substrates": self._one("SELECT count(*) FROM substrates"),
+            "deposition_methods": self._one("SELECT count(*) FROM deposition_methods"),
+            "complete_descriptor_rows": self._one("SELECT count(*) FROM film_descriptors_complete"),
+            "by_substrate": self._pairs(grouped.format("substrate")),
+            "by_method": self._pairs(grouped.format("method")),
+            "by_phase": self._pairs(grouped.format("phase")),
+        }
+
+    # ------------------------------------------------------------------ ingest support
+
+    def history(self):
+        """Every ingest batch with its film count, newest first."""
+        return self.sql("""
+            SELECT b.id AS batch, b.kind, b.created_at, count(f.id) AS films, b.sources, b.note
+            FROM ingest_batches b LEFT JOIN films f ON f.batch_id = b.id
+            GROUP BY b.id, b.kind, b.created_at, b.sources, b.note ORDER BY b.id DESC""")
+
+    def curated_state(self) -> tuple[int, int, str | None]:
+        """(user batches, user-ingested films, curated data stamp) of this file; zeros if it has no tables."""
+        try:
+            batches = self._one("SELECT count(*) FROM ingest_batches WHERE kind = 'user'")
+            films = self._one("SELECT count(*) FROM films f JOIN ingest_batches b ON b.id = f.batch_id "
+                              "WHERE b.kind = 'user'")
+            stamp = self.con.execute("SELECT note FROM ingest_batches WHERE kind = 'curated'").fetchall()
+        except Exception as exc:
+            if engine_error(exc, self.path) is None:
+                raise
+            return 0, 0, None
+        return batches, films, (stamp[0][0] if stamp else None)
+
+    def existing_conditions(self) -> list[tuple]:
+        """(film id, reference identity, formula, method, substrate, orientation, T_dep, h, sigma) per film."""
+        return self.con.execute("""
+            SELECT f.id, coalesce(p.doi, p.key), m.formula, dm.name, s.name, f.substrate_orientation,
+                   f.deposition_temp_c, f.thickness_nm, f.conductivity_s_cm
+            FROM films f JOIN publications p ON p.id = f.reference_id JOIN film_materials m ON m.id = f.material_id
+            JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id""").fetchall()
+
+    def publication_identities(self) -> dict:
+        """citation key -> the identity films are keyed by (DOI, else the key)."""
+        return self._pairs("SELECT key, coalesce(doi, key) FROM publications")
+
+    # ------------------------------------------------------------------ quality and export
+
+    def validate(self, names: list[str] | None = None):
+        """Run every great-expectations suite (tables and descriptor matrix); returns the failures."""
+        from .quality import validate_tables
+
+        return validate_tables(self, names)
+
+    def export(self, out_dir: str | os.PathLike) -> list[Path]:
+        """Every table and view as Parquet and CSV, plus references.bib; returns the files written."""
+        from .bibtex import publications_bibtex
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in [*table_names(), "film_overview", "film_descriptors", "film_descriptors_complete"]:
+            frame = self.sql(f'SELECT * FROM "{name}"')
+            for ext in ("parquet", "csv"):
+                path = out / f"{name}.{ext}"
+                frame.to_parquet(path, index=False) if ext == "parquet" else frame.to_csv(path, index=False)
+                written.append(path)
+        bib = out / "references.bib"
+        bib.write_text(publications_bibtex(self.sql("SELECT * FROM publications ORDER BY id")))
+        return written + [bib]
+
+
+def descriptor_set(name: str):
+    """The DescriptorSet called `name`; a one-line error listing the known ones."""
+    if name not in SETS:
+        raise FilmkbError(f"unknown descriptor set '{name}' (known: {', '.join(SETS)})")
+    return SETS[name]

@@ -1,0 +1,124 @@
+"""One contract for every model family: fit on X, y and seeds; predict a mean and a variance.
+
+In the style of scikit-learn (parameters kept as given in ``__init__``, learned state ending in
+``_``, ``fit`` returns self), so that ``sklearn.base.clone``, model selection and conformal
+wrappers (MAPIE, crepes) can use any family directly:
+
+    model.fit(X, y, seeds=None)         # seeds: one per member (default: from random_state)
+    mean, var = model.predict_dist(Xq)  # predictive mean and variance of -log10 sigma
+    mean = model.predict(Xq)            # or (mean, std) with return_std=True, like GaussianProcessRegressor
+
+For evaluation, :meth:`Model.cross_predict` trains every copy of a fold layout and returns each
+film's held-out member predictions; families that can train many copies at once (the vmapped
+LSTM engine, PBP's ``fit_many``) override it, the rest inherit the fold-by-fold default.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+
+from .folds import Layout
+from .members import member_seeds, mixture
+
+__all__ = ["Members", "Model", "EvalRows", "timed", "padded"]
+
+
+class Members(NamedTuple):
+    """Predictions of a model's members: means (R, m) and, for Gaussian members, variances (R, m)."""
+
+    mean: np.ndarray
+    var: np.ndarray | None = None
+
+
+class EvalRows(NamedTuple):
+    """One model's held-out predictions as the evaluation stores them."""
+
+    name: str
+    mean: np.ndarray
+    std: np.ndarray
+    extra: dict
+
+
+class Model(RegressorMixin, BaseEstimator):
+    """Base of every family. Subclasses set `name`, `stochastic` and implement `fit` and
+    `predict_members`; `cross_predict` may be overridden for speed."""
+
+    name = "model"
+    stochastic = False  # True: one member per seed; False: one deterministic fit (seed = random_state)
+
+    def _seeds(self, seeds) -> np.ndarray:
+        if seeds is not None:
+            return np.asarray(seeds, dtype=np.int64).reshape(-1)
+        state = int(getattr(self, "random_state", 0) or 0)
+        return member_seeds(state, self.repeats) if self.stochastic else np.array([state])
+
+    def fit(self, X, y, seeds=None):
+        raise NotImplementedError
+
+    def predict_members(self, X) -> Members:
+        raise NotImplementedError
+
+    def predict_dist(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and variance at the rows of X."""
+        members = self.predict_members(np.asarray(X, dtype=np.float64))
+        mean, std, _ = mixture(members.mean, members.var)
+        return mean, std**2
+
+    def predict(self, X, return_std: bool = False):
+        mean, var = self.predict_dist(X)
+        return (mean, np.sqrt(var)) if return_std else mean
+
+    timing_key = "baselines_s"
+
+    def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
+        """Held-out member predictions (R, n) of every film: one fit per fold (and per repeat if stochastic).
+        `cache` (a dict shared by one evaluation) lets composite models reuse their parts' predictions."""
+        with timed(timings, self.timing_key):
+            return self._cross_predict(X, y, layout if self.stochastic else layout.single(), progress)
+
+    def _cross_predict(self, X, y, layout: Layout, progress) -> Members:
+        from sklearn.base import clone
+
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        mean = np.full((layout.repeats, len(y)), np.nan)
+        var = np.full_like(mean, np.nan)
+        for copy, (fold, seed) in enumerate(zip(layout.fold_of, layout.seeds)):
+            r, test = copy // len(layout.folds), layout.test[fold]
+            m = clone(self).fit(X[layout.masks[copy]], y[layout.masks[copy]], seeds=[seed]).predict_members(X[test])
+            mean[r, test] = m.mean[0]
+            var[r, test] = m.var[0] if m.var is not None else np.nan
+            if progress is not None:
+                progress(1)
+        return Members(mean, None if np.isnan(var).all() else var)
+
+    def evaluation_rows(self, members: Members) -> list[EvalRows]:
+        """What the evaluation stores for held-out members: by default the mixture mean and sd."""
+        mean, std, spread = mixture(members.mean, members.var)
+        return [EvalRows(self.name, mean, std, {})]
+
+
+class timed:
+    """Adds the seconds of the block to timings[key] (a no-op without a timings dict)."""
+
+    def __init__(self, timings: dict | None, key: str):
+        self.timings, self.key = timings, key
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *exc):
+        if self.timings is not None:
+            self.timings[self.key] = self.timings.get(self.key, 0.0) + time.perf_counter() - self.t0
+
+
+def padded(X) -> tuple[np.ndarray, int]:
+    """X with rows repeated up to a power of two (>= 64), and the true row count: one XLA compile per
+    size class when batched predictions come in many sizes (SHAP)."""
+    X = np.asarray(X, dtype=np.float64)
+    m = X.shape[0]
+    rows = 1 << max(6, (m - 1).bit_length())
+    return (np.concatenate([X, np.repeat(X[:1], rows - m, axis=0)]) if rows > m else X), m

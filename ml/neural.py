@@ -1,0 +1,177 @@
+"""The paper's two neural families behind the model contract: the LSTM (many copies trained at once
+by the vmapped engine) and PBP (many networks in one ``fit_many`` call); plus the LSTM whose
+hyper-parameters are tuned per outer fold (nested, :mod:`filmkb.ml.tune`).
+
+Evaluation uncertainty per family (column ``std``):
+- ``lstm``: spread (std) of the R member predictions;
+- ``pbp``: predictive std of the mixture of the R PBP members, sqrt(mean variance + spread^2)
+  (the PBP variance includes its noise term).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .contract import EvalRows, Members, Model, padded, timed
+from .folds import Layout, held_out
+from .lstm import PAPER, LSTMConfig
+
+__all__ = ["LSTMModel", "TunedLSTMModel", "PBPModel", "lstm_predictions"]
+
+
+def lstm_predictions(X, y, layout: Layout, per_fold: dict, progress=None, variable: bool = False):
+    """(F*R, n) LSTM predictions, every copy of the layout trained with its fold's configuration.
+
+    variable=False: one engine call per distinct configuration (plain Keras Dropout);
+    variable=True: one call per (units, ...) group, dropout rate and epochs given per copy.
+    """
+    from . import engine
+    from .lstm import build_model
+
+    pred = np.full(layout.masks.shape, np.nan)
+    groups: dict = {}
+    for fi, f in enumerate(layout.folds):
+        c = per_fold[f]
+        key = (c.units, c.arrangement, c.batch_size, c.learning_rate) + (() if variable else (c.dropout, c.epochs))
+        groups.setdefault(key, []).append(fi)
+    for fold_idx in groups.values():
+        cfg = per_fold[layout.folds[fold_idx[0]]]
+        sel = np.flatnonzero(np.isin(layout.fold_of, fold_idx))
+        chunk = max(512, -(-len(sel) // 5))
+        fit = dict(batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, chunk=chunk, progress=progress)
+        if variable:
+            cfgs = [per_fold[layout.folds[layout.fold_of[i]]] for i in sel]
+            model = build_model(X.shape[1], cfg.units, 0.0, arrangement=cfg.arrangement, variable_dropout=True)
+            fit.update(epochs=np.array([c.epochs for c in cfgs]), nt_values={"rate": np.array([c.dropout for c in cfgs])})
+        else:
+            model = build_model(X.shape[1], cfg.units, cfg.dropout, arrangement=cfg.arrangement)
+            fit.update(epochs=cfg.epochs)
+        pred[sel] = engine.fit_predict_many(model, X, y, layout.masks[sel], layout.seeds[sel], X, **fit)
+    return pred
+
+
+class LSTMModel(Model):
+    """R copies of the paper's LSTM regressor, each with its own seed; members are point predictions."""
+
+    name = "lstm"
+    stochastic = True
+    timing_key = "lstm_s"
+    variable_dropout = False  # evaluation: True trains copies with per-copy dropout and epochs (tuning)
+
+    def __init__(self, config: LSTMConfig = PAPER, repeats: int = 10, random_state: int = 0):
+        self.config = config
+        self.repeats = repeats
+        self.random_state = random_state
+
+    def _keras(self, n_features: int):
+        from .lstm import build_model
+
+        c = self.config
+        return build_model(n_features, c.units, c.dropout, arrangement=c.arrangement)
+
+    def fit(self, X, y, seeds=None, progress=None):
+        from . import engine
+
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        self.seeds_ = self._seeds(seeds)
+        c = self.config
+        mask = np.ones((len(self.seeds_), len(y)), dtype=bool)
+        _, self.copies_ = engine.fit_predict_many(self._keras(X.shape[1]), X, y, mask, self.seeds_, X, epochs=c.epochs,
+                                                  batch_size=c.batch_size, learning_rate=c.learning_rate,
+                                                  progress=progress, return_weights=True)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_members(self, X) -> Members:
+        from .engine import predict_copies
+
+        Xp, m = padded(X)
+        return Members(predict_copies(self._keras(self.n_features_in_), self.copies_, Xp)[:, :m])
+
+    def _per_fold(self, X, y, layout: Layout, progress, timings) -> dict:
+        return {f: self.config for f in layout.folds}
+
+    def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
+        cache = {} if cache is None else cache
+        if self.name not in cache:
+            per_fold = self._per_fold(X, y, layout, progress, timings)
+            with timed(timings, self.timing_key):
+                pred = lstm_predictions(X, y, layout, per_fold, progress, variable=self.variable_dropout)
+                cache[self.name] = Members(held_out(pred, layout))
+        return cache[self.name]
+
+    def evaluation_rows(self, members: Members) -> list[EvalRows]:
+        spread = members.mean.std(axis=0)
+        return [EvalRows(self.name, members.mean.mean(axis=0), spread, {"spread": spread})]
+
+
+class TunedLSTMModel(LSTMModel):
+    """The LSTM with units, dropout and epochs chosen by optuna per outer fold, on that fold's
+    training films only (evaluation only: a deployed model is trained with one configuration)."""
+
+    name = "lstm_tuned"
+    timing_key = "lstm_tuned_s"
+    variable_dropout = True
+
+    def __init__(self, config: LSTMConfig = PAPER, repeats: int = 10, random_state: int = 0, trials: int = 12,
+                 tune_repeats: int = 1, space: dict | None = None):
+        super().__init__(config, repeats, random_state)
+        self.trials = trials
+        self.tune_repeats = tune_repeats
+        self.space = space
+
+    def _per_fold(self, X, y, layout: Layout, progress, timings) -> dict:
+        from .tune import tune_lstm_per_fold
+
+        with timed(timings, "lstm_tune_s"):
+            per_fold = tune_lstm_per_fold(X, y, layout.labels, layout.folds, layout.kind, self.config,
+                                          n_trials=self.trials, repeats=self.tune_repeats, seed=layout.seed,
+                                          space=self.space, progress=progress)
+        self.per_fold_ = {f: c.as_dict() for f, c in per_fold.items()}
+        return per_fold
+
+
+class PBPModel(Model):
+    """R Probabilistic Backpropagation networks, each with its own seed; members are Gaussians."""
+
+    name = "pbp"
+    stochastic = True
+    timing_key = "pbp_s"
+
+    def __init__(self, hidden=(5,), epochs: int = 100, repeats: int = 10, random_state: int = 0):
+        self.hidden = hidden
+        self.epochs = epochs
+        self.repeats = repeats
+        self.random_state = random_state
+
+    def fit(self, X, y, seeds=None, progress=None):
+        from .pbp import fit_members
+
+        self.seeds_ = self._seeds(seeds)
+        self.members_ = fit_members(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), self.seeds_,
+                                    hidden=tuple(self.hidden), epochs=int(self.epochs))
+        if progress is not None:
+            progress(len(self.seeds_))
+        return self
+
+    def predict_members(self, X) -> Members:
+        Xp, m = padded(X)
+        pm, pv = self.members_.predict(Xp)
+        return Members(pm[:, :m], pv[:, :m])
+
+    def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
+        from .pbp import fit_many
+
+        cache = {} if cache is None else cache
+        if self.name not in cache:
+            with timed(timings, self.timing_key):
+                pm, pv = fit_many(X, y, layout.masks, layout.seeds, X, hidden=tuple(self.hidden), epochs=int(self.epochs))
+                if progress is not None:
+                    progress(layout.masks.shape[0])
+                cache[self.name] = Members(held_out(pm, layout), held_out(pv, layout))
+        return cache[self.name]
+
+    def evaluation_rows(self, members: Members) -> list[EvalRows]:
+        spread, variance = members.mean.std(axis=0), members.var.mean(axis=0)
+        return [EvalRows(self.name, members.mean.mean(axis=0), np.sqrt(variance + spread**2),
+                         {"spread": spread, "pbp_variance": variance})]
