@@ -406,9 +406,18 @@ def retract(ctx, batch, wait):
     click.echo(f"batch {batch}: removed {n} films")
 
 
+DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
+
+
 @main.command()
-@click.option("--models", default="lstm,pbp,ensemble,baselines", show_default=True,
-              help="Comma-separated model groups: lstm, pbp, ensemble, baselines (mean, ridge, gp, rf).")
+@click.option("--models", default="lstm,pbp,ensemble,baselines,recommended", show_default=True,
+              help="Comma-separated model groups: lstm, pbp, ensemble, baselines (mean, ridge, gp, rf), recommended.")
+@click.option("--descriptors", default="paper7", show_default=True, type=DESCRIPTOR_SETS,
+              help="Descriptor set of the paper's models and the baselines (the recommended model chooses its own).")
+@click.option("--candidates", default="default", show_default=True,
+              help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
+@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Processes for the recommended model's candidate fits.")
 @click.option("--repeats", type=click.IntRange(min=1), default=100, show_default=True,
               help="Seeds per fold for LSTM and PBP (the paper: 100).")
 @click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
@@ -426,7 +435,8 @@ def retract(ctx, batch, wait):
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, json_out, silent):
+def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, tune, trials, epochs, seed, json_out,
+             silent):
     """Leave-one-out evaluation of LSTM, PBP, their ensemble and baselines; stores the run and predictions.
 
     Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
@@ -439,59 +449,73 @@ def evaluate(ctx, models, repeats, subset, folds, tune, trials, epochs, seed, js
     config = _lstm_config(epochs)
     with _progress("evaluate", silent) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
-                          folds=folds, lstm=config, seed=seed, tune=tune, tune_trials=trials)
+                          folds=folds, lstm=config, seed=seed, tune=tune, tune_trials=trials, descriptors=descriptors,
+                          recommended={"candidates": candidates, "n_jobs": n_jobs})
+
+    from .jobs.evaluation import metrics_document
 
     shown = res.metrics[subset]
-    table = pd.DataFrame([{"model": m, **{k: v for k, v in vals.items()},
+    cols = ("n", "r2", "rmse", "mae", "mape", "nll", "crps", "coverage_1s", "coverage_2s", "width_95")
+    table = pd.DataFrame([{"model": m, **{k: vals[k] for k in cols},
                            **{f"paper_{k}": PAPER_METRICS.get(m, {}).get(k) for k in ("r2", "rmse", "mape")}}
                           for m, vals in shown.items()])
     _emit(table, "table", title=f"{folds} folds, {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
-                                f"paper figures are leave-one-film-out")
+                                f"coverage_1s/2s: share inside the 68 %/95 % intervals; paper figures are leave-one-film-out")
+    if res.targets:
+        click.echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"
+                                            for k, v in res.targets.items()))
     click.echo(f"run {run_id}: {len(res.predictions)} predictions stored, {res.seconds:.1f} s")
     if json_out:
-        keys = ("r2", "rmse", "mae", "mape", "nll", "coverage_1s", "coverage_2s", "coverage_3s")
-        doc = {"run_id": run_id, "n_films": int(shown[next(iter(shown))]["n"]), "n_films_complete": res.n_films,
-               "seconds": res.seconds, "folds": folds, "repeats": repeats, "subset": subset, "tune": tune,
-               "seed": seed, "config": res.config,
-               "models": {m: {k: v[k] for k in keys} for m, v in shown.items()},
-               "subsets": {s: {m: {k: v[k] for k in ("n",) + keys} for m, v in ms.items()} for s, ms in res.metrics.items()},
-               "paper": PAPER_METRICS, "timings": res.timings}
-        doc.update({m: doc["models"][m] for m in doc["models"]})
         with open(json_out, "w") as handle:
-            json.dump(doc, handle, indent=2, allow_nan=True)
+            json.dump(metrics_document(run_id, res, subset), handle, indent=2, allow_nan=True)
         click.echo(f"metrics written to {json_out}")
 
 
-
 @main.command()
+@click.option("--model", "model", type=click.Choice(["recommended", "paper"]), default="recommended", show_default=True,
+              help="recommended: chosen by nested validation, with paper offsets and calibrated intervals; "
+                   "paper: the seed paper's LSTM + PBP ensemble.")
+@click.option("--candidates", default="default", show_default=True,
+              help="The recommended model's candidates: 'default', 'small', or family:set,... .")
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True,
-              help="LSTM and PBP members (seeds) in the ensemble; the paper averages 100.")
+              help="LSTM and PBP members (seeds) of the paper ensemble; the paper averages 100.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same models.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where the run directory goes [default: models/ beside the database].")
+@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Processes for the recommended model's candidate fits.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def train(ctx, repeats, epochs, seed, models_dir, silent):
-    """Fit the LSTM + PBP ensemble on every film with complete descriptors and save it (.keras files,
-    PBP parameters, manifest) under models/<run id>/, recorded as a model run with its data hash.
+def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, silent):
+    """Fit the recommended model (default) or the paper's LSTM + PBP ensemble on every film with complete
+    descriptors, save it under models/<run id>/ and record the run with its data hash and, for the
+    recommended model, which candidate won and why.
 
-    Example: filmkb train --repeats 100
+    Example: filmkb train && filmkb train --model paper --repeats 100
     """
     from .jobs import train as run
 
-    config = _lstm_config(epochs)
-    with _progress("train", silent, 2 * repeats) as tick:
-        res = run(ctx.obj["db"], repeats=repeats, seed=seed, lstm=config, models_dir=models_dir, progress=tick)
+    with _progress("train", silent, 2 * repeats if model == "paper" else None) as tick:
+        res = run(ctx.obj["db"], model=model, repeats=repeats, seed=seed, lstm=_lstm_config(epochs),
+                  models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs)
     fit = res.fit_metrics["training_fit"]
-    click.echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
+    if model == "paper":
+        click.echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
+    else:
+        why = res.config["why"]
+        click.echo(f"run {res.run_id}: recommended model on {res.n_films} films, {res.seconds:.1f} s: chose "
+                   f"{res.config['chosen']} + paper offsets ({why['rule']})")
+        click.echo("inner MSE by candidate: " + ", ".join(f"{c} {v:.3f}±{why['inner_mse_se'][c]:.3f}"
+                                                          for c, v in why["inner_mse"].items()))
     click.echo(f"saved to {res.directory}")
     click.echo(f"in-sample fit (not a validation; see `filmkb evaluate`): R2 {fit['r2']:.3f}, RMSE {fit['rmse']:.3f}")
 
 
 PREDICT_COLUMNS = ["source", "substrate", "deposition_temp_c", "thickness_nm", "log10_sigma_mean", "log10_sigma_std",
                    "sigma_s_cm", "sigma_low_s_cm", "sigma_high_s_cm", "extrapolation", "in_training",
-                   "measured_log10_sigma", "z_score"]
+                   "measured_log10_sigma", "z_score", "model", "known_paper", "paper_offset", "domain_distance",
+                   "domain_threshold", "in_domain", "shrink_weight"]
 
 
 def _prediction_table(frame):
@@ -510,7 +534,8 @@ def _prediction_table(frame):
         "95 % interval S/cm": [f"{sci(lo)} – {sci(hi)}" for lo, hi in zip(frame["sigma_low_s_cm"], frame["sigma_high_s_cm"])],
         "measured log10 σ": frame["measured_log10_sigma"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"),
         "z": frame["z_score"].map(lambda v: "" if pd.isna(v) else f"{v:+.1f}"),
-        "extrapolation": frame["extrapolation"],
+        "domain": ["in" if v else "OUT" for v in frame["in_domain"]],
+        "paper": ["known" if v else "new" for v in frame["known_paper"]],
         "in training": frame["in_training"].map(lambda v: "yes" if v else ""),
     })
 
@@ -522,6 +547,9 @@ def _prediction_table(frame):
 @click.option("--orientation", help="Substrate orientation, e.g. 100 or (111).")
 @click.option("--temp-c", "temp_c", help="Deposition temperature (default °C; '973 K' works).")
 @click.option("--thickness-nm", "thickness_nm", help="Film thickness (default nm; '0.5 um' works).")
+@click.option("--phase", help="Film phase (cubic, tetragonal, amorphous, mixed); needed only by extended-descriptor models.")
+@click.option("--measured-at", "measured_at", help="Measurement temperature (default °C; 25 if not given).")
+@click.option("--reference", "reference", help="DOI of the film's paper, if it is in the knowledge base: its offset is used.")
 @click.option("--measured", help="Measured conductivity to compare with (default S/cm), optional.")
 @click.option("--csv", "files", multiple=True, type=click.Path(),
               help="CSV/YAML in the ingest template; conductivity_s_cm may be empty or absent (repeatable).")
@@ -532,17 +560,19 @@ def _prediction_table(frame):
 @click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
 @click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")
 @click.pass_context
-def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, measured, files, film_ids,
-            all_films, run_id, fmt, all_columns, no_store):
+def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
+            measured, files, film_ids, all_films, run_id, fmt, all_columns, no_store):
     """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
-    of conditions or stored films; flags descriptors outside the training range (extrapolation).
+    of conditions or stored films, with the latest trained run (the recommended model by default).
+    Each row says whether it lies inside the training data (domain) and whether its paper is known.
 
     Example: filmkb predict --composition LLZO --method PLD --substrate MgO --orientation 100 --temp-c 700 --thickness-nm 300
     """
     from .jobs import predict as run
 
     given = {"composition": composition, "method": method, "substrate": substrate, "substrate_orientation": orientation,
-             "deposition_temp_c": temp_c, "thickness_nm": thickness_nm, "conductivity_s_cm": measured}
+             "deposition_temp_c": temp_c, "thickness_nm": thickness_nm, "conductivity_s_cm": measured, "phase": phase,
+             "measurement_temp_c": measured_at, "doi": reference}
     cells = {k: v for k, v in given.items() if v is not None}
     films = "all" if all_films else (list(film_ids) or None)
     if not cells and not files and films is None:
@@ -551,18 +581,34 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
     res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files)
     for warning in res.warnings:
         click.echo(f"warning: {warning}", err=True)
+    what = "the recommended model" if res.model == "recommended" else "the paper's ensemble"
     if fmt != "table" or all_columns:
         _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted with run {res.run_id}")
     else:
-        _emit(_prediction_table(res.frame), fmt, title=f"predicted with run {res.run_id}: ensemble mean ± sd, "
+        _emit(_prediction_table(res.frame), fmt, title=f"predicted with run {res.run_id} ({what}): mean ± sd, "
                                                          "σ with its 95 % interval")
     if fmt == "table":
-        flagged = int((res.frame["extrapolation"] != "").sum())
-        if flagged:
-            click.echo(f"{flagged} row(s) outside the training range of a descriptor (extrapolation): treat with care")
+        for line in _domain_lines(res.frame, res.model):
+            click.echo(line)
         if res.frame["in_training"].any():
             click.echo("in_training: the film is one of the run's training films, so its prediction is in-sample")
         click.echo(f"{res.stored} predictions stored with run {res.run_id}" if res.stored else "nothing stored")
+
+
+def _domain_lines(frame, model: str) -> list[str]:
+    """One line per row outside what the data knows: which descriptor, by how much, what was done."""
+    lines = []
+    for _, r in frame[~frame["in_domain"].astype(bool)].iterrows():
+        why = r["extrapolation"] or f"nearest training film at distance {r['domain_distance']:.2f} " \
+                                   f"(threshold {r['domain_threshold']:.2f})"
+        if model != "recommended":
+            done = "the paper's ensemble is shown as trained: treat this number as a guess"
+        elif r["shrink_weight"] < 1:
+            done = f"prediction shrunk toward the training mean (weight {r['shrink_weight']:.2f}), interval widened"
+        else:
+            done = "the recommended model uses no descriptor here: the interval is the between-paper one"
+        lines.append(f"{r['source']}: outside what the data knows: {why}; {done}")
+    return lines
 
 
 @main.command()

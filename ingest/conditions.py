@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from ..schema.names import Vocabulary
 from .batch import IngestError, read_all
 from .entries import Problem, _Cells, _check_physical, _method, _substrate
-from .normalise import parse_composition, parse_quantity
+from .normalise import normalise_doi, normalise_phase, parse_composition, parse_quantity
 from .readers import Record
 
 __all__ = ["Condition", "parse_conditions", "read_conditions", "condition_from_options"]
@@ -34,6 +34,8 @@ class Condition:
     method: str | None = None
     measured_sigma_s_cm: float | None = None
     doi: str | None = None
+    phase: str | None = None
+    measurement_temp_c: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,11 +50,13 @@ def _condition(record: Record, vocab: Vocabulary) -> tuple[Condition | None, lis
     _check_physical(c, t_dep, thickness, sigma, None)
     material = c.apply("composition", parse_composition)
     method = _method(c, vocab, required=False)
+    phase = c.apply("phase", normalise_phase)
+    t_meas = c.apply("measurement_temp_c", parse_quantity, "degC")
     if c.problems:
         return None, c.problems
     return Condition(f"{record.file}:{record.line}", substrate, t_dep, thickness, orientation,
                      material.composition if material else None, material.formula if material else None, method,
-                     sigma, c.text("doi")), []
+                     sigma, c.apply("doi", normalise_doi), phase, t_meas), []
 
 
 def parse_conditions(records, vocab: Vocabulary) -> tuple[list[Condition], list[Problem]]:
@@ -80,6 +84,7 @@ def condition_from_options(vocab: Vocabulary, **cells) -> Condition:
     cond, problems = _condition(record, vocab)
     if problems:
         options = {"deposition_temp_c": "--temp-c", "thickness_nm": "--thickness-nm",
-                   "substrate_orientation": "--orientation", "conductivity_s_cm": "--measured"}
+                   "substrate_orientation": "--orientation", "conductivity_s_cm": "--measured",
+                   "measurement_temp_c": "--measured-at", "doi": "--reference"}
         raise IngestError([f"{options.get(p.column, '--' + p.column)}: {str(p).split(': ', 2)[-1]}" for p in problems])
     return replace(cond, source="command line")

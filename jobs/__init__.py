@@ -5,13 +5,17 @@ functions of matrices) and returns a result object; cli.py only parses options a
 
     import filmkb
     filmkb.init("filmkb.duckdb")
-    run = filmkb.train("filmkb.duckdb", repeats=10)
+    run = filmkb.train("filmkb.duckdb")                      # the recommended model
     res = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300}], db="filmkb.duckdb")
 """
 
+from .evaluation import evaluate
+from .explanation import explain
 from .knowledge import add_substrate, history, ingest, ingest_bib, ingest_records, init, refresh, retract
-from .models import evaluate, explain, load_run, models_root, predict, stale_warning, train
+from .prediction import predict
 from .reproduce import reproduce
+from .runs import load_run, models_root, stale_warning
+from .training import train
 
 __all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "retract", "history",
            "evaluate", "train", "predict", "explain", "load_run", "models_root", "stale_warning", "reproduce"]

@@ -15,7 +15,7 @@ import os
 from contextlib import contextmanager
 
 from ..errors import FilmkbError
-from . import writer
+from . import migrations, writer
 from .db import connect, create_schema, default_path, engine_error
 from .queries import Queries
 from .results import Results
@@ -38,6 +38,10 @@ class KnowledgeBase(Queries, Writes, Results):
         """The DuckDB connection (opened read-only on first use outside a transaction)."""
         if self._con is None:
             self._con = connect(self.path, read_only=True)
+            if migrations.pending(self._con):  # made by an older filmkb: upgrade in place, atomically
+                with self.transaction():
+                    pass
+                self._con = connect(self.path, read_only=True)
         return self._con
 
     def close(self) -> None:
@@ -71,6 +75,7 @@ class KnowledgeBase(Queries, Writes, Results):
             try:
                 with self._engine_errors():
                     self._con.begin()
+                    migrations.upgrade(self._con)
                     yield self
                     self._con.commit()
                     self._con.execute("CHECKPOINT")

@@ -104,3 +104,21 @@ def interface_strain(film, substrate, orientation: str) -> InterfaceStrain | Non
         strain_yy=float(e[1][1]),
         strain_xy=float(e[0][1]),
     )
+
+
+GARNET_HOST = frozenset({"Li", "La", "Zr", "O"})  # elements of Li7La3Zr2O12; anything else is a dopant
+
+
+def composition_features(formula: str) -> dict:
+    """Per 12 oxygen (one garnet formula unit): Li, each of Ta/Al/Ga, and all dopants together
+    (elements other than Li, La, Zr, O), plus the dopant elements as text. From pymatgen."""
+    from pymatgen.core import Composition
+
+    comp = Composition(formula)
+    scale = 12.0 / comp["O"] if comp["O"] > 0 else 1.0
+    dopants = sorted(el.symbol for el in comp.elements if el.symbol not in GARNET_HOST)
+    return {"li_per_o12": float(comp["Li"]) * scale,
+            "dopant_elements": ",".join(dopants) or None,
+            "dopant_per_o12": float(sum(comp[d] for d in dopants)) * scale,
+            "ta_per_o12": float(comp["Ta"]) * scale, "al_per_o12": float(comp["Al"]) * scale,
+            "ga_per_o12": float(comp["Ga"]) * scale}

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import FilmkbError
-from ..schema.descriptors import DEFAULT_SET, SETS
+from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
 from ..schema.names import PHASES, Vocabulary
 from .db import engine_error, table_names, view_query
 
@@ -90,6 +90,15 @@ class Queries:
         view = dset.view if complete else dset.all_view
         return self.sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
 
+    def model_matrix(self, complete: bool = True):
+        """Every modelled film (complete: distinct films with the seven descriptors; else every film)
+        with every column any model uses: the paper7 matrix plus the columns the extended set adds."""
+        extra = [c for c in EXTENDED_COLUMNS if c not in PAPER7]
+        frame = self.sql(f"""SELECT p.*, {", ".join(f"e.{c}" for c in extra)}
+                             FROM {"film_descriptors_complete" if complete else "film_descriptors"} p
+                             LEFT JOIN film_descriptors_extended e ON e.film_id = p.film_id ORDER BY p.film_id""")
+        return frame.set_index("film_id")
+
     def film_conditions(self, film_ids):
         """Stored films as prediction conditions: substrate, temperature, thickness, composition, ..."""
         ids = [int(i) for i in film_ids]
@@ -98,22 +107,30 @@ class Queries:
                            WHERE list_contains(?, film_id) ORDER BY film_id""", [ids]).set_index("film_id")
 
     def condition_descriptors(self, conditions, descriptors: str = DEFAULT_SET):
-        """Descriptors of conditions that are not in the database (columns substrate_id,
-        deposition_temp_c, thickness_nm, row), computed by the descriptor view's own SQL."""
+        """Descriptors of conditions that are not in the database, computed by the descriptor views' own
+        SQL. `conditions` has substrate_id, deposition_temp_c, thickness_nm and, for the extended set,
+        phase, method_family, measurement_temp_c and the composition features (else NULL)."""
         dset = descriptor_set(descriptors)
-        frame = conditions.reset_index(drop=True).assign(row=range(len(conditions)))
+        frame = conditions.reset_index(drop=True).assign(_row=range(len(conditions)))
+        given = {c: f"q.{c}" for c in _CONDITION_COLUMNS if c in frame.columns}
+        select = ", ".join(f"{given.get(c, default)} AS {c}" for c, default in _CONDITION_COLUMNS.items())
+        chain = ", ".join(f"{view} AS ({view_query(view)})" for view in dset.chain)
         self.con.register("_conditions", frame)
         try:
-            body = view_query(dset.all_view)
-            return self.sql(f"""WITH film_conditions AS (
-                                    SELECT row AS film_id, substrate_id, deposition_temp_c, thickness_nm,
-                                           CAST(NULL AS DOUBLE PRECISION) AS conductivity_s_cm, CAST(NULL AS INTEGER) AS reference_id,
-                                           substrate AS substrate_as_given, false AS is_duplicate,
-                                           false AS figure6_subset, false AS measurement_temp_assumed
-                                    FROM _conditions)
-                                {body} ORDER BY film_id""")
+            return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {select} FROM _conditions q),
+                                     {chain}
+                                SELECT * FROM {dset.all_view} ORDER BY film_id""")
         finally:
             self.con.unregister("_conditions")
+
+    def method_families(self) -> dict:
+        """canonical method name -> family (PVD, CVD, ALD, sol-gel)."""
+        return self._pairs("SELECT name, family FROM deposition_methods")
+
+    def reference_ids(self) -> dict:
+        """DOI and citation key -> publication id (to recognise a paper already in the knowledge base)."""
+        rows = self.con.execute("SELECT id, key, doi FROM publications").fetchall()
+        return {**{key: i for i, key, _ in rows}, **{doi: i for i, _, doi in rows if doi}}
 
     def substrate_ids(self) -> dict:
         """canonical substrate name -> id."""
@@ -209,6 +226,18 @@ class Queries:
         bib = out / "references.bib"
         bib.write_text(publications_bibtex(self.sql("SELECT * FROM publications ORDER BY id")))
         return written + [bib]
+
+
+# The columns of view film_conditions, and their value for a condition that does not give one.
+_CONDITION_COLUMNS = {
+    "substrate_id": "NULL", "deposition_temp_c": "NULL", "thickness_nm": "NULL",
+    "conductivity_s_cm": "CAST(NULL AS DOUBLE PRECISION)", "reference_id": "CAST(NULL AS INTEGER)",
+    "substrate_as_given": "q.substrate", "is_duplicate": "false", "figure6_subset": "false",
+    "measurement_temp_assumed": "true", "measurement_temp_c": "25.0", "phase": "CAST(NULL AS VARCHAR)",
+    "method_family": "CAST(NULL AS VARCHAR)", "li_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
+    "dopant_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ta_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
+    "al_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ga_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
+}
 
 
 def descriptor_set(name: str):

@@ -147,7 +147,8 @@ class Writes:
             m = e.material
             if m.composition not in known and m.composition not in new:
                 new[m.composition] = dict(composition=m.composition, formula=m.formula, family=m.family,
-                                          li_per_formula_unit=m.li_per_formula_unit, nominal=m.nominal)
+                                          li_per_formula_unit=m.li_per_formula_unit, nominal=m.nominal,
+                                          **materials.composition_features(m.formula))
         ids = self.insert_frame("film_materials", pd.DataFrame(list(new.values())), returning="id")
         known.update(zip(new, ids))
         return [known[e.material.composition] for e in entries]

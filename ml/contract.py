@@ -21,7 +21,7 @@ from typing import NamedTuple
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from .folds import Layout
+from .folds import Layout, held_out
 from .members import member_seeds, mixture
 
 __all__ = ["Members", "Model", "EvalRows", "timed", "padded"]
@@ -35,12 +35,14 @@ class Members(NamedTuple):
 
 
 class EvalRows(NamedTuple):
-    """One model's held-out predictions as the evaluation stores them."""
+    """One model's held-out predictions as the evaluation stores them (per_seed: each seed's own point
+    predictions (R, n), for the spread of the metrics over seeds of a stochastic model)."""
 
     name: str
     mean: np.ndarray
     std: np.ndarray
     extra: dict
+    per_seed: np.ndarray | None = None
 
 
 class Model(RegressorMixin, BaseEstimator):
@@ -77,28 +79,54 @@ class Model(RegressorMixin, BaseEstimator):
     def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
         """Held-out member predictions (R, n) of every film: one fit per fold (and per repeat if stochastic).
         `cache` (a dict shared by one evaluation) lets composite models reuse their parts' predictions."""
-        with timed(timings, self.timing_key):
-            return self._cross_predict(X, y, layout if self.stochastic else layout.single(), progress)
+        cache = {} if cache is None else cache
+        if self.name not in cache:
+            L = layout if self.stochastic else layout.single()
+            with timed(timings, self.timing_key):
+                m = self.fit_copies(X, y, L.masks, L.seeds, L.test[L.fold_of], progress)
+            cache[self.name] = Members(held_out(m.mean, L), None if m.var is None else held_out(m.var, L))
+        return cache[self.name]
 
-    def _cross_predict(self, X, y, layout: Layout, progress) -> Members:
-        from sklearn.base import clone
-
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
+        """Fit one copy per row of `masks` (its training rows) with its seed; predictions (C, n) of each
+        copy on its `tests` rows (other entries NaN). n_jobs > 1 spreads the copies over processes.
+        Overridden by families that train many copies in one call."""
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        mean = np.full((layout.repeats, len(y)), np.nan)
-        var = np.full_like(mean, np.nan)
-        for copy, (fold, seed) in enumerate(zip(layout.fold_of, layout.seeds)):
-            r, test = copy // len(layout.folds), layout.test[fold]
-            m = clone(self).fit(X[layout.masks[copy]], y[layout.masks[copy]], seeds=[seed]).predict_members(X[test])
-            mean[r, test] = m.mean[0]
-            var[r, test] = m.var[0] if m.var is not None else np.nan
+        jobs = list(zip(masks, seeds, tests))
+        if n_jobs > 1 and len(jobs) >= 4 * n_jobs:
+            from joblib import Parallel, delayed
+
+            parts = np.array_split(np.arange(len(jobs)), 4 * n_jobs)
+            done = Parallel(n_jobs=n_jobs)(delayed(_fit_some)(self, X, y, [jobs[i] for i in part]) for part in parts)
+            results = [r for part in done for r in part]
             if progress is not None:
-                progress(1)
-        return Members(mean, None if np.isnan(var).all() else var)
+                progress(len(jobs))
+        else:
+            results = []
+            for job in jobs:
+                results += _fit_some(self, X, y, [job])
+                if progress is not None:
+                    progress(1)
+        mean, var = np.full(masks.shape, np.nan), np.full(masks.shape, np.nan)
+        for c, ((_, _, test), (m, v)) in enumerate(zip(jobs, results)):
+            mean[c, test], var[c, test] = m, v
+        return Members(mean, None if np.isnan(var[np.asarray(tests)]).all() else var)
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         """What the evaluation stores for held-out members: by default the mixture mean and sd."""
         mean, std, spread = mixture(members.mean, members.var)
         return [EvalRows(self.name, mean, std, {})]
+
+
+def _fit_some(model, X, y, jobs) -> list:
+    """(mean, variance) on the test rows of each (mask, seed, test) job, each fitted from a clone."""
+    from sklearn.base import clone
+
+    out = []
+    for mask, seed, test in jobs:
+        m = clone(model).fit(X[mask], y[mask], seeds=[seed]).predict_members(X[test])
+        out.append((m.mean[0], m.var[0] if m.var is not None else np.full(int(np.sum(test)), np.nan)))
+    return out
 
 
 class timed:

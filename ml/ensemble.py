@@ -92,7 +92,8 @@ class PaperEnsemble(Model):
         mean, total, spread = combine(lstm, pbp_means, members.var)
         extra = {"spread_2r": spread, "pbp_variance": members.var.mean(axis=0), "lstm_mean": lstm.mean(axis=0),
                  "pbp_mean": pbp_means.mean(axis=0)}
-        return [EvalRows(self.name, mean, total, extra), EvalRows(self.name + "_spread", mean, spread, extra)]
+        per_seed = (lstm + pbp_means) / 2  # seed r: its LSTM and its PBP member averaged
+        return [EvalRows(self.name, mean, total, extra, per_seed), EvalRows(self.name + "_spread", mean, spread, extra)]
 
     def config(self) -> dict:
         return {"lstm": self.lstm.config.as_dict(), "pbp": {"hidden": list(self.pbp.hidden), "epochs": self.pbp.epochs},

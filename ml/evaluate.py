@@ -30,12 +30,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FilmkbError
-from ..schema.descriptors import PAPER7, TARGET
+from ..schema.descriptors import DOMAIN_COLUMNS, EXTENDED, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
 from .folds import Layout, copy_layout, make_folds
 from .lstm import PAPER, LSTMConfig
+from .select import candidates as rec_candidates
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
+from .recommended import Recommended
 
 __all__ = ["PAPER_METRICS", "EvalResult", "make_folds", "copy_layout", "run_evaluation", "MODEL_GROUPS",
            "work_units", "parse_models"]
@@ -46,7 +48,8 @@ PAPER_METRICS = {
     "lstm": {"r2": 0.69, "rmse": 0.584, "mape": 0.074},
     "pbp": {"r2": 0.76, "rmse": 0.496, "mape": 0.063},
 }
-MODEL_GROUPS = ("lstm", "pbp", "ensemble", "baselines")
+MODEL_GROUPS = ("lstm", "pbp", "ensemble", "baselines", "recommended")
+DEFAULT_MODELS = "lstm,pbp,ensemble,baselines,recommended"
 PUBLISHED_UNCERTAINTY = "ensemble: std of the mixture of the 2R members = sqrt(spread_2R^2 + mean PBP variance / 2)"
 
 
@@ -60,6 +63,7 @@ class EvalResult:
     seconds: float
     n_films: int
     timings: dict = field(default_factory=dict)
+    targets: dict = field(default_factory=dict)  # the trustworthy-prediction targets, measured
 
 
 def parse_models(models) -> set:
@@ -71,7 +75,7 @@ def parse_models(models) -> set:
 
 
 def build_models(names: set, repeats: int, seed: int, lstm: LSTMConfig, pbp_hidden, pbp_epochs: int,
-                 tune: bool, tune_options: dict) -> list:
+                 tune: bool, tune_options: dict, recommended: dict | None = None) -> list:
     """The model families the groups ask for, in the order their rows are stored."""
     lstm_model = LSTMModel(lstm, repeats, seed)
     pbp_model = PBPModel(tuple(pbp_hidden), int(pbp_epochs), repeats, seed)
@@ -85,7 +89,23 @@ def build_models(names: set, repeats: int, seed: int, lstm: LSTMConfig, pbp_hidd
         models += [PaperEnsemble(lstm_model, pbp_model)] + ([PaperEnsemble(tuned, pbp_model)] if tune else [])
     if "baselines" in names:
         models += [baseline(b, seed) for b in BASELINES]
+    if "recommended" in names:
+        models.append(recommended_model(seed=seed, **(recommended or {})))
     return models
+
+
+def recommended_model(seed: int = 0, candidates="default", n_jobs: int = 1, repeats: int = 3) -> Recommended:
+    """The recommended procedure on the model matrix (MODEL_COLUMNS): candidates on paper7 and extended."""
+    columns = {name: column_indices(dset.columns) for name, dset in SETS.items()}
+    return Recommended(candidates, columns, column_indices(DOMAIN_COLUMNS), repeats=repeats, random_state=seed,
+                       n_jobs=n_jobs)
+
+
+def _seed_spread(per_seed, y) -> dict:
+    """RMSE of each seed's own predictions: mean and standard error over the seeds."""
+    rmse = np.sqrt(np.mean((per_seed - y[None, :]) ** 2, axis=1))
+    return {"rmse_seed_mean": float(rmse.mean()),
+            "rmse_seed_se": float(rmse.std(ddof=1) / np.sqrt(len(rmse))) if len(rmse) > 1 else float("nan")}
 
 
 def _rows(result, labels, film_ids) -> list[tuple]:
@@ -115,15 +135,17 @@ def _metrics(frame, y, film_ids, figure6) -> dict:
     return metrics
 
 
-def run_evaluation(matrix, models="lstm,pbp,ensemble,baselines", repeats: int = 100, folds: str = "film",
+def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str = "film",
                    lstm: LSTMConfig = PAPER, pbp_hidden=(5,), pbp_epochs: int = 100, seed: int = 0,
                    tune: bool = False, tune_trials: int = 12, tune_repeats: int = 1, tune_space: dict | None = None,
-                   progress=None, descriptors=PAPER7) -> EvalResult:
+                   progress=None, descriptors=PAPER7, recommended: dict | None = None) -> EvalResult:
     """Evaluate the chosen model groups on the same folds; see the module docstring.
 
-    ``matrix`` is the descriptor matrix (film_id index, descriptors, target, reference_id,
-    figure6_subset); ``progress(n)`` (optional) is called with the number of model fits just
-    finished (total: :func:`work_units`).
+    ``matrix`` is the model matrix (film_id index, the columns in ``descriptors`` and, for the
+    recommended model, every MODEL_COLUMNS column; target, reference_id, figure6_subset);
+    ``recommended`` holds options of :func:`recommended_model`; ``progress(n)`` (optional) is called
+    with the number of model fits just finished (total: :func:`work_units`, the recommended
+    model's inner fits not counted).
     """
     import pandas as pd
 
@@ -140,18 +162,31 @@ def run_evaluation(matrix, models="lstm,pbp,ensemble,baselines", repeats: int = 
     if np.any(layout.masks.sum(axis=1) < 3):
         raise FilmkbError("a fold leaves fewer than 3 training films")
     tune_options = dict(trials=tune_trials, tune_repeats=tune_repeats, space=tune_space)
-    family_list = build_models(names, repeats, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options)
-    cache, timings, rows = {}, {}, []
+    family_list = build_models(names, repeats, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, recommended)
+    X_all = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64) if "recommended" in names else None
+    cache, timings, rows, spreads = {}, {}, [], {}
     for model in family_list:
-        members = model.cross_predict(X, y, layout, progress or (lambda k: None), cache, timings)
+        Xm = X_all if isinstance(model, Recommended) else X
+        members = model.cross_predict(Xm, y, layout, progress or (lambda k: None), cache, timings)
         for result in model.evaluation_rows(members):
             rows += _rows(result, layout.labels, film_ids)
+            if result.per_seed is not None and len(result.per_seed) > 1:
+                spreads[result.name] = _seed_spread(result.per_seed, y)
     frame = pd.DataFrame(rows, columns=["film_id", "model", "fold", "mean", "std", "conditions_json"])
     metrics = _metrics(frame, y, film_ids, matrix["figure6_subset"].to_numpy(dtype=bool))
+    for name, extra in spreads.items():
+        metrics["all"][name].update(extra)
     per_fold = next((m.per_fold_ for m in family_list if hasattr(m, "per_fold_")), None)
     config = _config(names, repeats, folds, len(layout.folds), seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options,
                      per_fold)
-    return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(y), timings)
+    config["descriptors"] = list(descriptors)
+    rec = next((m for m in family_list if isinstance(m, Recommended)), None)
+    if rec is not None:
+        config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],
+                                 "choices": rec.choices_, "inner_folds": rec.inner_folds, "repeats": rec.repeats,
+                                 "rule": "one standard error over papers, simplest first"}
+    return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(y), timings,
+                      targets(metrics["all"], frame, y, film_ids, matrix["reference_id"].to_numpy(), folds))
 
 
 def _config(names, repeats, folds, n_folds, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, per_fold) -> dict:
@@ -167,6 +202,37 @@ def _config(names, repeats, folds, n_folds, seed, lstm, pbp_hidden, pbp_epochs, 
         "baselines": list(BASELINES) if "baselines" in names else None,
         "published_uncertainty": PUBLISHED_UNCERTAINTY,
     }
+
+
+def targets(metrics: dict, frame, y, film_ids, references, folds: str) -> dict:
+    """The trustworthy-prediction targets, measured (empty unless both recommended and mean ran)."""
+    if "recommended" not in metrics or "mean" not in metrics:
+        return {}
+    rec, mean = metrics["recommended"], metrics["mean"]
+    out = {"coverage_95_within_0.90_0.98": 0.90 <= rec["coverage_2s"] <= 0.98, "nll_below_mean": rec["nll"] < mean["nll"]}
+    if folds == "reference":
+        excess = worst_paper_excess(frame, y, film_ids, references)
+        out.update({"rmse_at_most_mean": rec["rmse"] <= mean["rmse"], "worst_paper_mae_excess": excess,
+                    "no_paper_worse_than_mean_by_0.5": excess <= 0.5})
+    else:
+        others = [m for m in BASELINES if m in metrics]
+        out.update({"rmse_at_most_0.90": rec["rmse"] <= 0.90,
+                    "rmse_below_every_baseline": all(rec["rmse"] < metrics[m]["rmse"] for m in others)})
+    out["all_met"] = all(v for k, v in out.items() if isinstance(v, bool))
+    return out
+
+
+def worst_paper_excess(frame, y, film_ids, references) -> float:
+    """Largest (recommended MAE - mean-baseline MAE) over the papers, in decades."""
+    truth = dict(zip(film_ids, y))
+    ref = dict(zip(film_ids, references))
+    worst = -np.inf
+    parts = {m: frame[frame["model"] == m].set_index("film_id")["mean"] for m in ("recommended", "mean")}
+    for paper in np.unique(references):
+        films = [f for f in film_ids if ref[f] == paper]
+        mae = {m: np.mean([abs(truth[f] - p.loc[f]) for f in films]) for m, p in parts.items()}
+        worst = max(worst, mae["recommended"] - mae["mean"])
+    return float(worst)
 
 
 def work_units(n_folds: int, repeats: int, models, tune: bool = False, tune_trials: int = 0) -> int:

@@ -54,17 +54,19 @@ class Layout:
     fold_of: np.ndarray  # (F*R,) fold index of each copy
     seeds: np.ndarray  # (F*R,) seed of each copy
     test: np.ndarray  # (F, n) held-out films of each fold
+    groups: np.ndarray  # (n,) the paper (reference id) of each film
 
     @classmethod
     def of(cls, matrix, kind: str, repeats: int, seed: int) -> "Layout":
         labels, folds = make_folds(matrix, kind)
         masks, fold_of, seeds, test = copy_layout(labels, folds, repeats, seed)
-        return cls(labels, folds, kind, int(repeats), int(seed), masks, fold_of, seeds, test)
+        return cls(labels, folds, kind, int(repeats), int(seed), masks, fold_of, seeds, test,
+                   matrix["reference_id"].to_numpy())
 
     def single(self) -> "Layout":
         """The same folds with one copy each, all seeded with the base seed (deterministic models)."""
         return Layout(self.labels, self.folds, self.kind, 1, self.seed, ~self.test,
-                      np.arange(len(self.folds)), np.full(len(self.folds), self.seed), self.test)
+                      np.arange(len(self.folds)), np.full(len(self.folds), self.seed), self.test, self.groups)
 
 
 def held_out(pred, layout: Layout) -> np.ndarray:

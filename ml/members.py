@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SEED_STRIDE", "Z95", "member_seeds", "combine", "mixture"]
+__all__ = ["SEED_STRIDE", "member_seeds", "combine", "mixture"]
 
 SEED_STRIDE = 1_000_003
-Z95 = 1.959963984540054  # two-sided 95 % quantile of the standard normal
 
 
 def member_seeds(seed: int, n: int) -> np.ndarray:

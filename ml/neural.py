@@ -100,9 +100,19 @@ class LSTMModel(Model):
                 cache[self.name] = Members(held_out(pred, layout))
         return cache[self.name]
 
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
+        """Every copy in one vmapped engine call; predictions at every row."""
+        from . import engine
+
+        c = self.config
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        return Members(engine.fit_predict_many(self._keras(X.shape[1]), X, y, masks, seeds, X, epochs=c.epochs,
+                                               batch_size=c.batch_size, learning_rate=c.learning_rate,
+                                               chunk=max(512, -(-len(seeds) // 5)), progress=progress))
+
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         spread = members.mean.std(axis=0)
-        return [EvalRows(self.name, members.mean.mean(axis=0), spread, {"spread": spread})]
+        return [EvalRows(self.name, members.mean.mean(axis=0), spread, {"spread": spread}, members.mean)]
 
 
 class TunedLSTMModel(LSTMModel):
@@ -138,11 +148,13 @@ class PBPModel(Model):
     stochastic = True
     timing_key = "pbp_s"
 
-    def __init__(self, hidden=(5,), epochs: int = 100, repeats: int = 10, random_state: int = 0):
+    def __init__(self, hidden=(5,), epochs: int = 100, repeats: int = 10, random_state: int = 0,
+                 chunk: int | None = None):
         self.hidden = hidden
         self.epochs = epochs
         self.repeats = repeats
         self.random_state = random_state
+        self.chunk = chunk  # copies per fit_many call (padded): one compile serves every call
 
     def fit(self, X, y, seeds=None, progress=None):
         from .pbp import fit_members
@@ -159,19 +171,27 @@ class PBPModel(Model):
         pm, pv = self.members_.predict(Xp)
         return Members(pm[:, :m], pv[:, :m])
 
-    def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
+        """Every copy in one ``fit_many`` call (or in calls of `chunk` copies, the last one padded);
+        predictive means and variances at every row."""
         from .pbp import fit_many
 
-        cache = {} if cache is None else cache
-        if self.name not in cache:
-            with timed(timings, self.timing_key):
-                pm, pv = fit_many(X, y, layout.masks, layout.seeds, X, hidden=tuple(self.hidden), epochs=int(self.epochs))
-                if progress is not None:
-                    progress(layout.masks.shape[0])
-                cache[self.name] = Members(held_out(pm, layout), held_out(pv, layout))
-        return cache[self.name]
+        masks, seeds = np.asarray(masks), np.asarray(seeds)
+        size = len(masks) if not self.chunk else int(self.chunk)
+        means, variances = [], []
+        for start in range(0, len(masks), size):
+            m, s = masks[start:start + size], seeds[start:start + size]
+            pad = size - len(m)
+            if pad:
+                m, s = np.concatenate([m, np.ones((pad, m.shape[1]), bool)]), np.concatenate([s, np.zeros(pad, int)])
+            pm, pv = fit_many(X, y, m, s, X, hidden=tuple(self.hidden), epochs=int(self.epochs))
+            means.append(pm[:size - pad])
+            variances.append(pv[:size - pad])
+        if progress is not None:
+            progress(len(masks))
+        return Members(np.concatenate(means), np.concatenate(variances))
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         spread, variance = members.mean.std(axis=0), members.var.mean(axis=0)
         return [EvalRows(self.name, members.mean.mean(axis=0), np.sqrt(variance + spread**2),
-                         {"spread": spread, "pbp_variance": variance})]
+                         {"spread": spread, "pbp_variance": variance}, members.mean)]

@@ -135,3 +135,33 @@ def _save(fig, out: Path) -> Path:
     fig.savefig(out, dpi=120)
     _pyplot().close(fig)
     return out
+
+
+def calibration(curves: dict, out: Path, title: str) -> Path:
+    """Observed against nominal coverage of central intervals, one line per model (curves: name ->
+    (nominal levels, observed shares)); the diagonal is perfect calibration."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", lw=1, ls="--", label="ideal")
+    for name, (nominal, observed) in curves.items():
+        ax.plot(nominal, observed, marker="o", ms=3, label=name)
+    ax.set(xlabel="nominal coverage of the central interval", ylabel="observed share of films inside",
+           xlim=(0, 1), ylim=(0, 1.02), title=title)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, out)
+
+
+def learning_curve(rows, out: Path, title: str) -> Path:
+    """RMSE on unseen papers against the number of training papers (mean and range over draws)."""
+    import pandas as pd
+
+    plt = _pyplot()
+    frame = pd.DataFrame(rows)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for column, label in (("rmse_recommended", "recommended"), ("rmse_mean", "training mean")):
+        g = frame.groupby("papers")[column]
+        ax.plot(g.mean().index, g.mean().to_numpy(), marker="o", label=label)
+        ax.fill_between(g.mean().index, g.min().to_numpy(), g.max().to_numpy(), alpha=0.15)
+    ax.set(xlabel="training papers", ylabel="RMSE on the other papers' films (decades)", title=title)
+    ax.legend()
+    return _save(fig, out)

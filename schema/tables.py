@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import Boolean, Double, Sequence, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: composition features of film_materials (kb/migrations.py upgrades version 1)
 
 
 def _pk(seq: str):
@@ -171,6 +171,12 @@ class FilmMaterial(SQLModel, table=True):
     family: str = Field(description="LLZO, Ta-LLZO, Ga-LLZO, Al,Ta-LLZO, LLTO, ...")
     li_per_formula_unit: float = Field(sa_type=Double)
     nominal: bool = Field(default=False, sa_type=Boolean, description="formula from an abbreviation")
+    li_per_o12: Optional[float] = _num("Li atoms per 12 O (one garnet formula unit), pymatgen")
+    dopant_elements: Optional[str] = Field(default=None, description="elements other than Li, La, Zr, O")
+    dopant_per_o12: Optional[float] = _num("dopant atoms per 12 O, pymatgen")
+    ta_per_o12: Optional[float] = _num("Ta atoms per 12 O, pymatgen")
+    al_per_o12: Optional[float] = _num("Al atoms per 12 O, pymatgen")
+    ga_per_o12: Optional[float] = _num("Ga atoms per 12 O, pymatgen")
 
 
 class FilmBase(SQLModel):

@@ -1,7 +1,8 @@
 -- What the descriptors are computed from, one row per film: the substrate, the deposition
--- conditions and the measurement. film_descriptors reads this view only (with substrates and the
--- reference film phase), so conditions that are not in the database (a prediction, a candidate)
--- get their descriptors from the same SQL: kb binds a relation of that name to them.
+-- conditions, the film (phase, method family, composition features) and the measurement.
+-- The descriptor views read this view (with substrates and the reference film phase) and no
+-- other film data, so conditions that are not in the database (a prediction, a candidate) get
+-- their descriptors from the same SQL: kb binds a relation of this name to them.
 CREATE OR REPLACE VIEW film_conditions AS
 SELECT
     f.id                        AS film_id,
@@ -13,5 +14,15 @@ SELECT
     f.substrate_as_given        AS substrate_as_given,
     f.duplicate_of IS NOT NULL  AS is_duplicate,
     f.figure6_subset            AS figure6_subset,
-    f.measurement_temp_assumed  AS measurement_temp_assumed
-FROM films f;
+    f.measurement_temp_assumed  AS measurement_temp_assumed,
+    f.measurement_temp_c        AS measurement_temp_c,
+    f.phase                     AS phase,
+    dm.family                   AS method_family,
+    m.li_per_o12                AS li_per_o12,
+    m.dopant_per_o12            AS dopant_per_o12,
+    m.ta_per_o12                AS ta_per_o12,
+    m.al_per_o12                AS al_per_o12,
+    m.ga_per_o12                AS ga_per_o12
+FROM films f
+JOIN deposition_methods dm ON dm.id = f.method_id
+JOIN film_materials m      ON m.id = f.material_id;

@@ -1,0 +1,53 @@
+"""The evaluate job: leave-one-out evaluation of every model family, stored as a run."""
+
+from __future__ import annotations
+
+from .. import kb
+from .runs import WRITE_WAIT, matrix_hash, opened
+
+__all__ = ["evaluate", "metrics_document"]
+
+
+def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "paper7", **options):
+    """Leave-one-out evaluation (:func:`filmkb.ml.evaluate.run_evaluation` options) of the
+    database's films, stored as an 'evaluate' run with its predictions. Returns (run_id, EvalResult).
+    descriptors: the set the paper's families and the baselines use (the recommended model
+    chooses its own). progress(n) counts fitted models; on_total(n) first hears how many."""
+    from ..ml.evaluate import DEFAULT_MODELS, run_evaluation, work_units
+    from ..ml.folds import make_folds
+    from ..schema.descriptors import MODEL_COLUMNS
+
+    columns = kb.descriptor_set(descriptors).columns
+    with opened(db, k) as k:
+        matrix = k.model_matrix()
+        if on_total is not None and len(matrix):
+            n_folds = len(make_folds(matrix, options.get("folds", "film"))[1])
+            on_total(work_units(n_folds, options.get("repeats", 100), options.get("models", DEFAULT_MODELS),
+                                options.get("tune", False), options.get("tune_trials", 12)))
+        res = run_evaluation(matrix, progress=progress, descriptors=columns, **options)
+        run_id = kb.new_run_id("evaluate")
+        hashed = MODEL_COLUMNS if "recommended" in res.config["models"] else columns
+        with k.transaction(WRITE_WAIT):
+            k.store_run(run_id, "evaluate", res.config, matrix_hash(matrix, hashed), res.n_films,
+                        {**res.metrics, "seconds": res.seconds, "timings": res.timings, "targets": res.targets},
+                        predictions=res.predictions)
+    return run_id, res
+
+
+def metrics_document(run_id: str, res, subset: str = "all") -> dict:
+    """The metrics JSON of `filmkb evaluate --json`: per model (top level and under "models") the
+    metrics of `subset`, every subset under "subsets", the targets, config, timings, the paper's figures."""
+    from ..ml.evaluate import PAPER_METRICS
+    from ..ml.metrics import METRIC_KEYS
+
+    shown = res.metrics[subset]
+    extra = ("rmse_seed_mean", "rmse_seed_se")
+    pick = lambda v, first=(): {k: v[k] for k in (*first, *METRIC_KEYS, *extra) if k in v}  # noqa: E731
+    doc = {"run_id": run_id, "n_films": int(shown[next(iter(shown))]["n"]), "n_films_complete": res.n_films,
+           "seconds": res.seconds, "folds": res.config["folds"], "repeats": res.config["repeats"], "subset": subset,
+           "tune": res.config["tune"], "seed": res.config["seed"], "config": res.config,
+           "models": {m: pick(v) for m, v in shown.items()},
+           "subsets": {s: {m: pick(v, ("n",)) for m, v in ms.items()} for s, ms in res.metrics.items()},
+           "targets": res.targets, "paper": PAPER_METRICS, "timings": res.timings}
+    doc.update({m: doc["models"][m] for m in doc["models"]})
+    return doc

@@ -1,0 +1,81 @@
+"""What the modelling jobs share: the data hash of a run, where its files go, loading a trained run
+and telling when it is stale."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import kb
+from ..errors import FilmkbError
+from ..schema.descriptors import PAPER7, TARGET
+
+__all__ = ["WRITE_WAIT", "matrix_hash", "models_root", "opened", "TrainResult", "load_run", "stale_warning"]
+WRITE_WAIT = 30.0  # seconds a finished job waits for another writer before giving up
+
+
+def matrix_hash(matrix, columns=PAPER7) -> str:
+    """The hash a run records of the data it saw: its descriptor columns and the target."""
+    return kb.data_hash(matrix[list(columns) + [TARGET]])
+
+
+def models_root(db) -> Path:
+    """Where model runs of a database are saved by default: `models/` beside the DuckDB file."""
+    return Path(str(db or kb.default_path())).resolve().parent / "models"
+
+
+class opened:
+    """The caller's open knowledge base `k` (left open), or `db` opened for the block."""
+
+    def __init__(self, db, k):
+        self.k, self.owned = (k, False) if k is not None else (kb.open(db), True)
+
+    def __enter__(self):
+        return self.k
+
+    def __exit__(self, *exc):
+        if self.owned:
+            self.k.close()
+
+
+@dataclass
+class TrainResult:
+    """A trained and saved model and the model run that records it."""
+
+    run_id: str
+    directory: Path
+    n_films: int
+    seconds: float
+    data_hash: str
+    fit_metrics: dict
+    model: object = field(repr=False)  # ml.recommended.Recommended or ml.ensemble.PaperEnsemble
+    kind: str = "paper"  # "recommended" or "paper"
+    config: dict = field(default_factory=dict)
+
+
+def load_run(k, run_id: str | None = None) -> tuple[dict, object, dict]:
+    """The model run (latest train run by default), its model and manifest, read from its files."""
+    from ..ml import ensemble, recommended
+
+    run = k.model_run(run_id, "train")
+    directory = Path(run["models_dir"] or "")
+    if not (directory / "manifest.json").exists():
+        raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")
+    kind = json.loads((directory / "manifest.json").read_text()).get("model", "paper")
+    model, manifest = (recommended.load if kind == "recommended" else ensemble.load)(directory)
+    return run, model, {"model": kind, **manifest}
+
+
+def stale_warning(run: dict, matrix) -> str | None:
+    """A warning with the fix when the database's descriptor matrix differs from the run's."""
+    config = json.loads(run["config_json"])
+    if matrix_hash(matrix, config.get("descriptors", PAPER7)) == run["data_hash"]:
+        return None
+    trained = config.get("film_ids", [])
+    added = sorted(set(matrix.index) - set(trained))
+    removed = sorted(set(trained) - set(matrix.index))
+    what = [f"{len(added)} film(s) added"] if added else []
+    what += [f"{len(removed)} removed"] if removed else []
+    return (f"model run {run['id']} is stale: the database has changed since it was trained "
+            f"({', '.join(what or ['film values changed'])}); retrain with `filmkb train` to include the current films")

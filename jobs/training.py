@@ -1,0 +1,96 @@
+"""The train job: fit the recommended model (default) or the paper's LSTM + PBP ensemble on every
+film with complete descriptors, save it under models/<run id>/ and record the run."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .. import kb
+from ..errors import FilmkbError
+from ..ml.domain import ranges
+from ..ml.lstm import PAPER, LSTMConfig
+from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
+from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
+
+__all__ = ["train", "MODELS"]
+MODELS = ("recommended", "paper")
+NOTE = "in-sample fit on the training films, not a validation; see `filmkb evaluate`"
+
+
+def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0, lstm: LSTMConfig = PAPER,
+          pbp_hidden=(5,), pbp_epochs: int = 100, models_dir=None, progress=None, k=None,
+          candidates="default", n_jobs: int = 1) -> TrainResult:
+    """Fit `model` on every film with complete descriptors, save it under `models_dir/<run id>/` and
+    record the run (config, code version, data hash) in the database.
+
+    model="recommended": the candidate chosen by grouped inner validation on all films, with paper
+    offsets, calibrated intervals and a domain check (:mod:`filmkb.ml.recommended`);
+    model="paper": R LSTM + R PBP members, the seed paper's ensemble."""
+    if model not in MODELS:
+        raise FilmkbError(f"unknown model '{model}' (expected {' or '.join(MODELS)})")
+    if repeats < 1:
+        raise FilmkbError("--repeats must be at least 1")
+    with opened(db, k) as k:
+        matrix = k.model_matrix()
+        if len(matrix) < 4:
+            raise FilmkbError(f"{k.path}: only {len(matrix)} films with complete descriptors; need at least 4 to train")
+        run_id, t0 = kb.new_run_id("train"), time.perf_counter()
+        directory = (Path(models_dir) if models_dir else models_root(k.path)) / run_id
+        fit = _fit_recommended if model == "recommended" else _fit_paper
+        try:
+            fitted, config, fit_metrics = fit(matrix, directory, run_id, k.path, seed=seed, repeats=repeats, lstm=lstm,
+                                              pbp_hidden=pbp_hidden, pbp_epochs=pbp_epochs, progress=progress,
+                                              candidates=candidates, n_jobs=n_jobs)
+            seconds = time.perf_counter() - t0
+            with k.transaction(WRITE_WAIT):
+                k.store_run(run_id, "train", config, config["data_hash"], len(matrix),
+                            {**fit_metrics, "seconds": seconds}, models_dir=str(directory))
+        except BaseException:
+            shutil.rmtree(directory, ignore_errors=True)
+            raise
+    return TrainResult(run_id, directory, len(matrix), seconds, config["data_hash"], fit_metrics, fitted, model, config)
+
+
+def _meta(matrix, columns, run_id: str, database: str) -> dict:
+    return {"descriptors": list(columns), "film_ids": [int(i) for i in matrix.index],
+            "reference_ids": [int(r) for r in matrix["reference_id"]], "run_id": run_id,
+            "data_hash": matrix_hash(matrix, columns), "code_version": kb.code_version(), "database": database,
+            "ranges": ranges(matrix[list(columns)].to_numpy(dtype=np.float64), columns)}
+
+
+def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hidden, pbp_epochs, progress, **_):
+    from ..ml import ensemble
+    from ..ml.members import member_seeds
+    from ..ml.metrics import regression_metrics
+    from ..ml.neural import LSTMModel, PBPModel
+
+    X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
+    model = ensemble.PaperEnsemble(LSTMModel(lstm, repeats, seed), PBPModel(tuple(pbp_hidden), pbp_epochs, repeats, seed))
+    model.fit(X, y, member_seeds(seed, repeats), progress=progress)
+    meta = _meta(matrix, PAPER7, run_id, database)
+    ensemble.save(model, directory, meta)
+    mean, var = model.predict_dist(X)
+    config = {"model": "paper", **model.config(), **{k: meta[k] for k in ("descriptors", "film_ids", "ranges",
+                                                                         "data_hash")}, "seed": int(seed)}
+    return model, config, {"training_fit": regression_metrics(y, mean, np.sqrt(var)), "note": NOTE}
+
+
+def _fit_recommended(matrix, directory, run_id, database, seed, candidates, n_jobs, progress, **_):
+    from ..ml import recommended
+    from ..ml.evaluate import recommended_model
+    from ..ml.metrics import regression_metrics
+
+    X, y = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
+    groups = matrix["reference_id"].to_numpy()
+    model = recommended_model(seed=seed, candidates=candidates, n_jobs=n_jobs).fit(X, y, groups=groups)
+    meta = _meta(matrix, MODEL_COLUMNS, run_id, database)
+    recommended.save(model, directory, meta)
+    parts = model.predict_parts(X, groups)
+    config = {"model": "recommended", "chosen": model.chosen_.name, "why": model.fitted_.choice.as_dict(),
+              "candidates": model.candidates, "seed": int(seed),
+              **{k: meta[k] for k in ("descriptors", "film_ids", "ranges", "data_hash")}}
+    return model, config, {"training_fit": regression_metrics(y, parts["mean"], parts["sd"]), "note": NOTE}

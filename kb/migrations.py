@@ -1,0 +1,48 @@
+"""Upgrades of a database made by an older filmkb, applied in place in one transaction.
+
+Each step takes the database from version N-1 to N and records itself in schema_migrations;
+user films are never touched except to add derived columns.
+"""
+
+from __future__ import annotations
+
+from . import materials
+from .db import apply_views, now, schema_version
+
+_MATERIAL_FEATURES = ("li_per_o12 DOUBLE", "dopant_elements VARCHAR", "dopant_per_o12 DOUBLE", "ta_per_o12 DOUBLE",
+                      "al_per_o12 DOUBLE", "ga_per_o12 DOUBLE")
+
+
+def _to_2(con) -> str:
+    """Composition features of every film material (pymatgen), for the extended descriptor set."""
+    for column in _MATERIAL_FEATURES:
+        con.execute(f"ALTER TABLE film_materials ADD COLUMN IF NOT EXISTS {column}")
+    for material_id, formula in con.execute("SELECT id, formula FROM film_materials").fetchall():
+        f = materials.composition_features(formula)
+        con.execute("UPDATE film_materials SET li_per_o12 = ?, dopant_elements = ?, dopant_per_o12 = ?, "
+                    "ta_per_o12 = ?, al_per_o12 = ?, ga_per_o12 = ? WHERE id = ?",
+                    [f["li_per_o12"], f["dopant_elements"], f["dopant_per_o12"], f["ta_per_o12"], f["al_per_o12"],
+                     f["ga_per_o12"], material_id])
+    return "composition features of film materials"
+
+
+STEPS = {2: _to_2}
+
+
+def pending(con) -> list[int]:
+    """Versions this database still needs (empty when it is current or has no filmkb tables)."""
+    version = schema_version(con)
+    return [] if version is None else [v for v in sorted(STEPS) if v > version]
+
+
+def upgrade(con) -> list[int]:
+    """Apply every pending step (the caller holds a write transaction), then recreate the views."""
+    done = []
+    for version in pending(con):
+        description = STEPS[version](con)
+        con.execute("INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
+                    [version, description, now()])
+        done.append(version)
+    if done:
+        apply_views(con)
+    return done

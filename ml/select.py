@@ -1,0 +1,124 @@
+"""Nested model choice: which candidate (family x descriptor set) to trust, decided by an inner
+cross-validation grouped by paper on the training films only.
+
+For every outer training set, the films are split into inner folds by paper (scikit-learn's
+GroupKFold, so every inner test fold is a set of papers the candidate has not seen: what
+predicting a new paper is), every candidate predicts every inner fold, and the one-standard-error
+rule picks the simplest candidate whose pooled inner MSE is within one standard error of the
+best (Hastie, Tibshirani & Friedman, ESL 7.10): with 15 papers the inner scores are noisy, and
+the simpler model is the safer bet. Candidates are listed from simplest to most complex.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .baselines import ForestModel, GPModel, MeanModel, RidgeModel
+from .neural import PBPModel
+
+__all__ = ["Candidate", "CANDIDATE_SETS", "candidates", "nested_copies", "Choice", "choose"]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model family on one descriptor set ("" for the mean, which uses none)."""
+
+    family: str
+    descriptors: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.family}:{self.descriptors}" if self.descriptors else self.family
+
+    def model(self, seed: int, repeats: int):
+        """A fresh, unfitted model of this candidate (trees and restarts kept small: it is fitted often)."""
+        if self.family == "mean":
+            return MeanModel(seed)
+        if self.family == "ridge":
+            return RidgeModel(seed)
+        if self.family == "gp":
+            return GPModel(seed, restarts=0)
+        if self.family in ("et", "rf"):
+            return ForestModel(seed, n_estimators=50, extra=self.family == "et")
+        if self.family == "pbp":
+            return PBPModel(repeats=repeats, random_state=seed, chunk=128)
+        raise ValueError(f"unknown candidate family {self.family!r}")
+
+
+_SETS = ("paper7", "extended")
+CANDIDATE_SETS = {
+    "default": [Candidate("mean", "")] + [Candidate(f, s) for f in ("ridge", "gp", "et", "pbp") for s in _SETS],
+    "small": [Candidate("mean", ""), Candidate("ridge", "paper7"), Candidate("ridge", "extended")],
+}
+
+
+def candidates(spec) -> list[Candidate]:
+    """A named candidate list, or candidates written as 'family:set' separated by commas."""
+    if isinstance(spec, str) and spec in CANDIDATE_SETS:
+        return list(CANDIDATE_SETS[spec])
+    items = spec.split(",") if isinstance(spec, str) else spec
+    out = [c if isinstance(c, Candidate) else Candidate(*(c.split(":") + [""])[:2]) for c in items]
+    return out if any(c.family == "mean" for c in out) else [Candidate("mean", "")] + out
+
+
+def inner_folds(groups, train, k: int) -> list[np.ndarray]:
+    """Inner test masks (over all rows) of one training set: GroupKFold by paper, at most k folds."""
+    from sklearn.model_selection import GroupKFold
+
+    rows = np.flatnonzero(train)
+    n_groups = len(np.unique(groups[rows]))
+    if n_groups < 2:
+        return []
+    out = []
+    for _, test in GroupKFold(n_splits=min(k, n_groups)).split(rows, groups=groups[rows]):
+        mask = np.zeros(len(groups), dtype=bool)
+        mask[rows[test]] = True
+        out.append(mask)
+    return out
+
+
+def nested_copies(groups, outer_train, k: int):
+    """Every (outer training set, inner fold) pair as a copy: training masks (C, n), test masks (C, n)
+    and the outer set each copy belongs to."""
+    masks, tests, owner = [], [], []
+    for o, train in enumerate(outer_train):
+        for test in inner_folds(groups, train, k):
+            masks.append(train & ~test)
+            tests.append(test)
+            owner.append(o)
+    n = len(groups)
+    return (np.array(masks).reshape(-1, n), np.array(tests).reshape(-1, n), np.array(owner, dtype=int))
+
+
+@dataclass
+class Choice:
+    """The candidate chosen for one training set, and why (pooled inner MSE and its standard error)."""
+
+    index: int
+    name: str
+    mse: dict
+    se: dict
+    rule: str
+
+    def as_dict(self) -> dict:
+        return {"chosen": self.name, "inner_mse": self.mse, "inner_mse_se": self.se, "rule": self.rule}
+
+
+def choose(names: list[str], oof: np.ndarray, y, tests: np.ndarray, groups) -> Choice:
+    """One-standard-error choice among candidates (rows of oof: their out-of-fold predictions on this
+    training set; tests: its inner folds; groups: the paper of each film). Candidates are ordered
+    simplest first. The standard error is taken over papers, the independent units here (films of
+    one paper share a level), not over the handful of inner folds."""
+    covered = tests.any(axis=0)
+    yc, gc = y[covered], np.asarray(groups)[covered]
+    papers = np.unique(gc)
+    per_paper = np.array([[np.mean((yc[gc == g] - p[covered][gc == g]) ** 2) for g in papers] for p in oof])
+    mse = np.array([np.mean((yc - p[covered]) ** 2) for p in oof])
+    se = per_paper.std(axis=1, ddof=1) / np.sqrt(len(papers)) if len(papers) > 1 else np.zeros(len(names))
+    best = int(np.argmin(mse))
+    pick = next(i for i in range(len(names)) if mse[i] <= mse[best] + se[best])
+    return Choice(pick, names[pick], dict(zip(names, map(float, mse))), dict(zip(names, map(float, se))),
+                  f"simplest candidate within one standard error ({se[best]:.3f}, over {len(papers)} papers) of the "
+                  f"best ({names[best]}, inner MSE {mse[best]:.3f}); {len(tests)} inner folds grouped by paper")
