@@ -66,7 +66,7 @@ def _knowledge_base(k, status: str, say) -> dict:
     return parts
 
 
-def _studies(k, seed: int, n_jobs: int) -> dict:
+def _studies(k, seed: int, n_jobs: int, candidates) -> dict:
     """The learning curve and the leaky-versus-nested comparison of the recommended procedure."""
     from ..ml.evaluate import recommended_model
     from ..ml.folds import Layout
@@ -74,7 +74,7 @@ def _studies(k, seed: int, n_jobs: int) -> dict:
 
     matrix = k.model_matrix()
     X, y = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
-    model = recommended_model(seed=seed, n_jobs=n_jobs)
+    model = recommended_model(seed=seed, n_jobs=n_jobs, candidates=candidates)
     curve = learning_curve(model, X, y, matrix["reference_id"].to_numpy(), sizes=(4, 8, 12), draws=2, seed=seed)
     leaky = {f: leaky_choice(model, X, y, Layout.of(matrix, f, 1, seed)) for f in FOLDS}
     return {"learning_curve": curve, "leaky": leaky}
@@ -96,7 +96,8 @@ def _say_evaluation(say, folds, repeats, run_id, res) -> None:
 
 
 def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool = False, seed: int = 0,
-              lstm: LSTMConfig = PAPER, models_dir=None, say=print, progress=None, n_jobs: int = 2) -> ReproduceResult:
+              lstm: LSTMConfig = PAPER, models_dir=None, say=print, progress=None, n_jobs: int = 2,
+              candidates="default") -> ReproduceResult:
     """Build or refresh, validate, evaluate (both fold types), train, explain and write the report.
     repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100)."""
     path = str(db or kb.default_path())
@@ -111,19 +112,20 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
                 evaluations = {}
                 for folds in FOLDS:
                     evaluations[folds] = evaluate(k=k, progress=progress, repeats=repeats, lstm=lstm, seed=seed,
-                                                  folds=folds, recommended={"n_jobs": n_jobs},
+                                                  folds=folds, recommended={"n_jobs": n_jobs, "candidates": candidates},
                                                   models=_models(folds, full))
                     _say_evaluation(say, folds, repeats, *evaluations[folds])
                 clock.lap("evaluate")
                 trained.append(train(k=k, model="paper", repeats=repeats, seed=seed, lstm=lstm, models_dir=models_dir,
                                      progress=progress))
-                trained.append(train(k=k, model="recommended", seed=seed, models_dir=models_dir, n_jobs=n_jobs))
+                trained.append(train(k=k, model="recommended", seed=seed, models_dir=models_dir, n_jobs=n_jobs,
+                                     candidates=candidates))
                 clock.lap("train")
                 say(f"train: {repeats} LSTM + {repeats} PBP members -> {trained[0].directory}; recommended model "
                     f"({trained[1].config['chosen']} + paper offsets) -> {trained[1].directory}")
                 explanation = explain(k=k, run_id=trained[0].run_id)
                 clock.lap("explain")
-                studies = _studies(k, seed, n_jobs)
+                studies = _studies(k, seed, n_jobs, candidates)
                 clock.lap("studies")
     except BaseException:
         for t in trained:  # their runs were never committed: do not leave their files behind

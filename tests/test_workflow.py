@@ -25,7 +25,7 @@ def trained(built_db, tmp_path_factory):
     root = tmp_path_factory.mktemp("trained")
     path = str(root / "filmkb.duckdb")
     shutil.copy2(built_db, path)
-    result = filmkb.train(path, repeats=2, lstm=QUICK)
+    result = filmkb.train(path, model="paper", repeats=2, lstm=QUICK)
     return path, result
 
 
@@ -157,18 +157,23 @@ def test_reproduce_writes_the_report_with_its_figures(built_db, tmp_path):
 
     opened, copied = len(kb_db.OPENED), len(writer.COPIES)
     result = CliRunner().invoke(main, ["--db", path, "reproduce", "--out", str(out), "--repeats", "1", "--epochs", "20",
-                                       "--silent"])
+                                       "--candidates", "small", "--silent"])
     assert result.exit_code == 0, result.output
     assert len(kb_db.OPENED) - opened <= 2 and len(writer.COPIES) - copied == 1  # state check + one write session
     report = (out / "report.md").read_text()
     summary = json.loads((out / "summary.json").read_text())
-    for run in (summary["evaluate_run"], summary["train_run"]):
+    for run in (summary["evaluate_run"], summary["train_run"], summary["recommended_run"],
+                summary["evaluate_runs"]["reference"]):
         assert run in report
-    for section in ("## 1. Data", "## 2. Leave-one-out", "Figure 6", "Figure 7", "Figure 5", "paper R²"):
+    for section in ("## 1. Data", "## 2. Trustworthy predictions", "## 3. Leave-one-out metrics", "Leave one paper out",
+                    "Figure 6", "Figure 7", "Figure 5", "paper R²", "## 6. What more data would buy", "leaky pick"):
         assert section in report
+    assert set(summary["targets"]) == {"film", "reference"} and "rmse_at_most_mean" in summary["targets"]["reference"]
+    assert summary["learning_curve"] and {"film", "reference"} == set(summary["leaky"])
     figures = sorted((out / "figures").glob("*.png"))
     assert {p.name for p in figures} == {"figure5.png", "figure6_parity_all.png", "figure6_parity_subset.png",
-                                         "figure6_uncertainty.png", "shap_beeswarm.png", "shap_bar.png"}
+                                         "figure6_uncertainty.png", "shap_beeswarm.png", "shap_bar.png",
+                                         "calibration.png", "learning_curve.png"}
     import matplotlib.image
 
     for png in figures:
@@ -178,5 +183,5 @@ def test_reproduce_writes_the_report_with_its_figures(built_db, tmp_path):
     with kb.open(path) as k:
         kinds = k.sql("SELECT kind, count(*) AS n FROM model_runs GROUP BY kind ORDER BY kind")
         shap_runs = k.sql("SELECT DISTINCT run_id FROM shap_values")["run_id"].tolist()
-    assert kinds.to_dict("list") == {"kind": ["evaluate", "train"], "n": [1, 1]}
+    assert kinds.to_dict("list") == {"kind": ["evaluate", "train"], "n": [2, 2]}
     assert shap_runs == [summary["train_run"]]
