@@ -45,7 +45,7 @@ def main() -> None:
         out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300}], db=db, films="all")
         print(f"{'predict':>16}: {time.perf_counter() - t:7.1f} s for {len(out.frame)} rows (models loaded from disk)")
         t = time.perf_counter()
-        filmkb.explain(db)
+        filmkb.explain(db, run_id=res.train_run)
         print(f"{'explain again':>16}: {time.perf_counter() - t:7.1f} s")
 
 
