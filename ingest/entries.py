@@ -13,7 +13,7 @@ from typing import Any, Optional
 from pydantic import ConfigDict
 from sqlmodel import Field
 
-from ..schema.names import Vocabulary
+from ..schema.names import ROOM_TEMPERATURE_C, Vocabulary
 from ..schema.tables import FilmBase
 from .normalise import (
     CellError,
@@ -39,7 +39,6 @@ CURATED_COLUMNS = (
     "substrate_as_published", "phase_as_published", "thickness_as_published",
     "conductivity_as_published", "duplicate_of_row", "figure6_subset",
 )
-ROOM_TEMPERATURE_C = 25.0
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,12 @@ from ..errors import FilmkbError
 from ..kb.materials import composition_features
 from ..ml.domain import Domain, range_report
 from ..ml.metrics import Z95
+from ..ml.recommended import NEW_PAPER
 from ..schema.descriptors import EXTENDED, MODEL_COLUMNS, PAPER, PAPER7
+from ..schema.names import ROOM_TEMPERATURE_C
 from .runs import WRITE_WAIT, load_run, stale_warning
 
 __all__ = ["predict", "PredictResult"]
-NEW_PAPER = -1
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _film_context(k, frame: pd.DataFrame) -> pd.DataFrame:
     ids, families, refs = k.substrate_ids(), k.method_families(), k.reference_ids()
     frame["substrate"], frame["substrate_id"] = names, [ids[name] for name in names]
     frame["method_family"] = [families.get(m) for m in frame["method"]]
-    frame["measurement_temp_c"] = pd.to_numeric(frame["measurement_temp_c"]).fillna(25.0)
+    frame["measurement_temp_c"] = pd.to_numeric(frame["measurement_temp_c"]).fillna(ROOM_TEMPERATURE_C)
     features = [composition_features(f) if isinstance(f, str) else {} for f in frame["formula"]]
     for col in ("li_per_o12", "dopant_per_o12", "ta_per_o12", "al_per_o12", "ga_per_o12"):
         frame[col] = [f.get(col, np.nan) for f in features]

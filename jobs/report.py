@@ -61,6 +61,11 @@ def _table(header: list, rows: list) -> str:
     return "\n".join(lines)
 
 
+def _image(title: str, png, out: Path) -> str:
+    """A Markdown image of a figure, linked relative to the report's folder."""
+    return f"![{title}]({Path(png).relative_to(out).as_posix()})"
+
+
 def _counts(title: str, counts: dict) -> str:
     return _table([title, "films"], [[k, v] for k, v in counts.items()])
 
@@ -229,7 +234,7 @@ Targets, measured by the evaluations below:
 
 {_table(["folds", "target", "result"], targets)}
 
-![Calibration]({png.relative_to(out).as_posix()})"""
+{_image("Calibration", png, out)}"""
 
 
 def studies_section(r: ReportInputs, out: Path) -> str:
@@ -247,7 +252,7 @@ def studies_section(r: ReportInputs, out: Path) -> str:
         nested = r.evaluations[folds][1].metrics["all"]["recommended"]["rmse"]
         leaky.append([f"leave-one-{folds}-out", study["leaky_pick"], _f(study["leaky_rmse"]), _f(nested),
                       _f(nested - study["leaky_rmse"])])
-    picture = f"![Learning curve]({png.relative_to(out).as_posix()})" if png else ""
+    picture = _image("Learning curve", png, out) if png else ""
     return f"""## 6. What more data would buy, and what choosing on the test set hides
 
 Learning curve: the recommended procedure and the training mean learn from k randomly drawn papers and predict
@@ -282,16 +287,15 @@ def figure6_section(r: ReportInputs, out: Path) -> str:
     rows = [[i, f["substrate"], f["reference"], "yes" if f["figure6_subset"] else "", _f(-f["measured"], 2),
              _f(-f["mean"], 2), _f(f["std"], 2), _f(-f["lstm"], 2) if pd.notna(f["lstm"]) else "–",
              _f(-f["pbp"], 2) if pd.notna(f["pbp"]) else "–", _f(f["z"], 1)] for i, f in per_film.iterrows()]
-    rel = lambda p: Path(p).relative_to(out).as_posix()  # noqa: E731
     return f"""## 4. Figure 6: measured against predicted, with ±1 sd
 
-![Figure 6, all films]({rel(all_png)})
+{_image("Figure 6, all films", all_png, out)}
 
-![Figure 6, subset]({rel(sub_png)})
+{_image("Figure 6, subset", sub_png, out)}
 
 Per-film uncertainty of the ensemble (held-out sd):
 
-![Per-film uncertainty]({rel(unc_png)})
+{_image("Per-film uncertainty", unc_png, out)}
 
 {_table(["film", "substrate", "reference", "Fig. 6", "measured log10 σ", "ensemble log10 σ", "sd", "LSTM", "PBP",
          "z"], rows)}"""
@@ -309,9 +313,9 @@ ensemble mean of −log10 σ, model `{t.run_id}` ({t.model.repeats} LSTM + {t.mo
 members; in-sample fit R² {_f(fit['r2'], 2)}, RMSE {_f(fit['rmse'])}, not a validation). Base value
 {_f(ex.base_value)}; values add up to prediction − base value for every film. Positive values lower σ.
 
-![SHAP beeswarm]({Path(pngs[0]).relative_to(out).as_posix()})
+{_image("SHAP beeswarm", pngs[0], out)}
 
-![mean |SHAP|]({Path(pngs[1]).relative_to(out).as_posix()})
+{_image("mean |SHAP|", pngs[1], out)}
 
 {_table(["descriptor", "mean |SHAP|"], [[d, _f(v)] for d, v in rank.items()])}"""
 
@@ -320,7 +324,7 @@ def figure5_section(r: ReportInputs, out: Path) -> str:
     png = plots.figure5(r.figure5, out / "figures" / "figure5.png")
     return f"""## 7. Figure 5: conductivity against the substrate and deposition
 
-![Figure 5]({Path(png).relative_to(out).as_posix()})"""
+{_image("Figure 5", png, out)}"""
 
 
 def reuse_section(r: ReportInputs) -> str:

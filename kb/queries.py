@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import FilmkbError
 from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
-from ..schema.names import PHASES, Vocabulary
+from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
 from .db import engine_error, table_names, view_query
 
 
@@ -233,7 +233,7 @@ _CONDITION_COLUMNS = {
     "substrate_id": "NULL", "deposition_temp_c": "NULL", "thickness_nm": "NULL",
     "conductivity_s_cm": "CAST(NULL AS DOUBLE PRECISION)", "reference_id": "CAST(NULL AS INTEGER)",
     "substrate_as_given": "q.substrate", "is_duplicate": "false", "figure6_subset": "false",
-    "measurement_temp_assumed": "true", "measurement_temp_c": "25.0", "phase": "CAST(NULL AS VARCHAR)",
+    "measurement_temp_assumed": "true", "measurement_temp_c": str(ROOM_TEMPERATURE_C), "phase": "CAST(NULL AS VARCHAR)",
     "method_family": "CAST(NULL AS VARCHAR)", "li_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
     "dopant_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ta_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
     "al_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ga_per_o12": "CAST(NULL AS DOUBLE PRECISION)",

@@ -51,6 +51,7 @@ class Model(RegressorMixin, BaseEstimator):
 
     name = "model"
     stochastic = False  # True: one member per seed; False: one deterministic fit (seed = random_state)
+    timing_key = "baselines_s"  # where evaluation timings add up this family's seconds
 
     def _seeds(self, seeds) -> np.ndarray:
         if seeds is not None:
@@ -73,8 +74,6 @@ class Model(RegressorMixin, BaseEstimator):
     def predict(self, X, return_std: bool = False):
         mean, var = self.predict_dist(X)
         return (mean, np.sqrt(var)) if return_std else mean
-
-    timing_key = "baselines_s"
 
     def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
         """Held-out member predictions (R, n) of every film: one fit per fold (and per repeat if stochastic).

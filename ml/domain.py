@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ranges", "outside_range", "range_report", "Domain"]
+__all__ = ["ranges", "range_report", "Domain"]
 
 
 def ranges(X_train, names) -> dict:
     """{descriptor: (min, max)} over the training rows."""
     X_train = np.asarray(X_train, dtype=np.float64)
     return {d: (float(X_train[:, j].min()), float(X_train[:, j].max())) for j, d in enumerate(names)}
-
-
-def outside_range(X_train, X, names, tolerance: float = 1e-9) -> list[list[str]]:
-    """Per row of X, the descriptors outside the training range (empty list: inside every range)."""
-    X_train, X = np.asarray(X_train, dtype=np.float64), np.asarray(X, dtype=np.float64)
-    lo, hi = X_train.min(axis=0), X_train.max(axis=0)
-    slack = tolerance * np.maximum(1.0, np.abs(hi - lo))
-    out = (X < lo - slack) | (X > hi + slack)
-    return [[names[j] for j in np.flatnonzero(row)] for row in out]
 
 
 def range_report(training_ranges: dict, X, names) -> list[str]:

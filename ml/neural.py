@@ -19,6 +19,11 @@ from .lstm import PAPER, LSTMConfig
 __all__ = ["LSTMModel", "TunedLSTMModel", "PBPModel", "lstm_predictions"]
 
 
+def _chunk(copies: int) -> int:
+    """Copies per engine call: all of them up to 512, else five calls (bounds memory)."""
+    return max(512, -(-copies // 5))
+
+
 def lstm_predictions(X, y, layout: Layout, per_fold: dict, progress=None, variable: bool = False):
     """(F*R, n) LSTM predictions, every copy of the layout trained with its fold's configuration.
 
@@ -37,16 +42,15 @@ def lstm_predictions(X, y, layout: Layout, per_fold: dict, progress=None, variab
     for fold_idx in groups.values():
         cfg = per_fold[layout.folds[fold_idx[0]]]
         sel = np.flatnonzero(np.isin(layout.fold_of, fold_idx))
-        chunk = max(512, -(-len(sel) // 5))
-        fit = dict(batch_size=cfg.batch_size, learning_rate=cfg.learning_rate, chunk=chunk, progress=progress)
-        if variable:
-            cfgs = [per_fold[layout.folds[layout.fold_of[i]]] for i in sel]
-            model = build_model(X.shape[1], cfg.units, 0.0, arrangement=cfg.arrangement, variable_dropout=True)
-            fit.update(epochs=np.array([c.epochs for c in cfgs]), nt_values={"rate": np.array([c.dropout for c in cfgs])})
-        else:
-            model = build_model(X.shape[1], cfg.units, cfg.dropout, arrangement=cfg.arrangement)
-            fit.update(epochs=cfg.epochs)
-        pred[sel] = engine.fit_predict_many(model, X, y, layout.masks[sel], layout.seeds[sel], X, **fit)
+        if not variable:
+            pred[sel] = LSTMModel(cfg).fit_copies(X, y, layout.masks[sel], layout.seeds[sel], None, progress).mean
+            continue
+        cfgs = [per_fold[layout.folds[layout.fold_of[i]]] for i in sel]
+        model = build_model(X.shape[1], cfg.units, 0.0, arrangement=cfg.arrangement, variable_dropout=True)
+        pred[sel] = engine.fit_predict_many(model, X, y, layout.masks[sel], layout.seeds[sel], X,
+                                            epochs=np.array([c.epochs for c in cfgs]), batch_size=cfg.batch_size,
+                                            learning_rate=cfg.learning_rate, chunk=_chunk(len(sel)), progress=progress,
+                                            nt_values={"rate": np.array([c.dropout for c in cfgs])})
     return pred
 
 
@@ -108,7 +112,7 @@ class LSTMModel(Model):
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         return Members(engine.fit_predict_many(self._keras(X.shape[1]), X, y, masks, seeds, X, epochs=c.epochs,
                                                batch_size=c.batch_size, learning_rate=c.learning_rate,
-                                               chunk=max(512, -(-len(seeds) // 5)), progress=progress))
+                                               chunk=_chunk(len(seeds)), progress=progress))
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         spread = members.mean.std(axis=0)

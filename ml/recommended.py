@@ -31,6 +31,7 @@ __all__ = ["Recommended", "NEW_PAPER"]
 
 NEW_PAPER = -1  # the group of a query from a paper that is not in the knowledge base
 MIN_SCORES = 5
+_INNER_SEEDS, _OUTER_SEEDS = 700_000, 800_000  # seed streams of the inner-fold and training-set fits
 
 
 def _scales(z, kinds) -> dict:
@@ -42,7 +43,7 @@ def _scales(z, kinds) -> dict:
 class _Fitted:
     """What the procedure learned from one training set (a fold's, or all films)."""
 
-    def __init__(self, choice: Choice, residuals, groups, y, Z, domain_quantile: float):  # noqa: PLR0913
+    def __init__(self, choice: Choice, residuals, groups, y, Z, domain_quantile: float):
         self.choice, self.r, self.groups = choice, residuals, groups
         self.components: Components = reml(residuals, groups)
         self.scales = _scales(*calibration_scores(residuals, groups))
@@ -97,11 +98,7 @@ class Recommended(Model):
         masks, tests, owner = nested_copies(groups, outer_train, self.inner_folds)
         oof = np.full((len(outer_train), len(cands), len(y)), np.nan)
         for ci, cand in enumerate(cands):
-            model = cand.model(self.random_state, self.repeats)
-            reps = self.repeats if model.stochastic else 1
-            seeds = int(self.random_state) * SEED_STRIDE + 700_000 + 1000 * ci + np.arange(len(masks) * reps)
-            pred = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
-                                    progress, n_jobs=self.n_jobs).mean.reshape(reps, len(masks), len(y)).mean(axis=0)
+            pred = self.fit_candidate(ci, cand, X, y, masks, tests, _INNER_SEEDS, progress)
             for i, (o, test) in enumerate(zip(owner, tests)):
                 oof[o, ci, test] = pred[i, test]
         return oof
@@ -173,24 +170,26 @@ class Recommended(Model):
         cands = candidates(self.candidates)
         oof = self._oof(X, y, groups, train_masks, progress)
         fitted = [self._fold(X, y, groups, train, oof[o]) for o, train in enumerate(train_masks)]
-        f = self._outer_f(X, y, train_masks, test_masks, cands, {ft.choice.index for ft in fitted})
+        f = self.outer_f(X, y, train_masks, test_masks, {ft.choice.index for ft in fitted})
         parts = [ft.predict(f[ft.choice.index][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
                             cands[ft.choice.index].family != "mean")
                  for o, (test, ft) in enumerate(zip(test_masks, fitted))]
         return parts, [ft.choice.name for ft in fitted]
 
-    def _outer_f(self, X, y, train_masks, test_masks, cands, used: set) -> dict:
-        """Predictions (sets, n) of every candidate some set chose, fitted on that set's training films
-        (stochastic candidates: the mean of `repeats` seeds)."""
-        out, F = {}, len(train_masks)
-        for ci in sorted(used):
-            model = cands[ci].model(self.random_state, self.repeats)
-            reps = self.repeats if model.stochastic else 1
-            seeds = int(self.random_state) * SEED_STRIDE + 800_000 + 1000 * ci + np.arange(F * reps)
-            pred = model.fit_copies(self._Xc(X, cands[ci]), y, np.tile(train_masks, (reps, 1)), seeds,
-                                    np.tile(test_masks, (reps, 1)), n_jobs=self.n_jobs).mean
-            out[ci] = pred.reshape(reps, F, len(y)).mean(axis=0)
-        return out
+    def outer_f(self, X, y, train_masks, test_masks, used) -> dict:
+        """Predictions (sets, n) of every candidate index in `used`, fitted on each set's training films."""
+        cands = candidates(self.candidates)
+        return {ci: self.fit_candidate(ci, cands[ci], X, y, train_masks, test_masks, _OUTER_SEEDS) for ci in sorted(used)}
+
+    def fit_candidate(self, ci: int, cand, X, y, masks, tests, stream: int, progress=None) -> np.ndarray:
+        """Predictions (copies, n) of candidate `ci` trained on each mask, on its test rows; a stochastic
+        candidate averages `repeats` seeds (drawn from its own seed stream)."""
+        model = cand.model(self.random_state, self.repeats)
+        reps = self.repeats if model.stochastic else 1
+        seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + np.arange(len(masks) * reps)
+        pred = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
+                                progress, n_jobs=self.n_jobs).mean
+        return pred.reshape(reps, len(masks), len(y)).mean(axis=0)
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         return [EvalRows(self.name, members.mean[0], np.sqrt(members.var[0]), dict(self.extra_))]

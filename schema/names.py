@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 PHASES = ("cubic", "tetragonal", "amorphous", "mixed")
 METHOD_FAMILIES = ("PVD", "CVD", "ALD", "sol-gel")
+ROOM_TEMPERATURE_C = 25.0  # a conductivity without a measurement temperature is recorded as measured here
 
 _DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2212"), "-")
 
