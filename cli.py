@@ -16,7 +16,8 @@ FORMATS = click.Choice(["table", "csv", "json"])
 
 
 class _Group(click.Group):
-    """Turns filmkb's own errors into one-line `Error: ...` messages with exit code 1."""
+    """The one error boundary: filmkb's own errors, and what the file system, the csv and YAML parsers
+    and the database engine raise, become `Error: FILE: what went wrong` with exit code 1."""
 
     def invoke(self, ctx):
         from .errors import FilmkbError
@@ -25,6 +26,23 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except FilmkbError as exc:
             raise click.ClickException(str(exc)) from None
+        except (OSError, UnicodeError, MemoryError) as exc:
+            raise click.ClickException(_outside_error(exc, ctx)) from None
+        except Exception as exc:
+            if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "yaml", "_csv", "csv"):
+                raise
+            raise click.ClickException(_outside_error(exc, ctx)) from None
+
+
+def _outside_error(exc: BaseException, ctx) -> str:
+    """One line for an error raised outside filmkb's own checks, naming the file when it is known."""
+    db = (ctx.obj or {}).get("db", "filmkb.duckdb")
+    if isinstance(exc, MemoryError):
+        return "out of memory; nothing was written"
+    if isinstance(exc, OSError):
+        return f"{exc.filename or db}: {exc.strerror or exc}"
+    first = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{db}: {first}" if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb") else first
 
 
 def _emit(frame, fmt: str, title: str | None = None) -> None:
@@ -276,8 +294,14 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
 @click.option("--dry-run", is_flag=True, help="Normalise and validate only; write nothing.")
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish before giving up.")
+@click.option("--allow-extra-columns", is_flag=True,
+              help="Keep columns the template does not know in each film's notes (default: an unknown column is an error).")
+@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Most entries one file may hold.")
+@click.option("--max-cell-chars", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="Longest cell a file may hold, in characters.")
 @click.pass_context
-def ingest(ctx, files, dry_run, wait):
+def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_chars):
     """Add films from CSV or YAML files (template: data/templates/films.csv), or references from .bib.
 
     All rows are normalised (units, formulas, names, DOIs) and validated first; one bad row means
@@ -293,7 +317,10 @@ def ingest(ctx, files, dry_run, wait):
     films_files = [f for f in files if not f.lower().endswith(".bib")]
     if not films_files:
         return
-    report = run(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait)
+    from .ingest.readers import Limits
+
+    report = run(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait, allow_extra_columns=allow_extra_columns,
+                 limits=Limits(max_rows=max_rows, max_cell_chars=max_cell_chars))
     c = report.counts
     for file, line, other in report.duplicates:
         click.echo(f"{file}:{line}: already in the database as film {other}: skipped")

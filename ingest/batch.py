@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from ..errors import FilmkbError
 from .entries import Problem, film_entry
-from .readers import ReadError, read_records
+from .readers import DEFAULT_LIMITS, Limits, ReadError, read_records
 
 
 class IngestError(FilmkbError):
@@ -46,12 +46,12 @@ def read_one(path) -> list:
         raise IngestError([str(exc)]) from None
 
 
-def read_all(files) -> list:
+def read_all(files, limits: Limits = DEFAULT_LIMITS) -> list:
     """Records of every file; unreadable files are all reported together."""
     records, problems = [], []
     for path in files:
         try:
-            records += read_records(path)
+            records += read_records(path, limits)
         except ReadError as exc:
             problems.append(str(exc))
     raise_if(problems)
@@ -100,6 +100,18 @@ def validate_entries(entries) -> list[Problem]:
         problems.append(Problem(e.source_file, e.source_line, f.column, typed,
                                 f"fails {f.expectation} (read as {f.value} in the column's unit)"))
     return problems
+
+
+def film_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bool = False) -> list:
+    """Records of film entry files, their headers checked against the template: an unknown column is
+    an error naming the closest known one, or (allow_extra_columns) its cells go to the notes."""
+    from .columns import column_problems, extras_into_notes
+
+    records = read_all(files, limits)
+    if allow_extra_columns:
+        return extras_into_notes(records)
+    raise_if(column_problems(records))
+    return records
 
 
 def clean_batch(records, vocab, source_table: str | None = None) -> list:

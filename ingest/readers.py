@@ -1,11 +1,17 @@
 """Read literature entries from CSV or YAML into (line number, {column: cell}) records.
 
-Line numbers are those a text editor shows, so an error can say exactly where to look.
+Line numbers are those a text editor shows, so an error can say exactly where to look. Whatever a
+file holds, reading it ends in records or in one `ReadError` line naming the file (and line): text
+that is not UTF-8 (or UTF-16 with its byte-order mark), binary files, directories, YAML anchors
+(the "billion laughs" bomb), nested YAML values, duplicate or unnamed CSV columns, and files or
+cells beyond the `Limits`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,52 +26,150 @@ class Record:
 
 
 class ReadError(ValueError):
-    """A file that cannot be read as entries at all (wrong format, missing header)."""
+    """A file that cannot be read as entries at all (wrong format, missing header, over a limit)."""
 
 
-def read_csv(path: Path) -> list[Record]:
+@dataclass(frozen=True)
+class Limits:
+    """How much one file may hold (`filmkb ingest --max-rows / --max-cell-chars` raise them)."""
+
+    max_rows: int = 10_000
+    max_cell_chars: int = 10_000
+    max_file_bytes: int = 256 * 1024 * 1024
+
+
+DEFAULT_LIMITS = Limits()
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"), (codecs.BOM_UTF8, "utf-8-sig"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def read_text(path: Path, limits: Limits = DEFAULT_LIMITS) -> str:
+    """The file's text: UTF-8 (with or without BOM) or UTF-16/32 with a BOM; anything else is a ReadError
+    saying where the first undecodable byte is."""
+    try:
+        if path.is_dir():
+            raise ReadError(f"{path}: is a directory, not a file")
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ReadError(f"{path}: {size / 2**20:.0f} MiB is more than the {limits.max_file_bytes / 2**20:.0f} MiB "
+                            "an entry file may hold; split it")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise ReadError(f"{path}:{line}: not {encoding.upper().replace('-SIG', '')} text (byte 0x{data[exc.start]:02x}); "
+                        "save the file as UTF-8 (in Excel: 'CSV UTF-8')") from None
+    if "\x00" in text:
+        raise ReadError(f"{path}:{text.count(chr(10), 0, text.index(chr(0))) + 1}: a NUL character: "
+                        "this looks like a binary file, not CSV or YAML text")
+    return text
+
+
+def _check_cell(path, line: int, column, value, limits: Limits) -> None:
+    if isinstance(value, str) and len(value) > limits.max_cell_chars:
+        raise ReadError(f"{path}:{line}: {column}: a cell of {len(value):,} characters is longer than the "
+                        f"{limits.max_cell_chars:,} allowed (--max-cell-chars)")
+
+
+def _check_rows(path, n: int, limits: Limits) -> None:
+    if n > limits.max_rows:
+        raise ReadError(f"{path}: more than {limits.max_rows:,} entries (--max-rows); split the file or raise the limit")
+
+
+def read_csv(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Record]:
     """CSV with a header row; the line of each record is where it starts (quoted newlines allowed)."""
-    records = []
-    with open(path, newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
-            raise ReadError(f"{path}:1: empty file or no header row")
+    reader = csv.reader(io.StringIO(read_text(path, limits), newline=""))
+    previous = csv.field_size_limit(limits.max_cell_chars + 1)
+    try:
+        return _csv_records(path, reader, limits)
+    except csv.Error as exc:
+        raise ReadError(f"{path}:{reader.line_num}: not valid CSV: {_csv_reason(exc, limits)}") from None
+    finally:
+        csv.field_size_limit(previous)
+
+
+def _csv_reason(exc: csv.Error, limits: Limits) -> str:
+    if "field larger than field limit" in str(exc):
+        return f"a cell is longer than the {limits.max_cell_chars:,} characters allowed (--max-cell-chars)"
+    return str(exc)
+
+
+def _csv_records(path: Path, reader, limits: Limits) -> list[Record]:
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        raise ReadError(f"{path}:1: empty file or no header row")
+    names = [h.strip() for h in header]
+    seen = set()
+    for name in names:
+        if name and name in seen:
+            raise ReadError(f"{path}:1: column '{name}' appears twice in the header")
+        seen.add(name)
+    records, start = [], reader.line_num + 1
+    for row in reader:
+        if len(row) > len(names):
+            raise ReadError(f"{path}:{start}: row has more cells ({len(row)}) than the header has columns ({len(names)})")
+        cells = dict(zip(names, row))
+        for name, value in cells.items():
+            _check_cell(path, start, name or "(unnamed column)", value, limits)
+        if cells.get("", "").strip():
+            raise ReadError(f"{path}:{start}: a value under a column without a name in the header")
+        cells.pop("", None)
+        if any(v.strip() for v in cells.values()):
+            records.append(Record(str(path), start, cells))
+            _check_rows(path, len(records), limits)
         start = reader.line_num + 1
-        for row in reader:
-            if None in row:
-                raise ReadError(f"{path}:{start}: row has more cells than the header has columns")
-            if any((v or "").strip() for v in row.values()):
-                records.append(Record(str(path), start, {k.strip(): v for k, v in row.items()}))
-            start = reader.line_num + 1
     return records
 
 
-def read_yaml(path: Path) -> list[Record]:
-    """A YAML list of mappings with the CSV template's keys; line = where each mapping starts."""
+def read_yaml(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[Record]:
+    """A YAML list of mappings with the CSV template's keys; line = where each mapping starts.
+    Anchors and aliases are refused before anything is built (no expansion bombs)."""
     import yaml
 
-    text = Path(path).read_text(encoding="utf-8")
+    text = read_text(path, limits)
     try:
-        node = yaml.compose(text)
+        _refuse_aliases(path, yaml.parse(text, Loader=yaml.SafeLoader))
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ReadError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+        raise ReadError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     if data is None:
         return []
     if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
         raise ReadError(f"{path}:1: expected a list of mappings (one per film)")
-    lines = [item.start_mark.line + 1 for item in node.value]
-    return [Record(str(path), ln, {str(k): v for k, v in d.items()}) for ln, d in zip(lines, data)]
+    _check_rows(path, len(data), limits)
+    records = []
+    for item, entry in zip(node.value, data):
+        line = item.start_mark.line + 1
+        for key, value in entry.items():
+            if isinstance(value, (list, dict, set)):
+                raise ReadError(f"{path}:{line}: {key}: expected a single value, got a YAML {type(value).__name__}")
+            _check_cell(path, line, key, value if isinstance(value, str) else str(value), limits)
+        records.append(Record(str(path), line, {str(k): v for k, v in entry.items()}))
+    return records
 
 
-def read_records(path: str | Path) -> list[Record]:
+def _refuse_aliases(path: Path, events) -> None:
+    import yaml
+
+    for event in events:
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise ReadError(f"{path}:{event.start_mark.line + 1}: YAML anchors and aliases (&name, *name) are not "
+                            "accepted in entry files; write each value out")
+
+
+def read_records(path: str | Path, limits: Limits = DEFAULT_LIMITS) -> list[Record]:
     """Dispatch on the file extension (.csv, .yaml/.yml)."""
     path = Path(path)
     if not path.exists():
         raise ReadError(f"{path}: no such file")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_csv(path)
+        return read_csv(path, limits)
     if suffix in (".yaml", ".yml"):
-        return read_yaml(path)
+        return read_yaml(path, limits)
     raise ReadError(f"{path}: unsupported file type '{suffix}' (use .csv, .yaml or .yml)")

@@ -12,12 +12,12 @@ from pathlib import Path
 
 from .. import kb
 from ..errors import FilmkbError
-from ..ingest.batch import IngestError, IngestReport, clean_batch, read_all
+from ..ingest.batch import IngestError, IngestReport, clean_batch, film_records
 from ..ingest.catalogue import read_curated, substrate_from_options
 from ..ingest.datafiles import DATA_DIR, check_metadata, curated_stamp
 from ..ingest.duplicates import classify_duplicates
 from ..ingest.entries import reference_key
-from ..ingest.readers import Record
+from ..ingest.readers import DEFAULT_LIMITS, Limits, Record
 from ..kb.quality import raise_on_failures
 
 SEED_TABLE = "kireeva2023 Table 1"
@@ -113,9 +113,11 @@ def _ingest(k, records, files, dry_run: bool) -> IngestReport:
     return report
 
 
-def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0) -> IngestReport:
-    """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written."""
-    records = read_all(files)
+def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_extra_columns: bool = False,
+           limits: Limits = DEFAULT_LIMITS) -> IngestReport:
+    """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written. Unknown columns
+    are an error unless allow_extra_columns (their cells are then kept in the notes)."""
+    records = film_records(files, limits, allow_extra_columns)
     with kb.open(db) as k:
         if dry_run:
             return _ingest(k, records, files, dry_run=True)

@@ -139,7 +139,7 @@ MALFORMED = {
     "negative_thickness.csv": (GOOD.replace("0.2 µm", "-5"), "3: thickness_nm: '-5': thickness must be positive"),
     "orientation_clash.csv": (GOOD.replace("MgO (100),", "MgO (100),111"), "3: substrate_orientation: '111': contradicts"),
     "bad_phase.csv": (GOOD.replace("c-LLZO", "plasma"), "3: phase: 'plasma': unknown phase"),
-    "extra_cell.csv": (GOOD + ",extra", "3: row has more cells than the header has columns"),
+    "extra_cell.csv": (GOOD + ",extra", "3: row has more cells (17) than the header has columns (16)"),
 }
 
 
