@@ -296,7 +296,7 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
               help="Seconds to wait for another writer to finish before giving up.")
 @click.option("--allow-extra-columns", is_flag=True,
               help="Keep columns the template does not know in each film's notes (default: an unknown column is an error).")
-@click.option("--max-rows", type=click.IntRange(min=1), default=10_000, show_default=True,
+@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
               help="Most entries one file may hold.")
 @click.option("--max-cell-chars", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="Longest cell a file may hold, in characters.")

@@ -33,7 +33,7 @@ class ReadError(ValueError):
 class Limits:
     """How much one file may hold (`filmkb ingest --max-rows / --max-cell-chars` raise them)."""
 
-    max_rows: int = 10_000
+    max_rows: int = 100_000
     max_cell_chars: int = 10_000
     max_file_bytes: int = 256 * 1024 * 1024
 
