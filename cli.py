@@ -132,16 +132,25 @@ def init(ctx, force):
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=10, show_default=True, metavar="SECONDS",
+              help="Interrupt the query after SECONDS (it writes nothing either way); 0 = no limit.")
 @click.pass_context
-def query(ctx, sql, fmt):
-    """Run read-only SQL against the knowledge base (writes are refused).
+def query(ctx, sql, fmt, timeout):
+    """Run read-only SQL against the knowledge base (writes are refused). A query still running after
+    --timeout seconds (default 10) is interrupted with a one-line error; --timeout 0 lets it run.
 
     Example: filmkb query "SELECT substrate, count(*) FROM film_overview GROUP BY 1"
     """
     from . import kb
+    from .kb.db import QueryTimeout
 
     with kb.open(ctx.obj["db"]) as db:
-        _emit(db.sql(sql), fmt)
+        try:
+            frame = db.sql(sql, timeout=timeout or None)
+        except QueryTimeout:
+            raise kb.FilmkbError(f"query interrupted after {timeout:g} s (--timeout {timeout:g}; "
+                                 "use --timeout 0 for no limit)") from None
+    _emit(frame, fmt)
 
 
 @main.command()

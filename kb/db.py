@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -33,18 +35,37 @@ def now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
+# A read-only connection is sealed: no file-system access (COPY ... TO, read_csv/read_parquet/read_text
+# on paths), no ATTACH, no INSTALL/LOAD, and the configuration locked so a query cannot undo it.
+SEALED = {"enable_external_access": False, "lock_configuration": True}
+
+
 def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the DuckDB file; a held write lock becomes a clear 'database is busy' error."""
+    """Open the DuckDB file; a held write lock becomes a clear 'database is busy' error, and a file that
+    is empty, not DuckDB's or cut short (checked cheaply from its headers, size and DuckDB's count of
+    blocks in use) a 'damaged' one."""
     path = str(path or default_path())
     if read_only and path != ":memory:" and not Path(path).exists():
         raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
+    before = os.stat(path) if path != ":memory:" and Path(path).is_file() else None
+    if before:
+        problem = file_damage(path)
+        if problem:
+            raise damaged(path, problem)
     try:
-        con = duckdb.connect(path, read_only=read_only)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
+        con = duckdb.connect(path, read_only=read_only, config=SEALED if read_only else {})
+    except duckdb.Error as exc:
+        if isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower():
             raise FilmkbError(f"{path}: database is busy (another filmkb process is writing); "
                               "retry when it finishes") from None
-        raise FilmkbError(f"{path}: {str(exc).splitlines()[0]}") from None
+        if _is_damage(exc):
+            raise damaged(path, _engine_detail(exc)) from None
+        raise FilmkbError(f"{path}: {first_line(exc)}") from None
+    if before and _same_file(before, path):  # not replaced meanwhile by a writer's atomic rename
+        problem = missing_blocks(con, path)
+        if problem:
+            con.close()
+            raise damaged(path, problem)
     OPENED.append(path)
     return con
 
@@ -53,8 +74,170 @@ def first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
+# ---------------------------------------------------------------------------- damaged files
+# DuckDB's file: a 4096-byte main header (checksum, b"DUCK", version, flags, ...), two 4096-byte database
+# headers (checksum, iteration, meta block, free list, block count, block size, ...), then blocks of
+# `block size` bytes, each an 8-byte checksum of the rest. DuckDB verifies a block's checksum when it
+# reads it, but it reads only what a statement needs (index blocks only on writes); file_damage reads
+# them all. The checksum: 5381 XOR, over each little-endian uint64 x, x * 0xbf58476d1ce4e5b9 (mod 2^64).
+_HEADER_SIZE = 4096
+_FIRST_BLOCK = 3 * _HEADER_SIZE
+_CHECKSUM_FACTOR = 0xBF58476D1CE4E5B9
+_DAMAGE_MESSAGES = ("corrupt database file", "could not read enough bytes", "not a valid duckdb database file")
+
+
+def damaged(path: str, detail: str) -> FilmkbError:
+    """The one-line error for a damaged database file, with the two ways out."""
+    return FilmkbError(f"{path}: the database file looks damaged ({detail}); nothing was changed; restore a good "
+                       f"copy (e.g. {path}.bak) or rebuild it with `filmkb init --force`")
+
+
+def _is_damage(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.Error) and any(m in str(exc).lower() for m in _DAMAGE_MESSAGES)
+
+
+def _engine_detail(exc: BaseException) -> str:
+    """DuckDB's first line without the file name (a transaction's is the private copy's)."""
+    return re.sub(r' (from |in )?(the )?file "[^"]*"', "", first_line(exc))
+
+
+def _checksums(blocks):
+    """DuckDB's checksum of each row of a (n, size) uint8 array, checksum bytes excluded."""
+    import numpy as np
+
+    words = np.ascontiguousarray(blocks[:, 8:]).view("<u8")
+    with np.errstate(over="ignore"):
+        return np.bitwise_xor.reduce(words * np.uint64(_CHECKSUM_FACTOR), axis=1) ^ np.uint64(5381)
+
+
+def _header_ok(raw: bytes) -> bool:
+    import numpy as np
+
+    return int.from_bytes(raw[:8], "little") == int(_checksums(np.frombuffer(raw, np.uint8)[None, :])[0])
+
+
+def file_damage(path: str, full: bool = False) -> str | None:
+    """Why the file at `path` is not an intact DuckDB database, in a few words; None if it looks intact.
+
+    Always checked (reads 12 KiB): empty file, no DuckDB signature, cut short (the size is not the
+    headers plus whole blocks). `full` also verifies the checksum of every block in the file, as
+    DuckDB does for the blocks it reads. Where the headers do not verify with this checksum (an
+    encrypted file or a format this code does not know), only the signature is checked and DuckDB's
+    own checks decide, so a format change cannot make a healthy file look damaged.
+    """
+    with open(path, "rb") as handle:  # one handle: a concurrent atomic rename cannot mix two files
+        size = os.fstat(handle.fileno()).st_size
+        head = handle.read(_FIRST_BLOCK)
+        return _damage(handle, size, head, full)
+
+
+def _damage(handle, size: int, head: bytes, full: bool) -> str | None:
+    if size == 0:
+        return "empty file, 0 bytes"
+    if head[8:12] != b"DUCK":
+        return "not a DuckDB database file"
+    if len(head) < _FIRST_BLOCK:
+        return f"cut short: {size} bytes, less than DuckDB's headers"
+    main = head[:_HEADER_SIZE]
+    if any(main[20:52]) or not _header_ok(main):  # flags set (encryption, ...) or unknown format: DuckDB decides
+        return None
+    headers = [head[o:o + _HEADER_SIZE] for o in (_HEADER_SIZE, 2 * _HEADER_SIZE)]
+    headers = [h for h in headers if _header_ok(h)]
+    if not headers:
+        return None
+    active = max(headers, key=lambda h: int.from_bytes(h[8:16], "little"))
+    block_size = int.from_bytes(active[40:48], "little")
+    if block_size < _HEADER_SIZE or block_size & (block_size - 1) or block_size > 1 << 30:
+        return None
+    if (size - _FIRST_BLOCK) % block_size:
+        return f"cut short: {size} bytes, not the headers plus whole {block_size}-byte blocks"
+    return _bad_block(handle, size, block_size) if full else None
+
+
+def _same_file(before: os.stat_result, path: str) -> bool:
+    after = os.stat(path)
+    return (before.st_ino, before.st_dev, before.st_size, before.st_mtime_ns) == \
+        (after.st_ino, after.st_dev, after.st_size, after.st_mtime_ns)
+
+
+def missing_blocks(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
+    """'cut short: ...' if the file holds fewer blocks than DuckDB counts in use (a cut at a block boundary)."""
+    ((used, block_size),) = con.execute("SELECT used_blocks, block_size FROM pragma_database_size() "
+                                        "WHERE database_name = current_database()").fetchall()
+    present = max(0, os.path.getsize(path) - _FIRST_BLOCK) // block_size
+    return f"cut short: {present} blocks in the file, {used} in use" if present < used else None
+
+
+def _bad_block(handle, size: int, block_size: int) -> str | None:
+    """The first block whose stored checksum does not match its bytes (all-zero, i.e. freed, blocks skipped)."""
+    import numpy as np
+
+    per_read = max(1, (64 << 20) // block_size)
+    handle.seek(_FIRST_BLOCK)
+    first = 0
+    while first * block_size < size - _FIRST_BLOCK:
+        raw = np.frombuffer(handle.read(per_read * block_size), np.uint8)
+        blocks = raw[: len(raw) // block_size * block_size].reshape(-1, block_size)
+        if not len(blocks):
+            break
+        stored = np.ascontiguousarray(blocks[:, :8]).view("<u8")[:, 0]
+        used = blocks[:, 8:].any(axis=1)
+        bad = np.flatnonzero(used & (stored != _checksums(blocks)))
+        if len(bad):
+            block = first + int(bad[0])
+            return f"block {block} at byte {_FIRST_BLOCK + block * block_size} fails its checksum"
+        first += len(blocks)
+    return None
+
+
+# ---------------------------------------------------------------------------- statements with a time limit
+
+class QueryTimeout(FilmkbError):
+    """A statement ran longer than its time limit and was interrupted (nothing was written)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"query interrupted after {seconds:g} s (timeout {seconds:g} s; 0 or None for no limit)")
+
+
+@contextmanager
+def interrupt_after(con: duckdb.DuckDBPyConnection, seconds: float | None):
+    """Interrupt whatever `con` runs inside the block once `seconds` have passed (None or 0: no limit);
+    the interrupted statement raises QueryTimeout and the connection stays usable."""
+    if not seconds:
+        yield
+        return
+    guard, state = threading.Lock(), {"inside": True, "fired": False}
+
+    def stop() -> None:
+        with guard:  # never interrupt a later statement on the same connection
+            if state["inside"]:
+                state["fired"] = True
+                con.interrupt()
+
+    timer = threading.Timer(seconds, stop)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        if state["fired"]:
+            raise QueryTimeout(seconds) from None
+        raise
+    finally:
+        with guard:
+            state["inside"] = False
+        timer.cancel()
+
+
 def engine_error(exc: BaseException, path: str) -> FilmkbError | None:
     """A one-line FilmkbError for a DuckDB error (None for anything else)."""
+    if _is_damage(exc):
+        return damaged(path, _engine_detail(exc))
+    if isinstance(exc, duckdb.PermissionException) or (
+            isinstance(exc, duckdb.InvalidInputException) and "configuration has been locked" in str(exc)):
+        return FilmkbError(f"query is sealed: it may read the knowledge base only (no files, ATTACH, extensions or "
+                           f"settings); nothing was read or written ({first_line(exc)})")
     if isinstance(exc, duckdb.ConstraintException):
         return FilmkbError(f"{path}: {first_line(exc)}; nothing was written")
     if isinstance(exc, duckdb.InvalidInputException) and "read-only" in str(exc):

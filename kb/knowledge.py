@@ -38,7 +38,9 @@ class KnowledgeBase(Queries, Writes, Results):
         """The DuckDB connection (opened read-only on first use outside a transaction)."""
         if self._con is None:
             self._con = connect(self.path, read_only=True)
-            if migrations.pending(self._con):  # made by an older filmkb: upgrade in place, atomically
+            with self._engine_errors():
+                stale = migrations.pending(self._con)
+            if stale:  # made by an older filmkb: upgrade in place, atomically
                 with self.transaction():
                     pass
                 self._con = connect(self.path, read_only=True)

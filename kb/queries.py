@@ -8,16 +8,29 @@ from pathlib import Path
 from ..errors import FilmkbError
 from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
 from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
-from .db import engine_error, table_names, view_query
+from .db import damaged, engine_error, file_damage, interrupt_after, table_names, view_query
 
 
 class Queries:
     """Reads: every SQL statement the layers above need, returning DataFrames or plain values."""
 
-    def sql(self, statement: str, params=None):
-        """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error."""
+    def sql(self, statement: str, params=None, timeout: float | None = None):
+        """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error.
+        After `timeout` seconds (None or 0: no limit) the statement is interrupted: QueryTimeout,
+        nothing written, the connection still usable."""
         try:
-            return self.con.execute(statement, params or []).df()
+            with interrupt_after(self.con, timeout):
+                return self.con.execute(statement, params or []).df()
+        except Exception as exc:
+            translated = engine_error(exc, self.path)
+            if translated is None:
+                raise
+            raise translated from None
+
+    def _rows(self, statement: str, params=None) -> list[tuple]:
+        """fetchall(), with DuckDB errors (a damaged file, ...) as one-line FilmkbErrors."""
+        try:
+            return self.con.execute(statement, params or []).fetchall()
         except Exception as exc:
             translated = engine_error(exc, self.path)
             if translated is None:
@@ -25,10 +38,10 @@ class Queries:
             raise translated from None
 
     def _one(self, statement: str, params=None):
-        return self.con.execute(statement, params or []).fetchall()[0][0]
+        return self._rows(statement, params)[0][0]
 
     def _pairs(self, statement: str, params=None) -> dict:
-        return dict(self.con.execute(statement, params or []).fetchall())
+        return dict(self._rows(statement, params))
 
     # ------------------------------------------------------------------ catalogue
 
@@ -37,7 +50,7 @@ class Queries:
         return Vocabulary(
             self._pairs("SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id"),
             self._pairs("SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id"),
-            frozenset(k for (k,) in self.con.execute("SELECT key FROM publications").fetchall()))
+            frozenset(k for (k,) in self._rows("SELECT key FROM publications")))
 
     def resolve(self, kind: str, name: str) -> str:
         """Canonical substrate or method name from any stored alias; a one-line error naming the fix."""
@@ -129,7 +142,7 @@ class Queries:
 
     def reference_ids(self) -> dict:
         """DOI and citation key -> publication id (to recognise a paper already in the knowledge base)."""
-        rows = self.con.execute("SELECT id, key, doi FROM publications").fetchall()
+        rows = self._rows("SELECT id, key, doi FROM publications")
         return {**{key: i for i, key, _ in rows}, **{doi: i for i, _, doi in rows if doi}}
 
     def substrate_ids(self) -> dict:
@@ -192,11 +205,11 @@ class Queries:
 
     def existing_conditions(self) -> list[tuple]:
         """(film id, reference identity, formula, method, substrate, orientation, T_dep, h, sigma) per film."""
-        return self.con.execute("""
+        return self._rows("""
             SELECT f.id, coalesce(p.doi, p.key), m.formula, dm.name, s.name, f.substrate_orientation,
                    f.deposition_temp_c, f.thickness_nm, f.conductivity_s_cm
             FROM films f JOIN publications p ON p.id = f.reference_id JOIN film_materials m ON m.id = f.material_id
-            JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id""").fetchall()
+            JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id""")
 
     def publication_identities(self) -> dict:
         """citation key -> the identity films are keyed by (DOI, else the key)."""
@@ -205,10 +218,26 @@ class Queries:
     # ------------------------------------------------------------------ quality and export
 
     def validate(self, names: list[str] | None = None):
-        """Run every great-expectations suite (tables and descriptor matrix); returns the failures."""
+        """Run every great-expectations suite (tables and descriptor matrix); returns the failures.
+        Without `names` the whole file is first checked for damage (`check_integrity`)."""
         from .quality import validate_tables
 
+        if names is None:
+            self.check_integrity()
         return validate_tables(self, names)
+
+    def check_integrity(self) -> None:
+        """A one-line 'damaged' FilmkbError unless the file is intact: every block's checksum (index blocks
+        too, which reads never touch), then a full read of every column of every table and view (hashing
+        whole rows, so no column can be skipped; DuckDB verifies each block it reads)."""
+        if self.path != ":memory:":
+            problem = file_damage(self.path, full=True)  # a cut at a block boundary: caught by connect()
+            if problem:
+                raise damaged(self.path, problem)
+        views = [v for (v,) in self._rows("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                          "AND database_name = current_database() ORDER BY view_name")]
+        for name in [*table_names(), *views]:
+            self._rows(f'SELECT count(*), sum(hash(t)) FROM "{name}" t')
 
     def export(self, out_dir: str | os.PathLike) -> list[Path]:
         """Every table and view as Parquet and CSV, plus references.bib; returns the files written."""

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
+import threading
 import time
 from contextlib import contextmanager
 
 from ..errors import FilmkbError
+from .db import damaged, file_damage
 
-_HELD: dict = {}  # real path -> depth: the lock is re-entrant within one process
+_HELD: dict = {}  # (real path, thread) -> depth: re-entrant within one thread; other threads wait their turn
 COPIES: list[str] = []  # every database copy this process made (the benchmark counts them)
 
 
@@ -31,12 +34,13 @@ def real_path(path: str) -> str:
 def writer_lock(path: str, wait: float = 0.0):
     """Hold the advisory write lock of `path`; FilmkbError('database is busy') if another writer has it."""
     target = real_path(path)
-    if _HELD.get(target):
-        _HELD[target] += 1
+    held = (target, threading.get_ident())
+    if _HELD.get(held):
+        _HELD[held] += 1
         try:
             yield
         finally:
-            _HELD[target] -= 1
+            _HELD[held] -= 1
         return
     try:
         handle = open(f"{target}.lock", "w")
@@ -53,11 +57,12 @@ def writer_lock(path: str, wait: float = 0.0):
                     raise FilmkbError(f"{path}: database is busy (another filmkb process is writing); "
                                       "nothing was written, retry when it has finished") from None
                 time.sleep(0.1)
-        _HELD[target] = 1
+        remove_dead_scratch(target)
+        _HELD[held] = 1
         try:
             yield
         finally:
-            _HELD.pop(target, None)
+            _HELD.pop(held, None)
     finally:
         handle.close()
 
@@ -65,6 +70,38 @@ def writer_lock(path: str, wait: float = 0.0):
 def scratch_name(path: str, suffix: str) -> str:
     """A temporary file beside the database, unique to this process."""
     return f"{real_path(path)}.{os.getpid()}.{suffix}"
+
+
+def remove_dead_scratch(target: str) -> list[str]:
+    """Remove the scratch files (TARGET.<pid>.writing / .building, and their .wal) of writers killed
+    mid-write (SIGKILL, OOM killer). Only the lock holder makes them, so the caller, holding the lock,
+    removes any whose process is gone; returns what it removed."""
+    directory, name = os.path.split(target)
+    pattern = re.compile(re.escape(name) + r"\.(\d+)\.(writing|building)(\.wal)?")
+    removed = []
+    try:
+        entries = os.listdir(directory or ".")
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.fullmatch(entry)
+        if match and int(match.group(1)) != os.getpid() and not _alive(int(match.group(1))):
+            try:
+                os.remove(os.path.join(directory, entry))
+                removed.append(entry)
+            except OSError:
+                pass
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: someone else's live process
+        return True
+    return True
 
 
 def remove_quietly(*paths: str) -> None:
@@ -75,7 +112,9 @@ def remove_quietly(*paths: str) -> None:
 
 
 def copy_for_writing(path: str) -> str:
-    """Copy the database (and any write-ahead log) to a private scratch file; returns its path."""
+    """Copy the database (and any write-ahead log) to a private scratch file; returns its path.
+    A damaged copy (any block failing its checksum, a cut-short file) is removed and refused, so
+    no write ever publishes over a damaged database."""
     source = real_path(path)
     if not os.path.exists(source):
         raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
@@ -85,6 +124,10 @@ def copy_for_writing(path: str) -> str:
     if os.path.exists(f"{source}.wal"):
         shutil.copy2(f"{source}.wal", f"{tmp}.wal")
     COPIES.append(tmp)
+    problem = file_damage(tmp, full=True)
+    if problem:
+        remove_quietly(tmp)
+        raise damaged(path, problem)
     return tmp
 
 

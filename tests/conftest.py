@@ -36,3 +36,13 @@ def kbase(built_db):
 
     with kb.open(built_db) as db:
         yield db
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `slow` run only when FILMKB_SLOW=1."""
+    if os.environ.get("FILMKB_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set FILMKB_SLOW=1 to run")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
