@@ -106,6 +106,21 @@ def parse_quantity(value: object, unit: str) -> float | None:
     return float(f"{converted:.12g}")  # drop float noise of unit conversion (300 K -> 26.85 C)
 
 
+def parse_energy_ev(value: object) -> float | None:
+    """An energy per ion in eV, e.g. an activation energy: '0.5 eV', '500 meV', a plain number (eV), or per
+    mole ('48.2 kJ/mol', '11.5 kcal/mol', divided by Avogadro's number by pint); blank -> None."""
+    try:
+        return parse_quantity(value, "eV")
+    except CellError as per_ion:
+        try:
+            return parse_quantity(value, "eV/particle")
+        except CellError:
+            if "is not a" not in str(per_ion):
+                raise per_ion from None
+            printed = _split_number(clean_text(value))[1]
+            raise CellError(f"unit '{printed}' is not an energy unit (expected e.g. eV, meV or kJ/mol)") from None
+
+
 # --- compositions -----------------------------------------------------------------------------
 
 # Abbreviations and element-list names mapped to a nominal formula (documented in data/README.md).

@@ -6,6 +6,7 @@ user films are never touched except to add derived columns.
 
 from __future__ import annotations
 
+from ..schema.arrhenius import conductivity_25c
 from . import materials
 from .db import apply_views, now, schema_version
 
@@ -26,7 +27,34 @@ def _to_2(con) -> str:
     return "composition features of film materials"
 
 
-STEPS = {2: _to_2}
+# DuckDB cannot add a NOT NULL column to a table, nor alter one that other tables reference (films), so the
+# flag is added with a default and filled for every row; new databases declare it NOT NULL (schema/tables.py).
+_FILM_TEMPERATURE = ("activation_energy_ev DOUBLE", "conductivity_25c_s_cm DOUBLE",
+                     "conductivity_25c_derived BOOLEAN DEFAULT false")
+
+
+def _to_3(con) -> str:
+    """The conductivity at 25 C of every film (the model target), by the rule ingest applies
+    (schema/arrhenius.py): the measured value at 20-30 C, else converted with the activation energy,
+    else NULL. Films keep their measured conductivity and measurement temperature."""
+    import pandas as pd
+
+    for column in _FILM_TEMPERATURE:
+        con.execute(f"ALTER TABLE films ADD COLUMN IF NOT EXISTS {column}")
+    rows = con.execute("SELECT id, conductivity_s_cm, measurement_temp_c, activation_energy_ev FROM films").fetchall()
+    values = [conductivity_25c(sigma, t_c, ea) for _, sigma, t_c, ea in rows]
+    frame = pd.DataFrame({"id": [r[0] for r in rows], "sigma": [v[0] for v in values],
+                          "derived": [v[1] for v in values]}).astype({"id": "int64", "sigma": "float64", "derived": bool})
+    con.register("_sigma_25c", frame)
+    try:
+        con.execute("UPDATE films SET conductivity_25c_s_cm = s.sigma, conductivity_25c_derived = s.derived "
+                    "FROM _sigma_25c s WHERE films.id = s.id")
+    finally:
+        con.unregister("_sigma_25c")
+    return "conductivity at 25 C of films (Arrhenius conversion with the activation energy)"
+
+
+STEPS = {2: _to_2, 3: _to_3}
 
 
 def pending(con) -> list[int]:

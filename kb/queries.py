@@ -79,7 +79,8 @@ class Queries:
 
     def films(self, substrate: str | None = None, method: str | None = None, phase: str | None = None,
               include_duplicates: bool = True):
-        """The film overview, filtered by substrate / method (any alias) and phase."""
+        """The film overview, filtered by substrate / method (any alias) and phase, with the note on its 25 C
+        conductivity (converted, or missing and why; film_conditions.conductivity_25c_note)."""
         where, params = [], []
         if substrate:
             where.append("substrate = ?")
@@ -95,7 +96,14 @@ class Queries:
         if not include_duplicates:
             where.append("duplicate_of IS NULL")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
-        return self.sql(f"SELECT * FROM film_overview{clause} ORDER BY film_id", params)
+        return self.sql(f"""SELECT * FROM (SELECT o.*, c.conductivity_25c_note FROM film_overview o
+                                            LEFT JOIN film_conditions c ON c.film_id = o.film_id){clause}
+                            ORDER BY film_id""", params)
+
+    def films_without_target(self) -> list[tuple]:
+        """(film id, why) of every film without a 25 C conductivity, so not in any descriptor matrix."""
+        return self._rows("""SELECT film_id, conductivity_25c_note FROM film_conditions
+                              WHERE conductivity_25c_s_cm IS NULL ORDER BY film_id""")
 
     def descriptor_matrix(self, complete: bool = True, descriptors: str = DEFAULT_SET):
         """Descriptors and -log10(sigma) per film, indexed by film_id (complete: the model input)."""
@@ -262,7 +270,9 @@ _CONDITION_COLUMNS = {
     "substrate_id": "NULL", "deposition_temp_c": "NULL", "thickness_nm": "NULL",
     "conductivity_s_cm": "CAST(NULL AS DOUBLE PRECISION)", "reference_id": "CAST(NULL AS INTEGER)",
     "substrate_as_given": "q.substrate", "is_duplicate": "false", "figure6_subset": "false",
-    "measurement_temp_assumed": "true", "measurement_temp_c": str(ROOM_TEMPERATURE_C), "phase": "CAST(NULL AS VARCHAR)",
+    "measurement_temp_assumed": "true", "measurement_temp_c": str(ROOM_TEMPERATURE_C),
+    "activation_energy_ev": "CAST(NULL AS DOUBLE PRECISION)", "conductivity_25c_s_cm": "CAST(NULL AS DOUBLE PRECISION)",
+    "conductivity_25c_derived": "false", "conductivity_25c_note": "CAST(NULL AS VARCHAR)", "phase": "CAST(NULL AS VARCHAR)",
     "method_family": "CAST(NULL AS VARCHAR)", "li_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
     "dopant_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ta_per_o12": "CAST(NULL AS DOUBLE PRECISION)",
     "al_per_o12": "CAST(NULL AS DOUBLE PRECISION)", "ga_per_o12": "CAST(NULL AS DOUBLE PRECISION)",

@@ -5,6 +5,7 @@ physical limits, wide enough for any real film yet narrow enough to catch unit s
 (a conductivity in S/m typed as S/cm, a temperature in K typed as C is caught by T_dep <= 1500 C).
 """
 
+from .arrhenius import MAX_ACTIVATION_ENERGY_EV
 from .names import METHOD_FAMILIES, PHASES
 
 MILLER = r"^-?\d-?\d-?\d$"
@@ -36,6 +37,7 @@ FILM_ENTRY_SUITE = [
     not_null("conductivity_s_cm"), between("conductivity_s_cm", 1e-12, 1e-1),
     between("thickness_nm", 0.1, 1e6),
     not_null("measurement_temp_c"), between("measurement_temp_c", -273.15, 1000.0, strict_min=True),
+    between("activation_energy_ev", 0.0, MAX_ACTIVATION_ENERGY_EV, strict_min=True, strict_max=True),
     not_null("phase"), in_set("phase", list(PHASES)),
     regex("substrate_orientation", MILLER),
     not_null("method"), not_null("substrate"), not_null("composition"),
@@ -45,6 +47,7 @@ SUITES = {
     "films": [
         unique("id"), not_null("reference_id"), not_null("material_id"), not_null("method_id"),
         not_null("substrate_id"), not_null("batch_id"), not_null("source_file"), not_null("source_line"),
+        not_null("conductivity_25c_derived"),
         *[e for e in FILM_ENTRY_SUITE if e[1]["column"] not in ("method", "substrate", "composition")],
     ],
     "publications": [

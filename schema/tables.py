@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import Boolean, Double, Sequence, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2  # 2: composition features of film_materials (kb/migrations.py upgrades version 1)
+SCHEMA_VERSION = 3  # 2: composition features of film_materials; 3: conductivity at 25 C (kb/migrations.py upgrades)
 
 
 def _pk(seq: str):
@@ -187,9 +187,15 @@ class FilmBase(SQLModel):
     deposition_temp_c: float = _num("deposition temperature, degrees C", nullable=False)
     phase: str = Field(description="cubic / tetragonal / amorphous / mixed")
     thickness_nm: Optional[float] = _num("film thickness, nm")
-    conductivity_s_cm: float = _num("total Li-ion conductivity, S/cm", nullable=False)
+    conductivity_s_cm: float = _num("total Li-ion conductivity as reported, at measurement_temp_c, S/cm", nullable=False)
     measurement_temp_c: float = _num("measurement temperature, degrees C", nullable=False)
     measurement_temp_assumed: bool = Field(default=False, sa_type=Boolean)
+    activation_energy_ev: Optional[float] = _num("activation energy of the conductivity as the paper gives it, eV")
+    conductivity_25c_s_cm: Optional[float] = _num(
+        "conductivity at 25 C, S/cm (the model target): the measured value if measured at 20-30 C, else converted "
+        "by the Arrhenius law with the activation energy (schema/arrhenius.py), else NULL")
+    conductivity_25c_derived: bool = Field(default=False, sa_type=Boolean,
+                                           description="conductivity_25c_s_cm was converted from measurement_temp_c")
     composition_as_given: Optional[str] = None
     method_as_given: Optional[str] = None
     substrate_as_given: Optional[str] = None

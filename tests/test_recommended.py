@@ -131,6 +131,8 @@ def test_train_recommended_then_predict_known_new_and_out_of_domain(db_path):
 def test_an_older_database_is_upgraded_in_place_when_opened(db_path):
     import duckdb
 
+    from filmkb.schema.tables import SCHEMA_VERSION
+
     con = duckdb.connect(db_path)  # make it look like a version-1 file (films reference film_materials, so
     # DuckDB will not drop its columns: empty them instead; the upgrade adds them IF NOT EXISTS)
     con.execute("UPDATE film_materials SET li_per_o12 = NULL, dopant_elements = NULL, dopant_per_o12 = NULL, "
@@ -140,6 +142,6 @@ def test_an_older_database_is_upgraded_in_place_when_opened(db_path):
     con.execute("DROP VIEW film_descriptors_extended")
     con.close()
     with kb.open(db_path) as db:
-        assert db.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == 2
+        assert db.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == SCHEMA_VERSION
         ext = db.descriptor_matrix(descriptors="extended")
     assert len(ext) == 26 and ext["li_per_o12"].notna().all()

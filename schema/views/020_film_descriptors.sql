@@ -8,7 +8,9 @@
 --   misfit               (n a_sub - a_film) / a_film; 0 if amorphous  [-]
 --   substrate_dielectric static relative permittivity of substrate    [-]
 --   thermal_stress_term  E_sub (1 - nu_sub) / h * T_dep * (CTE_sub - CTE_film)  [GPa/nm]
---   neg_log10_sigma      -log10(sigma / S cm^-1)                      (target)
+--   neg_log10_sigma      -log10(sigma_25C / S cm^-1)                  (target)
+--                        sigma_25C: film_conditions.conductivity_25c_s_cm, the conductivity at 25 C (NULL for
+--                        a film measured away from 20-30 C without an activation energy)
 -- Computed from the view film_conditions only, so predictions for new conditions use this SQL too.
 -- descriptor_choices spells out the documented choices (data/README.md) that touch each row.
 CREATE OR REPLACE VIEW film_descriptors AS
@@ -22,7 +24,7 @@ SELECT
     s.dielectric_constant                                         AS substrate_dielectric,
     s.youngs_modulus_gpa * (1.0 - s.poisson_ratio) / f.thickness_nm
         * (f.deposition_temp_c + 273.15) * (s.cte_per_k - fp.cte_per_k) AS thermal_stress_term,
-    -log10(f.conductivity_s_cm)                                   AS neg_log10_sigma,
+    -log10(f.conductivity_25c_s_cm)                               AS neg_log10_sigma,
     f.reference_id                                                AS reference_id,
     s.name                                                        AS substrate,
     f.substrate_as_given                                          AS substrate_as_given,
@@ -37,7 +39,8 @@ SELECT
         CASE WHEN s.melting_kind = 'decomposition' THEN 'T_m is a decomposition point' END,
         CASE WHEN s.melting_kind = 'imputed' THEN 'substrate T_m imputed' END,
         'shear modulus normalised by G_film of ' || fp.name,
-        CASE WHEN f.measurement_temp_assumed THEN 'measured at room temperature (assumed)' END
+        CASE WHEN f.measurement_temp_assumed THEN 'measured at room temperature (assumed)' END,
+        f.conductivity_25c_note
     )                                                             AS descriptor_choices
 FROM film_conditions f
 JOIN substrates s ON s.id = f.substrate_id

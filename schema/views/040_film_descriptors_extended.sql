@@ -7,8 +7,10 @@
 --   phase_cubic, phase_tetragonal, phase_mixed
 --                               1/0 flags of the reported film phase (amorphous: all 0)
 --   method_pvd, method_cvd, method_ald
---                               1/0 flags of the deposition-method family (sol-gel: all 0)
---   measurement_temp_c          temperature of the conductivity measurement, degrees C (films table)
+--                               1/0 flags of the deposition-method family (sol-gel, solution, powder,
+--                               other: all 0; schema/names.py METHOD_FAMILIES)
+--   measurement_temp_c          temperature the target conductivity refers to, degrees C: the measurement's
+--                               (films table), or 25 where it was converted to 25 C (Arrhenius)
 --   li_per_o12, dopant_per_o12  Li and dopant atoms (not Li, La, Zr, O) per 12 O, pymatgen (film_materials)
 --   has_ta, has_al, has_ga      1/0: the composition contains Ta / Al / Ga (pymatgen)
 -- Computed from film_descriptors and film_conditions only (see 015_film_conditions.sql).
@@ -28,7 +30,8 @@ SELECT
     CASE WHEN c.method_family = 'PVD' THEN 1.0 ELSE 0.0 END     AS method_pvd,
     CASE WHEN c.method_family = 'CVD' THEN 1.0 ELSE 0.0 END     AS method_cvd,
     CASE WHEN c.method_family = 'ALD' THEN 1.0 ELSE 0.0 END     AS method_ald,
-    c.measurement_temp_c                                        AS measurement_temp_c,
+    CASE WHEN c.conductivity_25c_derived THEN 25.0 ELSE c.measurement_temp_c END
+                                                                AS measurement_temp_c,
     c.li_per_o12                                                AS li_per_o12,
     c.dopant_per_o12                                            AS dopant_per_o12,
     CASE WHEN c.ta_per_o12 > 0 THEN 1.0 ELSE 0.0 END            AS has_ta,
