@@ -7,9 +7,10 @@ number carries its own unit and source; pint converts each to its column's canon
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from dataclasses import replace as _replace
 
 from .entries import Problem, _bool, _Cells, _year
-from ..schema.names import METHOD_FAMILIES
+from ..schema.names import METHOD_FAMILIES, Vocabulary, alias_key
 from .normalise import CellError, clean_text, normalise_doi, parse_quantity
 from .readers import Record
 
@@ -145,21 +146,81 @@ def phase_entries(records: list[Record]) -> tuple[list[PhaseEntry], list[Problem
     return list(entries.values()), problems
 
 
-def method_entries(records: list[Record]) -> tuple[list[MethodEntry], list[Problem]]:
-    """methods.csv -> MethodEntry (canonical name, family, aliases)."""
+METHOD_COLUMNS = ("name", "family", "description", "aliases")  # a methods file's header (data/methods.csv)
+_FAMILIES = {f.lower(): f for f in METHOD_FAMILIES}
+
+
+def method_entries(records: list[Record], known: dict | None = None) -> tuple[list[MethodEntry], list[Problem]]:
+    """methods.csv rows -> MethodEntry (canonical name, family, aliases). A problem for an empty name, a
+    family outside METHOD_FAMILIES (matched case-insensitively), and a name or alias that already belongs
+    to another method: one in `known` (alias key -> canonical name, the database's) or an earlier row."""
+    known = dict(known or {})
     entries, problems = [], []
     for r in records:
         c = _Cells(r)
-        family = c.text("family")
-        if family not in METHOD_FAMILIES:
-            c.problem("family", f"expected one of {', '.join(METHOD_FAMILIES)}")
-        if not c.text("name"):
+        name, family = c.text("name"), c.text("family")
+        if family is None or family.lower() not in _FAMILIES:
+            c.problem("family", f"unknown method family; expected one of {', '.join(METHOD_FAMILIES)}")
+        if not name:
             c.problem("name", "required but empty")
+        aliases = [clean_text(a) for a in (c.text("aliases") or "").split("|") if clean_text(a)]
+        for column, text in [("name", name)] * bool(name) + [("aliases", a) for a in aliases]:
+            owner = known.get(alias_key(text))
+            if owner is not None:
+                what = "the name" if alias_key(owner) == alias_key(text) else "an alias"
+                c.problem(column, f"already {what} of method '{owner}' (see `filmkb methods`)", value=text)
         problems += c.problems
         if not c.problems:
-            aliases = [a for a in (c.text("aliases") or "").split("|") if a.strip()]
-            entries.append(MethodEntry(c.text("name"), family, c.text("description"), aliases))
+            entries.append(MethodEntry(name, _FAMILIES[family.lower()], c.text("description"), aliases))
+            for text in (name, *aliases):
+                known.setdefault(alias_key(text), name)
     return entries, problems
+
+
+def repeated_methods(records: list[Record], known: dict, families: dict) -> tuple[list[Record], list[Record]]:
+    """(new rows, rows already in the database as they are): a row repeats a stored method when its name is
+    that method's name, its family the same and each alias already that method's. Re-ingesting a methods
+    file is then a no-op, as it is for films; any other overlap is a problem of `method_entries`."""
+    new, repeated = [], []
+    for r in records:
+        c = _Cells(r)
+        owner = known.get(alias_key(c.text("name") or ""))
+        family = (c.text("family") or "").lower()
+        aliases = [a for a in (c.text("aliases") or "").split("|") if clean_text(a)]
+        same = (owner is not None and alias_key(owner) == alias_key(c.text("name"))
+                and (families.get(owner) or "").lower() == family
+                and all(known.get(alias_key(a)) == owner for a in aliases))
+        (repeated if same else new).append(r)
+    return new, repeated
+
+
+_OPTIONS = {"name": "NAME", "family": "--family", "aliases": "--alias", "description": "--description"}
+
+
+def method_from_options(name: str, family: str | None, aliases=(), description: str | None = None,
+                        known: dict | None = None, where: str = "add-method") -> MethodEntry:
+    """One MethodEntry from `filmkb add-method` options, checked against the known aliases; IngestError
+    with one line per bad option (`add-method --alias 'PLD': already the name of method 'PLD' ...`)."""
+    from .batch import raise_if
+
+    cells = {"name": name, "family": family, "description": description, "aliases": "|".join(aliases)}
+    entries, problems = method_entries([Record(where, 0, cells)], known)
+    raise_if([f"{where} {_OPTIONS[p.column]} {clean_text(p.value)!r}: {p.reason}" for p in problems])
+    return entries[0]
+
+
+def method_note(entries: list[MethodEntry], note: str | None = None) -> str:
+    """The provenance note of a batch that adds methods: each name, family and aliases, then the user's note."""
+    parts = [f"{e.name} ({e.family}" + (f"; aliases {', '.join(e.aliases)}" if e.aliases else "") + ")"
+             for e in entries]
+    text = ("method " if len(entries) == 1 else "methods ") + ", ".join(parts)
+    return f"{text}; note: {clean_text(note)}" if note and clean_text(note) else text
+
+
+def with_methods(vocab: Vocabulary, entries: list[MethodEntry]) -> Vocabulary:
+    """`vocab` with the names and aliases of `entries` added (films of the same batch may use them)."""
+    added = {alias_key(n): e.name for e in entries for n in (e.name, *e.aliases) if alias_key(n)}
+    return _replace(vocab, methods={**added, **vocab.methods})
 
 
 @dataclass

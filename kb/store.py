@@ -58,6 +58,17 @@ class Writes:
         self.insert_frame("publications", pd.DataFrame(rows))
 
     def write_methods(self, entries) -> None:
+        """Insert deposition methods and their aliases; a name or alias another method already has is refused
+        (ingest checks this first, by file and line; this guards every other caller)."""
+        self._require_writing()
+        taken = self._lookup_ids("SELECT a.alias, m.name FROM method_aliases a "
+                                 "JOIN deposition_methods m ON m.id = a.method_id")
+        clash = sorted({(alias_key(n), taken[alias_key(n)]) for e in entries for n in [e.name, *e.aliases]
+                        if alias_key(n) in taken})
+        if clash:
+            raise FilmkbError("method name or alias already known: "
+                              + ", ".join(f"'{key}' (method '{owner}')" for key, owner in clash)
+                              + " (see `filmkb methods`)")
         ids = self.insert_frame("deposition_methods", pd.DataFrame(
             [dict(name=e.name, family=e.family, description=e.description) for e in entries]), returning="id")
         self._write_aliases("method_aliases", "method_id", [(i, [e.name, *e.aliases]) for i, e in zip(ids, entries)])
