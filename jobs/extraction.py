@@ -1,0 +1,41 @@
+"""The extract job: draft ingest rows from a paper, naming methods and substrates as the knowledge base knows them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import kb
+from ..ingest.extract import write_drafts
+from ..ingest.extract import extract as draft
+from ..ingest.extract.drafts import Extraction
+from ..ingest.extract.names import curated_vocabulary
+from ..ingest.extract.papers import ExtractError, read_paper
+from ..schema.names import Vocabulary
+
+__all__ = ["extract"]
+
+
+def vocabulary(db=None) -> Vocabulary:
+    """Method and substrate names of the knowledge base when its file exists (with those added by
+    `filmkb add-method` / `add-substrate`), else of the curated data files: no database is created."""
+    path = Path(str(db or kb.default_path()))
+    if not path.is_file():
+        return curated_vocabulary()
+    with kb.open(path) as k:
+        return k.vocabulary()
+
+
+def extract(paper, db=None, out=None, overwrite: bool = False) -> tuple[Path, Extraction]:
+    """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, by default
+    <paper stem>.draft.csv in the working directory; returns (CSV path, Extraction). Reads the knowledge
+    base's vocabulary (never writes the database); refuses to replace an existing CSV unless `overwrite`,
+    and never the paper itself."""
+    target = Path(out) if out else Path(Path(paper).stem + ".draft.csv")
+    if target.exists() and not overwrite:
+        raise ExtractError(f"{target}: already exists; use --force to overwrite it")
+    if target.exists() and Path(paper).exists() and target.resolve() == Path(paper).resolve():
+        raise ExtractError(f"{target}: is the paper itself; choose another --out")
+    document = read_paper(paper)
+    result = draft(document, vocabulary(db))
+    write_drafts(result.drafts, target, overwrite=overwrite)
+    return target, result
