@@ -8,8 +8,9 @@ The jobs (`filmkb.init`, `filmkb.ingest`, `filmkb.evaluate`, `filmkb.train`, `fi
 
 __version__ = "0.1.0"
 
-_JOBS = frozenset({"init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "retract", "history",
-                   "evaluate", "train", "predict", "explain", "load_run", "models_root", "stale_warning", "reproduce"})
+_JOBS = frozenset({"init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
+                   "history", "extract", "evaluate", "train", "predict", "explain", "load_run", "models_root",
+                   "stale_warning", "reproduce"})
 
 
 def __getattr__(name):

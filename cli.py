@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 import click
 
+from .schema.names import METHOD_FAMILIES
+
 FORMATS = click.Choice(["table", "csv", "json"])
 
 
@@ -170,8 +172,11 @@ def films(ctx, substrate, method, phase, fmt, all_columns):
     with kb.open(ctx.obj["db"]) as db:
         frame = db.films(substrate=substrate, method=method, phase=phase)
     if not all_columns and fmt == "table":
+        # the 25 C note (converted, or no 25 C value and why) only when a listed film has one
+        note = ["conductivity_25c_note"] if frame["conductivity_25c_note"].notna().any() else []
         frame = frame[["film_id", "reference", "composition", "method", "deposition_temp_c", "substrate",
-                       "orientation", "phase", "thickness_nm", "conductivity_s_cm", "duplicate_of"]]
+                       "orientation", "phase", "thickness_nm", "conductivity_s_cm", "measurement_temp_c",
+                       "conductivity_25c_s_cm", "duplicate_of", *note]]
     _emit(frame, fmt, title=f"{len(frame)} films")
 
 
@@ -233,7 +238,8 @@ def descriptors(ctx, complete, out, fmt):
 @main.command()
 @click.pass_context
 def validate(ctx):
-    """Run every great-expectations suite; print each failure; exit 1 on any.
+    """Run every great-expectations suite; print each failure; exit 1 on any. Films stored without a
+    25 C conductivity (measured away from 20-30 C without an activation energy) are listed as notes.
 
     Example: filmkb validate
     """
@@ -241,6 +247,9 @@ def validate(ctx):
 
     with kb.open(ctx.obj["db"]) as db:
         failures = db.validate()
+        untargeted = db.films_without_target()
+    for film_id, why in untargeted:  # stored on purpose, so a note and not a failure
+        click.echo(f"films: row id {film_id}: not in the descriptor matrix: {why}")
     for failure in failures:
         click.echo(str(failure))
     if failures:
@@ -311,12 +320,21 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
               help="Longest cell a file may hold, in characters.")
 @click.pass_context
 def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_chars):
-    """Add films from CSV or YAML files (template: data/templates/films.csv), or references from .bib.
+    """Add films from CSV or YAML files (template: data/templates/films.csv), deposition methods from
+    methods files, or references from .bib.
+
+    A file whose header is name,family,description,aliases (as data/methods.csv; family one of
+    PVD, CVD, ALD, sol-gel, solution, powder, other; aliases '|'-separated) holds methods, told apart
+    from film files by that header. Its methods are written first, in their own batch, so films of
+    the same invocation may use them; a row repeating a stored method exactly is skipped.
 
     All rows are normalised (units, formulas, names, DOIs) and validated first; one bad row means
     nothing is written, and every bad cell is listed as FILE:LINE: column: value: reason.
 
-    Example: filmkb ingest new_films.csv more.yaml --dry-run
+    Drafts written by `filmkb extract` may keep their confidence and source columns: ingest knows
+    them as draft columns and ignores them (a note says so); they are not stored.
+
+    Example: filmkb ingest new_films.csv more.yaml --dry-run; filmkb ingest my_methods.csv my_films.csv
     """
     from .jobs import ingest as run
 
@@ -328,9 +346,24 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
         return
     from .ingest.readers import Limits
 
+    from .ingest.columns import draft_columns_in
+
+    for file, names in draft_columns_in(films_files).items():
+        plural = "s" if len(names) > 1 else ""
+        click.echo(f"{file}: draft column{plural} {', '.join(names)} (from `filmkb extract`) ignored")
     report = run(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait, allow_extra_columns=allow_extra_columns,
                  limits=Limits(max_rows=max_rows, max_cell_chars=max_cell_chars))
     c = report.counts
+    for file, line, name in report.known_methods:
+        click.echo(f"{file}:{line}: method {name} is already in the database as it is: skipped")
+    if report.methods:
+        names = ", ".join(report.methods)
+        click.echo(f"dry run: {len(report.methods)} methods valid, would be added: {names}" if dry_run else
+                   f"batch {report.methods_batch_id}: added {len(report.methods)} methods ({names})")
+    if not c["read"]:  # methods files only
+        if dry_run or not report.methods:
+            click.echo("dry run: nothing written" if dry_run else "nothing added: every method is already in the database")
+        return
     for file, line, other in report.duplicates:
         click.echo(f"{file}:{line}: already in the database as film {other}: skipped")
     for file, line, other in report.near_duplicates:
@@ -343,6 +376,41 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
         ids = ", ".join(map(str, report.film_ids))
         click.echo(f"batch {report.batch_id}: added {c['added']} films (ids {ids}); "
                    f"{c['duplicates']} duplicates skipped, {c['near_duplicates']} near-duplicates")
+
+
+@main.command()
+@click.argument("paper", type=click.Path())
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="CSV to write [default: <paper stem>.draft.csv in the current directory].")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.pass_context
+def extract(ctx, paper, out, force):
+    """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, for you
+    to review before `filmkb ingest`. Never writes the database: when the --db file exists, its method
+    and substrate names (with those from add-method/add-substrate) are recognised, else the curated ones.
+
+    Rows come from tables whose header names the conductivity and two or more conditions (one row per
+    table row, citing the reference the row cites in notes) and from sentences stating a film's
+    conditions and conductivity (lower confidence). Each row has a confidence (0-1) and its source
+    (page/line); `filmkb ingest` ignores those two columns. The paper's own DOI fills doi when found.
+    Read every row against the paper: cells are drafts, not facts.
+
+    Example: filmkb extract paper.pdf --out drafts.csv && filmkb ingest drafts.csv --dry-run
+    """
+    import time
+
+    from .jobs import extract as draft_paper
+
+    start = time.perf_counter()
+    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    kinds = {o: sum(d.origin == o for d in result.drafts) for o in ("table", "flattened", "sentence")}
+    click.echo(f"{target}: {len(result.drafts)} rows drafted ({kinds['table'] + kinds['flattened']} from tables, "
+               f"{kinds['sentence']} from sentences), mean confidence {result.mean_confidence:.2f}, "
+               f"{time.perf_counter() - start:.1f} s")
+    if result.drafts:
+        click.echo(f"review them, then: filmkb ingest {target} --dry-run")
 
 
 @main.command("ingest-bib")
@@ -396,6 +464,29 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
     click.echo(f"substrate {added} added")
 
 
+@main.command("add-method")
+@click.argument("name")
+@click.option("--family", required=True, metavar="FAMILY", help=f"Method family: {', '.join(METHOD_FAMILIES)}.")
+@click.option("--alias", "aliases", multiple=True, help="Another name papers use for it (repeatable).")
+@click.option("--description", help="What the method is, in a few words.")
+@click.option("--note", help="Free-text note, recorded with the batch (`filmkb history`).")
+@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.pass_context
+def add_method(ctx, name, family, aliases, description, note, wait):
+    """Add a deposition method with its family and aliases, recorded as a user batch (`filmkb history`).
+
+    A name or alias that another method already has is refused (see `filmkb methods`). Several methods
+    at once: `filmkb ingest FILE` with a file headed name,family,description,aliases.
+    Only PVD, CVD and ALD have their own flag in the extended descriptors; other families are all 0 there.
+
+    Example: filmkb add-method "flash evaporation" --family PVD --alias "flash-evaporation" --note "Smith 2024"
+    """
+    from .jobs import add_method as add
+
+    added = add(ctx.obj["db"], name, family, aliases, description=description, note=note, wait=wait)
+    click.echo(f"method {added} added")
+
+
 @main.command()
 @click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
 @click.pass_context
@@ -408,7 +499,8 @@ def add(ctx, wait):
     from .jobs import ingest_records
 
     required = {"composition", "method", "deposition_temp_c", "substrate", "phase", "conductivity_s_cm"}
-    click.echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm). Empty = not given.")
+    click.echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm, 0.45 eV). Empty = not given; "
+               "activation_energy_ev converts a value measured away from 25 C.")
     cells = {}
     for column in TEMPLATE_COLUMNS:
         label = column + (" (required)" if column in required else "")

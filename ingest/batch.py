@@ -31,6 +31,9 @@ class IngestReport:
     duplicates: list = field(default_factory=list)       # (file, line, film id it repeats)
     near_duplicates: list = field(default_factory=list)  # (file, line, film id with other sigma)
     dry_run: bool = False
+    methods: list = field(default_factory=list)            # names of the methods added (or, dry run, valid)
+    methods_batch_id: int | None = None                    # the batch recording them
+    known_methods: list = field(default_factory=list)      # (file, line, method) rows already stored: skipped
 
 
 def raise_if(problems: list) -> None:
@@ -78,8 +81,8 @@ def entry_frame(entries):
     """The normalised batch as one DataFrame (row = position in `entries`) for the suites."""
     import pandas as pd
 
-    fields = ("deposition_temp_c", "conductivity_s_cm", "thickness_nm", "measurement_temp_c", "phase",
-              "substrate_orientation", "method", "substrate")
+    fields = ("deposition_temp_c", "conductivity_s_cm", "thickness_nm", "measurement_temp_c", "activation_energy_ev",
+              "phase", "substrate_orientation", "method", "substrate")
     frame = pd.DataFrame([{f: getattr(e, f) for f in fields} for e in entries])
     frame["composition"] = [e.material.composition for e in entries]
     frame["row"] = range(len(entries))
@@ -112,6 +115,46 @@ def film_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bo
         return extras_into_notes(records)
     raise_if(column_problems(records))
     return records
+
+
+def is_methods_file(records: list) -> bool:
+    """A file of deposition methods (header name, family, description, aliases, as data/methods.csv)
+    rather than films: it has a name or family column and no column of the film template."""
+    from .catalogue import METHOD_COLUMNS
+    from .columns import KNOWN_COLUMNS
+
+    columns = {c for r in records for c in r.cells}
+    return bool(columns & set(METHOD_COLUMNS[:2])) and not columns & set(KNOWN_COLUMNS)
+
+
+def entry_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bool = False) -> tuple[list, list]:
+    """(film records, method records) of the files, each file told apart by its header: a methods file's
+    columns must be name, family, description, aliases (an unknown one is an error naming the closest);
+    film files are checked as `film_records` checks them."""
+    from .catalogue import METHOD_COLUMNS
+    from .columns import column_problems, did_you_mean, extras_into_notes
+
+    records = read_all(files, limits)
+    by_file: dict = {}
+    for r in records:
+        by_file.setdefault(r.file, []).append(r)
+    films, methods, problems = [], [], []
+    for file, rows in by_file.items():
+        if not is_methods_file(rows):
+            films += rows
+            continue
+        methods += rows
+        for name in dict.fromkeys(c for r in rows for c in r.cells):
+            if name not in METHOD_COLUMNS:
+                line = 1 if file.lower().endswith(".csv") else next(r.line for r in rows if name in r.cells)
+                problems.append(f"{file}:{line}: {name}: unknown column of a methods file (expected "
+                                f"{', '.join(METHOD_COLUMNS)}){did_you_mean(name, METHOD_COLUMNS)}")
+    if allow_extra_columns:
+        films = extras_into_notes(films)
+    else:
+        problems += column_problems(films)
+    raise_if(problems)
+    return films, methods
 
 
 def clean_batch(records, vocab, source_table: str | None = None) -> list:

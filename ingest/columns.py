@@ -12,7 +12,30 @@ from dataclasses import replace
 from .entries import CURATED_COLUMNS, TEMPLATE_COLUMNS
 from .readers import Record
 
-KNOWN_COLUMNS = TEMPLATE_COLUMNS + CURATED_COLUMNS
+# Columns `filmkb extract` adds to its drafts for the reviewer (how sure, where in the paper): ingest
+# accepts them and ignores them (they are not kept in the notes either).
+DRAFT_COLUMNS = ("confidence", "source")
+KNOWN_COLUMNS = TEMPLATE_COLUMNS + CURATED_COLUMNS + DRAFT_COLUMNS
+
+
+def draft_columns_in(files) -> dict:
+    """CSV file -> the draft columns (confidence, source) in its header: what ingest ignored. Reads only
+    the header line; a file that cannot be read is left to the reader's own error."""
+    import csv
+
+    found = {}
+    for path in files:
+        if not str(path).lower().endswith(".csv"):
+            continue
+        try:
+            with open(path, newline="", encoding="utf-8-sig") as handle:
+                header = next(csv.reader(handle), [])
+        except (OSError, UnicodeError, csv.Error):
+            continue
+        names = [n for n in DRAFT_COLUMNS if n in {h.strip() for h in header}]
+        if names:
+            found[str(path)] = names
+    return found
 
 
 def did_you_mean(name: str, known=KNOWN_COLUMNS) -> str:

@@ -7,12 +7,14 @@ Each problem is reported as `FILE:LINE: column: value: reason`.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass
 from typing import Any, Optional
 
 from pydantic import ConfigDict
 from sqlmodel import Field
 
+from ..schema.arrhenius import MAX_ACTIVATION_ENERGY_EV, conductivity_25c
 from ..schema.names import ROOM_TEMPERATURE_C, Vocabulary
 from ..schema.tables import FilmBase
 from .normalise import (
@@ -23,6 +25,7 @@ from .normalise import (
     normalise_orientation,
     normalise_phase,
     parse_composition,
+    parse_energy_ev,
     parse_quantity,
     split_substrate,
 )
@@ -31,7 +34,7 @@ from .readers import Record
 TEMPLATE_COLUMNS = (
     "doi", "authors", "year", "journal", "title", "composition", "method", "deposition_temp_c",
     "substrate", "substrate_orientation", "phase", "thickness_nm", "conductivity_s_cm",
-    "measurement_temp_c", "precursors", "notes",
+    "measurement_temp_c", "activation_energy_ev", "precursors", "notes",
 )
 # Extra columns of the curated seed file (data/seed_films.csv); optional in user files.
 CURATED_COLUMNS = (
@@ -149,7 +152,8 @@ def _int(value) -> int:
 def _reference(cells: _Cells, vocab: Vocabulary) -> ReferenceEntry | None:
     key = cells.text("reference_key")
     if key is not None and key not in vocab.reference_keys:
-        cells.problem("reference_key", "unknown reference key (add it to data/references.csv)")
+        cells.problem("reference_key", "unknown reference key; give the paper's DOI (doi column) or its authors "
+                      "and year instead")
     doi = cells.apply("doi", normalise_doi)
     authors, year = cells.text("authors"), cells.apply("year", _year)
     if key is None and doi is None and not (authors and year):
@@ -172,15 +176,18 @@ def film_entry(record: Record, vocab: Vocabulary) -> tuple[FilmEntry | None, lis
     thickness = c.apply("thickness_nm", parse_quantity, "nm")
     sigma = c.apply("conductivity_s_cm", parse_quantity, "S/cm", required=True)
     t_meas = c.apply("measurement_temp_c", parse_quantity, "degC")
-    _check_physical(c, t_dep, thickness, sigma, t_meas)
+    ea = c.apply("activation_energy_ev", parse_energy_ev)
+    _check_physical(c, t_dep, thickness, sigma, t_meas, ea)
     if c.problems:
         return None, c.problems
+    t_meas_c = ROOM_TEMPERATURE_C if t_meas is None else t_meas
+    sigma_25c, derived = conductivity_25c(sigma, t_meas_c, ea)
     return FilmEntry(
         reference=reference, material=material, method=method, substrate=substrate,
         substrate_orientation=orientation, phase=phase, deposition_temp_c=t_dep,
         thickness_nm=thickness, conductivity_s_cm=sigma,
-        measurement_temp_c=ROOM_TEMPERATURE_C if t_meas is None else t_meas,
-        measurement_temp_assumed=t_meas is None,
+        measurement_temp_c=t_meas_c, measurement_temp_assumed=t_meas is None, activation_energy_ev=ea,
+        conductivity_25c_s_cm=sigma_25c, conductivity_25c_derived=derived,
         precursors=c.text("precursors"), notes=c.text("notes"),
         composition_as_given=c.text("composition_as_published") or c.text("composition"),
         method_as_given=c.text("method_as_published") or method_text,
@@ -200,8 +207,8 @@ def _method(c: _Cells, vocab: Vocabulary, required: bool) -> str | None:
         if required:
             c.problem("method", "required but empty")
         return None
-    return _lookup(c, "method", text, vocab,
-                   "add it to data/methods.csv or use a known alias (listed by `filmkb methods`)")
+    return _lookup(c, "method", text, vocab, f"add it with `filmkb add-method {shlex.quote(text)} --family ...` "
+                   "or use a known alias (listed by `filmkb methods`)")
 
 
 def _substrate(c: _Cells, vocab: Vocabulary) -> tuple[str | None, str | None]:
@@ -211,16 +218,17 @@ def _substrate(c: _Cells, vocab: Vocabulary) -> tuple[str | None, str | None]:
         c.problem("substrate", "required but empty")
         return None, None
     name, orientation_in_name = split_substrate(text)
-    canonical = _lookup(c, "substrate", name, vocab,
-                        "add it with `filmkb add-substrate` or data/substrates.csv + data/substrate_properties.csv")
+    canonical = _lookup(c, "substrate", name, vocab, f"add it with `filmkb add-substrate --name {shlex.quote(name)} "
+                        "...` or use a known alias (listed by `filmkb substrates`)")
     orientation = c.apply("substrate_orientation", normalise_orientation)
     if orientation and orientation_in_name and orientation != orientation_in_name:
         c.problem("substrate_orientation", f"contradicts the orientation ({orientation_in_name}) in the substrate cell")
     return canonical, orientation or orientation_in_name
 
 
-def _check_physical(c: _Cells, t_dep, thickness, sigma, t_meas) -> None:
-    """Range checks that need no table: absolute zero, positive thickness and conductivity."""
+def _check_physical(c: _Cells, t_dep, thickness, sigma, t_meas, ea=None) -> None:
+    """Range checks that need no table: absolute zero, positive thickness and conductivity, and an
+    activation energy in (0, 3) eV."""
     for column, value in (("deposition_temp_c", t_dep), ("measurement_temp_c", t_meas)):
         if value is not None and value <= -273.15:
             c.problem(column, "below absolute zero")
@@ -228,6 +236,9 @@ def _check_physical(c: _Cells, t_dep, thickness, sigma, t_meas) -> None:
         c.problem("thickness_nm", "thickness must be positive")
     if sigma is not None and sigma <= 0:
         c.problem("conductivity_s_cm", "conductivity must be positive")
+    if ea is not None and not 0.0 < ea < MAX_ACTIVATION_ENERGY_EV:
+        c.problem("activation_energy_ev", f"activation energy must be above 0 and below {MAX_ACTIVATION_ENERGY_EV:g} eV "
+                                          f"(read as {ea:g} eV; a molar value needs its unit, e.g. 48 kJ/mol)")
 
 
 def reference_key(authors: str | None, year: int | None, doi: str | None) -> str:

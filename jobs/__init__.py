@@ -11,11 +11,13 @@ functions of matrices) and returns a result object; cli.py only parses options a
 
 from .evaluation import evaluate
 from .explanation import explain
-from .knowledge import add_substrate, history, ingest, ingest_bib, ingest_records, init, refresh, retract
+from .extraction import extract
+from .knowledge import add_method, add_substrate, history, ingest, ingest_bib, ingest_records, init, refresh, retract
 from .prediction import predict
 from .reproduce import reproduce
 from .runs import load_run, models_root, stale_warning
 from .training import train
 
-__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "retract", "history",
-           "evaluate", "train", "predict", "explain", "load_run", "models_root", "stale_warning", "reproduce"]
+__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
+           "history", "extract", "evaluate", "train", "predict", "explain", "load_run", "models_root", "stale_warning",
+           "reproduce"]

@@ -1,4 +1,4 @@
-"""Jobs that grow the knowledge base: init, ingest, add, add-substrate, ingest-bib, retract.
+"""Jobs that grow the knowledge base: init, ingest, add, add-substrate, add-method, ingest-bib, retract.
 
 Each opens the knowledge base once, hands what ingest normalised and validated to kb in one
 transaction, and returns what a person wants to read back. All or nothing: a bad row, a busy
@@ -12,8 +12,9 @@ from pathlib import Path
 
 from .. import kb
 from ..errors import FilmkbError
-from ..ingest.batch import IngestError, IngestReport, clean_batch, film_records
-from ..ingest.catalogue import read_curated, substrate_from_options
+from ..ingest.batch import IngestError, IngestReport, clean_batch, entry_records, raise_if
+from ..ingest.catalogue import (method_entries, method_from_options, method_note, read_curated, repeated_methods,
+                                substrate_from_options, with_methods)
 from ..ingest.datafiles import DATA_DIR, check_metadata, curated_stamp
 from ..ingest.duplicates import classify_duplicates
 from ..ingest.entries import reference_key
@@ -21,7 +22,8 @@ from ..ingest.readers import DEFAULT_LIMITS, Limits, Record
 from ..kb.quality import raise_on_failures
 
 SEED_TABLE = "kireeva2023 Table 1"
-__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "retract", "history"]
+__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
+           "history"]
 
 
 def _load_curated(k, data_dir: Path) -> IngestReport:
@@ -98,12 +100,32 @@ def refresh(db=None, data_dir: Path = DATA_DIR, wait: float = 0.0) -> str:
         return _build_unless_current(path, data_dir, stamp)[0]
 
 
-def _ingest(k, records, files, dry_run: bool) -> IngestReport:
-    """Normalise, validate and de-duplicate records against `k`; write them unless dry_run."""
-    entries = clean_batch(records, k.vocabulary())
+def _methods(k, records) -> tuple[list, list, list]:
+    """(method entries, rows already stored as they are, problems) of methods-file records against `k`."""
+    vocab = k.vocabulary()
+    new, repeated = repeated_methods(records, vocab.methods, k.method_families())
+    entries, problems = method_entries(new, vocab.methods)
+    known = [(r.file, r.line, vocab.resolve("method", r.cells.get("name"))) for r in repeated]
+    return entries, known, problems
+
+
+def _ingest(k, records, files, dry_run: bool, method_records=(), method_files=()) -> IngestReport:
+    """Normalise, validate and de-duplicate records against `k`; write them unless dry_run. Methods from
+    methods files are checked first and written first, in their own batch, so the films may use them."""
+    methods, known, problems = _methods(k, method_records) if method_records else ([], [], [])
+    try:
+        entries = clean_batch(records, with_methods(k.vocabulary(), methods)) if records else []
+    except IngestError as exc:
+        raise IngestError(problems + exc.problems) from None
+    raise_if(problems)
     fresh, dups, near = classify_duplicates(entries, k.existing_conditions(), k.publication_identities())
     report = IngestReport(None, [], {"read": len(entries), "added": len(fresh) if dry_run else 0,
-                                     "duplicates": len(dups), "near_duplicates": len(near)}, dups, near, dry_run)
+                                     "duplicates": len(dups), "near_duplicates": len(near)}, dups, near, dry_run,
+                          methods=[e.name for e in methods], known_methods=known)
+    if methods and not dry_run:
+        report.methods_batch_id = k.new_batch("user", [str(f) for f in method_files], note=method_note(methods))
+        k.write_methods(methods)
+        raise_on_failures(k.validate(["deposition_methods"]))
     if dry_run or not fresh:
         return report
     report.batch_id = k.new_batch("user", [str(f) for f in files])
@@ -115,14 +137,17 @@ def _ingest(k, records, files, dry_run: bool) -> IngestReport:
 
 def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_extra_columns: bool = False,
            limits: Limits = DEFAULT_LIMITS) -> IngestReport:
-    """Ingest CSV/YAML film files as one transaction: all rows valid, or nothing written. Unknown columns
-    are an error unless allow_extra_columns (their cells are then kept in the notes)."""
-    records = film_records(files, limits, allow_extra_columns)
+    """Ingest CSV/YAML film files, and methods files (header name, family, description, aliases, as
+    data/methods.csv), as one transaction: all rows valid, or nothing written. Unknown columns of a film
+    file are an error unless allow_extra_columns (their cells are then kept in the notes)."""
+    records, method_records = entry_records(files, limits, allow_extra_columns)
+    method_files = sorted({r.file for r in method_records})
+    film_files = [f for f in files if str(f) not in method_files]
     with kb.open(db) as k:
         if dry_run:
-            return _ingest(k, records, files, dry_run=True)
+            return _ingest(k, records, film_files, True, method_records, method_files)
         with k.transaction(wait):
-            return _ingest(k, records, files, dry_run=False)
+            return _ingest(k, records, film_files, False, method_records, method_files)
 
 
 def ingest_records(db, rows, wait: float = 0.0) -> IngestReport:
@@ -164,6 +189,20 @@ def add_substrate(db, substrate: dict, values: dict, source: str, wait: float = 
         batch = k.new_batch("user", ["add-substrate"], note=f"substrate {entry.name}")
         k.write_substrates([entry], batch)
         raise_on_failures(k.validate(["substrates"]))
+    return entry.name
+
+
+def add_method(db, name: str, family: str | None, aliases=(), description: str | None = None,
+               note: str | None = None, wait: float = 0.0) -> str:
+    """Add one deposition method (`filmkb add-method`) in one transaction, recorded in a user batch whose
+    note names the method, its family, aliases and `note`. Its name and aliases must be new: one that
+    belongs to another method, or a family outside schema.names.METHOD_FAMILIES, is an IngestError."""
+    method_from_options(name, family, aliases, description)  # a bad option fails before the database is copied
+    with kb.open(db) as k, k.transaction(wait):
+        entry = method_from_options(name, family, aliases, description, k.vocabulary().methods)
+        k.new_batch("user", ["add-method"], note=method_note([entry], note))
+        k.write_methods([entry])
+        raise_on_failures(k.validate(["deposition_methods"]))
     return entry.name
 
 

@@ -65,7 +65,8 @@ def _film_context(k, frame: pd.DataFrame) -> pd.DataFrame:
     names = [vocab.resolve("substrate", s) for s in frame["substrate"]]
     unknown = sorted({str(s) for s, name in zip(frame["substrate"], names) if name is None})
     if unknown:
-        raise FilmkbError(f"unknown substrate(s) {', '.join(unknown)}; see `filmkb substrates`")
+        raise FilmkbError(f"unknown substrate(s) {', '.join(unknown)}; see `filmkb substrates` for the known ones, "
+                          "or add one with `filmkb add-substrate --name ...`")
     ids, families, refs = k.substrate_ids(), k.method_families(), k.reference_ids()
     frame["substrate"], frame["substrate_id"] = names, [ids[name] for name in names]
     frame["method_family"] = [families.get(m) for m in frame["method"]]

@@ -205,8 +205,8 @@ def test_commands_on_a_damaged_copy_fail_in_one_line_and_change_nothing(kind, co
                overwrite(data, FIRST_BLOCK + index_block(with_user_batch) * BLOCK + 4096)}[kind]
     path = write_copy(tmp_path, raw)
     code, lines, _ = cli("--db", path, *command)
-    if kind == "bytes overwritten in an index block" and command == ("films",):
-        assert code == 0  # a read that needs no index answers correctly; validate and writes catch it
+    if kind == "bytes overwritten in an index block" and command == ("films",) and code == 0:
+        pass  # a read that never touches the damaged block answers correctly; validate and writes catch it
     else:
         assert_damaged(path, code, lines)
     assert digest(path) == hashlib.sha256(raw).hexdigest()

@@ -19,7 +19,7 @@ from filmkb.ingest.entries import TEMPLATE_COLUMNS
 
 TEMPLATE = DATA_DIR / "templates" / "films.csv"
 HEADER = ",".join(TEMPLATE_COLUMNS)
-GOOD = "10.5555/hostile.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,"
+GOOD = "10.5555/hostile.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,,"
 SLOW = os.environ.get("FILMKB_SLOW") == "1"
 
 

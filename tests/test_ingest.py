@@ -16,7 +16,7 @@ from filmkb.ingest.entries import TEMPLATE_COLUMNS
 
 TEMPLATE = DATA_DIR / "templates" / "films.csv"
 HEADER = ",".join(TEMPLATE_COLUMNS)
-GOOD = "10.5555/good.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,"
+GOOD = "10.5555/good.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,,"
 
 
 def run(db, *args, input=None):
@@ -129,8 +129,8 @@ def test_yaml_with_line_numbers(db_path, tmp_path):
 MALFORMED = {
     "wrong_dimension.csv": (GOOD.replace("0.12 mS/cm", "0.12 nm"), "3: conductivity_s_cm: '0.12 nm': unit 'nm' is not a conductivity unit"),
     "bad_formula.csv": (GOOD.replace("Li7La3Zr2O12", "Li7La3Zr2Q12"), "3: composition: 'Li7La3Zr2Q12': pymatgen cannot parse"),
-    "unknown_substrate.csv": (GOOD.replace("MgO (100)", "Unobtainium (100)"), "3: substrate: 'Unobtainium': unknown substrate 'Unobtainium'; add it with `filmkb add-substrate`"),
-    "unknown_method.csv": (GOOD.replace("PLD", "telekinesis"), "3: method: 'telekinesis': unknown method 'telekinesis'"),
+    "unknown_substrate.csv": (GOOD.replace("MgO (100)", "Unobtainium (100)"), "3: substrate: 'Unobtainium': unknown substrate 'Unobtainium'; add it with `filmkb add-substrate --name Unobtainium ...` or use a known alias (listed by `filmkb substrates`)"),
+    "unknown_method.csv": (GOOD.replace("PLD", "telekinesis"), "3: method: 'telekinesis': unknown method 'telekinesis'; add it with `filmkb add-method telekinesis --family ...` or use a known alias (listed by `filmkb methods`)"),
     "missing_required.csv": (GOOD.replace("c-LLZO", ""), "3: phase: '': required but empty"),
     "no_reference.csv": (GOOD.replace("10.5555/good.1", ""), "3: doi: '': a reference is required"),
     "bad_doi.csv": (GOOD.replace("10.5555/good.1", "good"), "3: doi: 'good': not a DOI"),
@@ -139,7 +139,8 @@ MALFORMED = {
     "negative_thickness.csv": (GOOD.replace("0.2 µm", "-5"), "3: thickness_nm: '-5': thickness must be positive"),
     "orientation_clash.csv": (GOOD.replace("MgO (100),", "MgO (100),111"), "3: substrate_orientation: '111': contradicts"),
     "bad_phase.csv": (GOOD.replace("c-LLZO", "plasma"), "3: phase: 'plasma': unknown phase"),
-    "extra_cell.csv": (GOOD + ",extra", "3: row has more cells (17) than the header has columns (16)"),
+    "extra_cell.csv": (GOOD + ",extra", f"3: row has more cells ({len(TEMPLATE_COLUMNS) + 1}) than the header has "
+                                        f"columns ({len(TEMPLATE_COLUMNS)})"),
 }
 
 
@@ -233,7 +234,7 @@ def test_add_substrate_rejects_bad_values(db_path):
 
 def test_add_interactive(db_path):
     answers = ["10.5555/typed", "", "", "", "", "Li7La3Zr2O12", "PLD", "650 C", "STO (100)", "", "cubic",
-               "300 nm", "2e-6 S/cm", "", "", ""]
+               "300 nm", "2e-6 S/cm", "", "", "", ""]
     result = run(db_path, "add", input="\n".join(answers) + "\n")
     assert result.exit_code == 0, result.output
     assert "added film 29" in result.output
