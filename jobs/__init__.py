@@ -9,15 +9,21 @@ functions of matrices) and returns a result object; cli.py only parses options a
     res = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300}], db="filmkb.duckdb")
 """
 
-from .evaluation import evaluate
-from .explanation import explain
-from .extraction import extract
-from .knowledge import add_method, add_substrate, history, ingest, ingest_bib, ingest_records, init, refresh, retract
-from .prediction import predict
-from .reproduce import reproduce
-from .runs import load_run, models_root, stale_warning
-from .training import train
+from importlib import import_module
 
-__all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
-           "history", "extract", "evaluate", "train", "predict", "explain", "load_run", "models_root", "stale_warning",
-           "reproduce"]
+_HOMES = {
+    "evaluate": "evaluation", "explain": "explanation", "extract": "extraction", "predict": "prediction",
+    "reproduce": "main_job", "train": "training", "load_run": "runs", "models_root": "runs", "stale_warning": "runs",
+    **dict.fromkeys(("init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method",
+                     "retract", "history"), "knowledge"),
+}
+__all__ = list(_HOMES)
+
+
+def __getattr__(name):
+    """Each job imported from its module on first use, so a light command does not load the heavy ones."""
+    if name in _HOMES:
+        job = getattr(import_module(f".{_HOMES[name]}", __name__), name)
+        globals()[name] = job
+        return job
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

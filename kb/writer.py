@@ -73,11 +73,11 @@ def scratch_name(path: str, suffix: str) -> str:
 
 
 def remove_dead_scratch(target: str) -> list[str]:
-    """Remove the scratch files (TARGET.<pid>.writing / .building, and their .wal) of writers killed
+    """Remove the scratch files (TARGET.<pid>.writing / .building / .backup, and .wal) of writers killed
     mid-write (SIGKILL, OOM killer). Only the lock holder makes them, so the caller, holding the lock,
     removes any whose process is gone; returns what it removed."""
     directory, name = os.path.split(target)
-    pattern = re.compile(re.escape(name) + r"\.(\d+)\.(writing|building)(\.wal)?")
+    pattern = re.compile(re.escape(name) + r"\.(\d+)\.(writing|building|backup)(\.wal)?")
     removed = []
     try:
         entries = os.listdir(directory or ".")
@@ -134,8 +134,14 @@ def copy_for_writing(path: str) -> str:
 def publish(tmp: str, path: str, backup: bool = False) -> None:
     """Atomically put the finished scratch file in place of the database (optionally keeping PATH.bak)."""
     target = real_path(path)
-    if backup and os.path.exists(target):
-        shutil.copy2(target, f"{path}.bak")
+    if backup and os.path.exists(target):  # copied whole, then renamed: a kill never leaves half a .bak
+        partial = scratch_name(path, "backup")
+        shutil.copy2(target, partial)
+        try:
+            os.replace(partial, f"{path}.bak")
+        except OSError:  # PATH (a symbolic link) on another file system than the database
+            shutil.copy2(partial, f"{path}.bak")
+            os.remove(partial)
     os.replace(tmp, target)
     remove_quietly(f"{tmp}")
     if os.path.exists(f"{target}.wal"):  # replayed into the copy before it was checkpointed
