@@ -120,19 +120,30 @@ def film_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bo
 def is_methods_file(records: list) -> bool:
     """A file of deposition methods (header name, family, description, aliases, as data/methods.csv)
     rather than films: it has a name or family column and no column of the film template."""
-    from .catalogue import METHOD_COLUMNS
-    from .columns import KNOWN_COLUMNS
+    from .columns import KNOWN_COLUMNS, METHOD_COLUMNS
 
     columns = {c for r in records for c in r.cells}
     return bool(columns & set(METHOD_COLUMNS[:2])) and not columns & set(KNOWN_COLUMNS)
 
 
-def entry_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bool = False) -> tuple[list, list]:
+def is_substrates_file(records: list) -> bool:
+    """A file of substrates (one row per substrate: the `filmkb add-substrate` options and one column per
+    property, catalogue.SUBSTRATE_COLUMNS) rather than films or methods: it has formula and amorphous
+    columns and no column of the film template (its source column is the values' source, not a draft's)."""
+    from .columns import DRAFT_COLUMNS, KNOWN_COLUMNS
+
+    columns = {c for r in records for c in r.cells}
+    return {"formula", "amorphous"} <= columns and not columns & (set(KNOWN_COLUMNS) - set(DRAFT_COLUMNS))
+
+
+def entry_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bool = False,
+                  substrates: list | None = None) -> tuple[list, list]:
     """(film records, method records) of the files, each file told apart by its header: a methods file's
-    columns must be name, family, description, aliases (an unknown one is an error naming the closest);
-    film files are checked as `film_records` checks them."""
-    from .catalogue import METHOD_COLUMNS
-    from .columns import column_problems, did_you_mean, extras_into_notes
+    columns must be name, family, description, aliases, a substrates file's catalogue.SUBSTRATE_COLUMNS
+    (an unknown one is an error naming the closest); film files are checked as `film_records` checks them.
+    The records of substrates files are appended to `substrates` (without it they are read as films)."""
+    from .catalogue import SUBSTRATE_COLUMNS
+    from .columns import METHOD_COLUMNS, column_problems, did_you_mean, extras_into_notes
 
     records = read_all(files, limits)
     by_file: dict = {}
@@ -140,15 +151,20 @@ def entry_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: b
         by_file.setdefault(r.file, []).append(r)
     films, methods, problems = [], [], []
     for file, rows in by_file.items():
-        if not is_methods_file(rows):
+        if substrates is not None and is_substrates_file(rows):
+            substrates += rows
+            kind, known = "substrates", SUBSTRATE_COLUMNS
+        elif is_methods_file(rows):
+            methods += rows
+            kind, known = "methods", METHOD_COLUMNS
+        else:
             films += rows
             continue
-        methods += rows
         for name in dict.fromkeys(c for r in rows for c in r.cells):
-            if name not in METHOD_COLUMNS:
+            if name not in known:
                 line = 1 if file.lower().endswith(".csv") else next(r.line for r in rows if name in r.cells)
-                problems.append(f"{file}:{line}: {name}: unknown column of a methods file (expected "
-                                f"{', '.join(METHOD_COLUMNS)}){did_you_mean(name, METHOD_COLUMNS)}")
+                problems.append(f"{file}:{line}: {name}: unknown column of a {kind} file (expected "
+                                f"{', '.join(known)}){did_you_mean(name, known)}")
     if allow_extra_columns:
         films = extras_into_notes(films)
     else:

@@ -146,7 +146,6 @@ def phase_entries(records: list[Record]) -> tuple[list[PhaseEntry], list[Problem
     return list(entries.values()), problems
 
 
-METHOD_COLUMNS = ("name", "family", "description", "aliases")  # a methods file's header (data/methods.csv)
 _FAMILIES = {f.lower(): f for f in METHOD_FAMILIES}
 
 
@@ -223,6 +222,17 @@ def with_methods(vocab: Vocabulary, entries: list[MethodEntry]) -> Vocabulary:
     return _replace(vocab, methods={**added, **vocab.methods})
 
 
+def with_substrates(vocab: Vocabulary, entries: list[SubstrateEntry]) -> Vocabulary:
+    """`vocab` with the names, formulas and aliases of `entries` added (films of the same batch may use them)."""
+    added = {alias_key(n): e.name for e in entries for n in (e.name, e.formula, *e.aliases) if n and alias_key(n)}
+    return _replace(vocab, substrates={**added, **vocab.substrates})
+
+
+def substrate_note(entries: list[SubstrateEntry]) -> str:
+    """The provenance note of a batch that adds substrates (as `filmkb add-substrate` writes it)."""
+    return ("substrate " if len(entries) == 1 else "substrates ") + ", ".join(e.name for e in entries)
+
+
 @dataclass
 class PublicationEntry:
     key: str
@@ -280,13 +290,39 @@ def read_curated(data_dir) -> Curated:
     return Curated(pubs, methods, phases, subs, read_one(d / "seed_films.csv"))
 
 
-def substrate_from_options(substrate: dict, values: dict, source: str, where: str = "add-substrate"):
-    """One SubstrateEntry from `filmkb add-substrate` options: property -> cell (units allowed)."""
+def substrate_from_options(substrate: dict, values: dict, source: str, where: str = "add-substrate", line: int = 0):
+    """One SubstrateEntry from `filmkb add-substrate` options (or a substrates-file row, at `where`:`line`):
+    property -> cell (units allowed)."""
     from .batch import raise_if
 
-    props = [Record(where, 0, {"substrate": substrate["name"], "property": prop, "value": str(cell), "unit": "",
-                               "source": source, "note": "melting" if prop == "melting_point" else ""})
+    props = [Record(where, line, {"substrate": substrate["name"], "property": prop, "value": str(cell), "unit": "",
+                                  "source": source, "note": "melting" if prop == "melting_point" else ""})
              for prop, cell in values.items() if cell not in (None, "")]
-    entries, problems = substrate_entries([Record(where, 0, substrate)], props)
+    entries, problems = substrate_entries([Record(where, line, substrate)], props)
     raise_if(problems)
     return entries[0]
+
+
+# A substrates file (`filmkb ingest`): one row per substrate, the `filmkb add-substrate` options as columns and
+# one column per property (PROPERTIES), each cell a value with its unit as given ('168 GPa', '1768 C').
+SUBSTRATE_COLUMNS = ("name", "formula", "amorphous", "crystal_system", "space_group", "sites", "aliases", "note",
+                     "source", *PROPERTIES)
+
+
+def substrate_file_entries(records: list[Record]) -> tuple[list[SubstrateEntry], list]:
+    """Substrates-file rows -> (SubstrateEntry per row, problems as `FILE:LINE: column: value: reason`)."""
+    from .batch import IngestError
+
+    entries, problems = [], []
+    for r in records:
+        cells = {k: ("" if v is None else str(v)) for k, v in r.cells.items()}
+        options = {k: cells.get(k, "") for k in SUBSTRATE_COLUMNS[:8]}
+        values = {p: cells.get(p) for p in PROPERTIES if cells.get(p, "").strip()}
+        if values and not cells.get("source", "").strip():
+            problems.append(Problem(r.file, r.line, "source", "", "every property value needs its source"))
+            continue
+        try:
+            entries.append(substrate_from_options(options, values, cells.get("source", ""), r.file, r.line))
+        except IngestError as exc:
+            problems += exc.problems
+    return entries, problems

@@ -15,6 +15,7 @@ from .readers import Record
 # Columns `filmkb extract` adds to its drafts for the reviewer (how sure, where in the paper): ingest
 # accepts them and ignores them (they are not kept in the notes either).
 DRAFT_COLUMNS = ("confidence", "source")
+METHOD_COLUMNS = ("name", "family", "description", "aliases")  # a methods file's header (data/methods.csv)
 KNOWN_COLUMNS = TEMPLATE_COLUMNS + CURATED_COLUMNS + DRAFT_COLUMNS
 
 

@@ -5,24 +5,15 @@ import subprocess
 import sys
 
 import duckdb
-import pytest
 from click.testing import CliRunner
 
+import kbtools
+from kbtools import content
 from filmkb.cli import main
 
 
 def run(db, *args):
-    result = CliRunner().invoke(main, ["--db", db, *args], catch_exceptions=False)
-    return result
-
-
-def content(path):
-    con = duckdb.connect(path, read_only=True)
-    try:
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall()
-                for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_type='BASE TABLE'").fetchall()}
-    finally:
-        con.close()
+    return kbtools.run(db, *args, catch_exceptions=False)
 
 
 def test_init_on_new_path_then_idempotent(db_path, tmp_path):

@@ -23,6 +23,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from kbtools import digest
 from filmkb import kb
 from filmkb.cli import main
 from filmkb.kb.db import QueryTimeout
@@ -40,8 +41,6 @@ def cli(*args: str):
     return result.exit_code, result.output.strip().splitlines(), result
 
 
-def digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def overwrite(data: bytes, offset: int) -> bytes:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import fcntl
 import glob
-import hashlib
 import os
 import shutil
 import signal
@@ -37,6 +36,7 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
+from kbtools import digest
 from filmkb import kb
 from filmkb.cli import main
 from filmkb.ingest.datafiles import DATA_DIR
@@ -81,8 +81,6 @@ def validate(db) -> None:
     assert result.exit_code == 0 and "all expectations met" in result.output, result.output
 
 
-def digest(path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def state(path) -> dict:

@@ -3,7 +3,6 @@ ingests or fails with `Error: FILE...` naming what is wrong, exit 1, no tracebac
 file byte-for-byte unchanged. The hypothesis part generates whole files (headers, encodings, sizes,
 cells); FILMKB_SLOW=1 runs many more examples."""
 
-import hashlib
 import os
 import shutil
 import string
@@ -13,6 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from kbtools import digest
 from filmkb.cli import main
 from filmkb.ingest.datafiles import DATA_DIR
 from filmkb.ingest.entries import TEMPLATE_COLUMNS
@@ -23,8 +23,6 @@ GOOD = "10.5555/hostile.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm
 SLOW = os.environ.get("FILMKB_SLOW") == "1"
 
 
-def digest(path) -> str:
-    return hashlib.sha256(open(path, "rb").read()).hexdigest()
 
 
 def ingest(db, *args):

@@ -2,15 +2,12 @@
 
 import json
 import textwrap
-from pathlib import Path
 
-import duckdb
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from filmkb.cli import main
+from kbtools import content, run
 from filmkb.ingest.datafiles import DATA_DIR
 from filmkb.ingest.entries import TEMPLATE_COLUMNS
 
@@ -19,19 +16,6 @@ HEADER = ",".join(TEMPLATE_COLUMNS)
 GOOD = "10.5555/good.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,,"
 
 
-def run(db, *args, input=None):
-    return CliRunner().invoke(main, ["--db", db, *args], input=input)
-
-
-def content(path):
-    """Every row of every table, for 'nothing changed' comparisons."""
-    con = duckdb.connect(path, read_only=True)
-    try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}
-    finally:
-        con.close()
 
 
 def write(tmp_path, name, *rows, header=HEADER):

@@ -6,10 +6,9 @@ import math
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
+from kbtools import run
 from filmkb import kb
-from filmkb.cli import main
 from filmkb.ingest.entries import TEMPLATE_COLUMNS
 from filmkb.ingest.normalise import CellError, parse_energy_ev
 from filmkb.schema.arrhenius import conductivity_25c
@@ -22,8 +21,6 @@ HEADER = ",".join(TEMPLATE_COLUMNS)
 NEW_COLUMNS = ("activation_energy_ev", "conductivity_25c_s_cm", "conductivity_25c_derived")
 
 
-def run(db, *args):
-    return CliRunner().invoke(main, ["--db", db, *args])
 
 
 def film_row(doi: str, t_dep: str, measured_at: str, ea: str, sigma: str = "1.0e-4 S/cm") -> str:

@@ -3,30 +3,15 @@ methods and aliases, and error messages that name the command that fixes them.""
 
 import json
 
-import duckdb
 import pytest
-from click.testing import CliRunner
 
-from filmkb.cli import main
+from kbtools import content, run
 
 FILM_HEADER = "doi,composition,method,deposition_temp_c,substrate,phase,thickness_nm,conductivity_s_cm"
 CSD_FILM = "10.5555/csd.1,Al-LLZO,chemical solution deposition,750 °C,Pt (111),cubic,400 nm,1.2e-6 S/cm"
 METHODS_HEADER = "name,family,description,aliases"
 
 
-def run(db, *args):
-    return CliRunner().invoke(main, ["--db", db, *args])
-
-
-def content(path):
-    """Every row of every table, for 'nothing changed' comparisons."""
-    con = duckdb.connect(path, read_only=True)
-    try:
-        tables = [t for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'").fetchall()]
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in tables}
-    finally:
-        con.close()
 
 
 def write(tmp_path, name, header, *rows):

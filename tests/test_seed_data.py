@@ -1,7 +1,6 @@
 """The curated seed data: Table 1 and Table 2 as published, provenance, metadata checksums."""
 
 import csv
-from pathlib import Path
 
 import pytest
 

@@ -73,21 +73,13 @@ def read_paper(path) -> Paper:
 
 
 def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    for bom, encoding in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
-        if data.startswith(bom):
-            break
-    else:
-        encoding = "utf-8"
+    """The paper's text, read as entry files are (UTF-8 with or without BOM, UTF-16/32 with a BOM)."""
+    from ..readers import ReadError, read_text
+
     try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise ExtractError(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); "
-                           "save it as UTF-8 or give the PDF") from None
-    if "\x00" in text:
-        raise ExtractError(f"{path}: a NUL character: this looks like a binary file, not text")
-    return text
+        return read_text(path)
+    except ReadError as exc:
+        raise ExtractError(str(exc)) from None
 
 
 def paper_from_text(text: str, name: str = "<text>") -> Paper:

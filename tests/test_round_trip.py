@@ -1,0 +1,130 @@
+"""`filmkb export DIR`, then `filmkb init` + `filmkb ingest DIR/entries` into a new file: the same films,
+substrates, methods, publications and batches (issue "Literature at scale", item 6)."""
+
+import json
+
+import duckdb
+
+from kbtools import content, run
+
+FILMS_1 = """doi,authors,year,journal,title,composition,method,deposition_temp_c,substrate,substrate_orientation,phase,thickness_nm,conductivity_s_cm,measurement_temp_c,activation_energy_ev,precursors,notes
+https://doi.org/10.5555/RT.1,"Ito, K.; Mori, S.",2023,J. Test,Mist CVD garnet films,Li6.4La3Zr1.4Ta0.6O12,FACVD,612.5 °C,LT wafer,,c-LLZO,0.35 µm,3.3e-7 S/cm,80 °C,0.52 eV,"LiNO3, La(NO3)3",first of two
+,"Sato, A.",2022,,,Ta-LLZO,pulsed laser deposition,700,LiTaO3,,amorphous,123.456,1.234567890123e-6,,,,no measurement temperature
+"""
+FILMS_2 = """doi,composition,method,deposition_temp_c,substrate,phase,thickness_nm,conductivity_s_cm
+10.5555/rt.1,LLZO,flame-assisted CVD,650,lithium tantalate,cubic,410 nm,0.021 mS/cm
+"""
+BIB = """@article{sato2022,
+  author = {Sato, A.},
+  title = {Sputtered garnet on tantalate},
+  journal = {Thin Solid Films},
+  year = {2022},
+  volume = {7},
+  pages = {1--9},
+  doi = {10.5555/rt.2},
+}
+
+@article{kato2021,
+  author = {Kato, B. and Endo, C.},
+  title = {A paper with no films},
+  journal = {Solid State Ionics},
+  year = {2021},
+  doi = {10.5555/rt.3},
+}
+"""
+
+FILMS_SQL = """
+    SELECT f.* EXCLUDE (id, reference_id, material_id, method_id, substrate_id, batch_id, duplicate_of, source_file,
+                        source_line),
+           p.key AS reference, m.* EXCLUDE (id), dm.name AS method, s.name AS substrate, b.sources, b.note
+    FROM films f JOIN publications p ON p.id = f.reference_id JOIN film_materials m ON m.id = f.material_id
+    JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id
+    JOIN ingest_batches b ON b.id = f.batch_id ORDER BY f.id"""
+COMPARED = {
+    "films": FILMS_SQL,
+    "substrates": """SELECT s.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM substrates s
+                     LEFT JOIN ingest_batches b ON b.id = s.batch_id ORDER BY s.id""",
+    "substrate_aliases": "SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id "
+                         "ORDER BY ALL",
+    "property_sources": "SELECT * EXCLUDE (id) FROM property_sources ORDER BY id",
+    "methods": """SELECT m.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM deposition_methods m
+                  LEFT JOIN ingest_batches b ON b.id = m.batch_id ORDER BY m.id""",
+    "method_aliases": "SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id "
+                      "ORDER BY ALL",
+    "publications": """SELECT p.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM publications p
+                       LEFT JOIN ingest_batches b ON b.id = p.batch_id ORDER BY p.id""",
+    "batches": """SELECT b.kind, b.sources, b.note, b.created_at, count(f.id) AS films FROM ingest_batches b
+                  LEFT JOIN films f ON f.batch_id = b.id GROUP BY ALL ORDER BY min(b.id)""",
+    "interface_matches": "SELECT * EXCLUDE (id, substrate_id) FROM interface_matches ORDER BY id",
+}
+
+
+def snapshot(path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {name: con.execute(sql).fetchall() for name, sql in COMPARED.items()}
+    finally:
+        con.close()
+
+
+def ok(result):
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def add_user_batches(db, tmp_path) -> None:
+    """add-method (alias), add-substrate (units), two film files using both, a small .bib."""
+    ok(run(db, "add-method", "flame-assisted CVD", "--family", "CVD", "--alias", "FACVD",
+           "--description", "ultrasonic mist of a nitrate solution", "--note", "round trip"))
+    ok(run(db, "add-substrate", "--name", "LiTaO3", "--formula", "LiTaO3", "--amorphous", "--cte", "16e-6 1/K",
+           "--poisson", "0.27", "--youngs", "230 GPa", "--bulk", "1.5e11 Pa", "--shear", "95000 MPa",
+           "--dielectric", "43", "--melting-point", "1650 degC", "--source", "CRC Handbook p. 4-70",
+           "--alias", "LT wafer", "--alias", "lithium tantalate", "--note", "Z-cut"))
+    for name, text in (("films1.csv", FILMS_1), ("films2.csv", FILMS_2), ("refs.bib", BIB)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    assert "added 2 films" in ok(run(db, "ingest", str(tmp_path / "films1.csv")))
+    assert "added 1 films" in ok(run(db, "ingest", str(tmp_path / "films2.csv")))
+    assert "1 added, 1 completed" in ok(run(db, "ingest-bib", str(tmp_path / "refs.bib")))
+
+
+def test_export_then_ingest_into_a_new_file_gives_the_same_knowledge_base(db_path, tmp_path):
+    import filmkb
+
+    add_user_batches(db_path, tmp_path)
+    out = tmp_path / "dump"
+    ok(run(db_path, "export", str(out)))
+    assert (out / "films.parquet").exists() and (out / "references.bib").exists()  # the analysis export stays
+    manifest = json.loads((out / "entries" / "manifest.json").read_text())
+    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 3)
+    assert [(b["sources"], b["films"], len(b["files"])) for b in manifest["batches"]] == [
+        (["add-method"], 0, 1), (["add-substrate"], 0, 1), ([str(tmp_path / "films1.csv")], 2, 1),
+        ([str(tmp_path / "films2.csv")], 1, 1), ([str(tmp_path / "refs.bib")], 0, 1)]
+    films_csv = (out / "entries" / manifest["batches"][2]["files"][0]).read_text()
+    assert "1.234567890123e-06" in films_csv and ",80.0," in films_csv  # repr-exact numbers
+
+    new = str(tmp_path / "new.duckdb")
+    filmkb.init(new)
+    assert "replayed 5 batches (3 films)" in ok(run(new, "ingest", str(out / "entries")))
+    before, after = snapshot(db_path), snapshot(new)
+    for name in COMPARED:
+        assert after[name] == before[name], name
+    films = {r[0]: r for r in after["films"]}
+    assert len(after["films"]) == 31 and len(after["batches"]) == 6
+
+    # the new file now holds user batches: a second replay is refused in one line, nothing written
+    kept = content(new)
+    result = run(new, "ingest", str(out / "entries"))
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert "holds 5 batches besides the curated data" in result.output
+    assert content(new) == kept and films
+
+
+def test_replay_into_a_database_with_user_batches_is_refused(db_path, tmp_path):
+    ok(run(db_path, "add-method", "flash evaporation", "--family", "PVD"))
+    out = tmp_path / "dump"
+    ok(run(db_path, "export", str(out)))
+    kept = content(db_path)
+    result = run(db_path, "ingest", str(out / "entries"))
+    assert result.exit_code == 1, result.output
+    assert len(result.output.strip().splitlines()) == 1 and "nothing was written" in result.output
+    assert content(db_path) == kept
