@@ -115,15 +115,17 @@ def main(ctx, db_path):
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rebuild even if user-ingested films exist (the old file is kept as .bak).")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up.")
 @click.pass_context
-def init(ctx, force):
+def init(ctx, force, wait):
     """Create the schema, load the curated data and apply the views (idempotent).
 
     Example: filmkb --db my.duckdb init
     """
     from .jobs import init as run
 
-    status, report = run(ctx.obj["db"], force=force)
+    status, report = run(ctx.obj["db"], force=force, wait=wait)
     if report is None:
         click.echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
     else:
@@ -262,15 +264,16 @@ def validate(ctx):
 @click.argument("out_dir", type=click.Path(file_okay=False))
 @click.pass_context
 def export(ctx, out_dir):
-    """Write every table and view as Parquet and CSV, plus references.bib.
+    """Write every table and view as Parquet and CSV, plus references.bib; and OUT_DIR/entries/: the user's
+    batches as files `filmkb ingest` reads, with manifest.json. `filmkb init NEW && filmkb --db NEW ingest
+    OUT_DIR/entries` rebuilds the same films, substrates, methods, references and batches.
 
     Example: filmkb export dump/
     """
-    from . import kb
+    from .jobs import export as run
 
-    with kb.open(ctx.obj["db"]) as db:
-        files = db.export(out_dir)
-    click.echo(f"{out_dir}: {len(files)} files")
+    files = run(ctx.obj["db"], out_dir)
+    click.echo(f"{out_dir}: {len(files)} files (entries/: the user's batches, for `filmkb ingest {out_dir}/entries`)")
 
 
 @main.command()
@@ -326,7 +329,14 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
     A file whose header is name,family,description,aliases (as data/methods.csv; family one of
     PVD, CVD, ALD, sol-gel, solution, powder, other; aliases '|'-separated) holds methods, told apart
     from film files by that header. Its methods are written first, in their own batch, so films of
-    the same invocation may use them; a row repeating a stored method exactly is skipped.
+    the same invocation may use them; a row repeating a stored method exactly is skipped. A file with
+    formula and amorphous columns holds substrates (columns: the add-substrate options name, formula,
+    amorphous, crystal_system, space_group, sites, aliases, note, source, and one per property: lattice_a,
+    cte, poisson_ratio, youngs_modulus, bulk_modulus, shear_modulus, dielectric_constant, melting_point,
+    each a value with its unit), written next, in their own batch.
+
+    A directory written by `filmkb export` (OUT_DIR/entries, holding manifest.json) is replayed: its
+    batches in order, in one transaction, into a database freshly made by `filmkb init`.
 
     All rows are normalised (units, formulas, names, DOIs) and validated first; one bad row means
     nothing is written, and every bad cell is listed as FILE:LINE: column: value: reason.
@@ -337,7 +347,17 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
     Example: filmkb ingest new_films.csv more.yaml --dry-run; filmkb ingest my_methods.csv my_films.csv
     """
     from .jobs import ingest as run
+    from .jobs.exchange import is_export
 
+    exports = [f for f in files if is_export(f)]
+    if exports:
+        if len(files) > 1 or dry_run:
+            raise click.UsageError("an export (a directory holding manifest.json) is ingested alone, without --dry-run")
+        from .jobs import replay
+
+        done = replay(ctx.obj["db"], exports[0], wait=wait)
+        click.echo(f"{exports[0]}: replayed {len(done)} batches ({sum(n for _, n in done)} films)")
+        return
     bibs = [f for f in files if f.lower().endswith(".bib")]
     if bibs:
         ctx.invoke(ingest_bib, files=bibs, wait=wait)
@@ -356,11 +376,15 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
     c = report.counts
     for file, line, name in report.known_methods:
         click.echo(f"{file}:{line}: method {name} is already in the database as it is: skipped")
+    if report.counts.get("substrates"):
+        click.echo(f"added {report.counts['substrates']} substrates")
     if report.methods:
         names = ", ".join(report.methods)
         click.echo(f"dry run: {len(report.methods)} methods valid, would be added: {names}" if dry_run else
                    f"batch {report.methods_batch_id}: added {len(report.methods)} methods ({names})")
-    if not c["read"]:  # methods files only
+    if not c["read"]:  # methods or substrates files only
+        if c.get("substrates"):
+            return
         if dry_run or not report.methods:
             click.echo("dry run: nothing written" if dry_run else "nothing added: every method is already in the database")
         return

@@ -141,3 +141,27 @@ def test_init_force_rebuilds_and_keeps_a_backup(db_path):
     assert os.path.exists(db_path + ".bak")
     assert content(db_path + ".bak")["ingest_batches"][-1][1] == "user"
     assert [r[1] for r in content(db_path)["ingest_batches"]] == ["curated"]
+
+
+def test_init_waits_for_the_writer_lock_with_wait(tmp_path):
+    import threading
+
+    from filmkb import kb
+
+    path = str(tmp_path / "waiting.duckdb")
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with kb.locked(path):
+            held.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(10)
+    busy = kbtools.run(path, "init")
+    assert busy.exit_code == 1 and "database is busy" in busy.output
+    threading.Timer(1.0, release.set).start()
+    waited = kbtools.run(path, "init", "--wait", "60")
+    thread.join()
+    assert waited.exit_code == 0 and "28 films" in waited.output, waited.output
