@@ -187,3 +187,15 @@ def test_generated_csv_files_ingest_or_fail_cleanly(fuzz_db, data):
 @given(data=yaml_files())
 def test_generated_yaml_files_ingest_or_fail_cleanly(fuzz_db, data):
     _either_ingests_or_refuses_cleanly(fuzz_db, data, ".yaml")
+
+
+def test_a_database_where_no_lock_file_can_be_made_is_one_line(tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    db = str(blocker / "kb.duckdb")
+    for args in (("init",), ("ingest", str(TEMPLATE)), ("retract", "1")):
+        result = ingest(db, *args[1:]) if args[0] == "ingest" else CliRunner().invoke(main, ["--db", db, *args])
+        assert result.exit_code == 1, result.output
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith(f"Error: {db}"), result.output
