@@ -10,7 +10,7 @@ __version__ = "0.1.0"
 
 _JOBS = frozenset({"init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
                    "history", "extract", "evaluate", "train", "predict", "explain", "load_run", "models_root",
-                   "stale_warning", "reproduce"})
+                   "stale_warning", "reproduce", "export", "replay"})
 
 
 def __getattr__(name):

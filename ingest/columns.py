@@ -33,7 +33,10 @@ def draft_columns_in(files) -> dict:
                 header = next(csv.reader(handle), [])
         except (OSError, UnicodeError, csv.Error):
             continue
-        names = [n for n in DRAFT_COLUMNS if n in {h.strip() for h in header}]
+        columns = {h.strip() for h in header}
+        if {"formula", "amorphous"} <= columns:  # a substrates file: its source column is the values' source
+            continue
+        names = [n for n in DRAFT_COLUMNS if n in columns]
         if names:
             found[str(path)] = names
     return found

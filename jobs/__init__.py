@@ -14,6 +14,7 @@ from importlib import import_module
 _HOMES = {
     "evaluate": "evaluation", "explain": "explanation", "extract": "extraction", "predict": "prediction",
     "reproduce": "main_job", "train": "training", "load_run": "runs", "models_root": "runs", "stale_warning": "runs",
+    "export": "exchange", "replay": "exchange",
     **dict.fromkeys(("init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method",
                      "retract", "history"), "knowledge"),
 }

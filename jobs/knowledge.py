@@ -14,7 +14,8 @@ from .. import kb
 from ..errors import FilmkbError
 from ..ingest.batch import IngestError, IngestReport, clean_batch, entry_records, raise_if
 from ..ingest.catalogue import (method_entries, method_from_options, method_note, read_curated, repeated_methods,
-                                substrate_from_options, with_methods)
+                                substrate_file_entries, substrate_from_options, substrate_note, with_methods,
+                                with_substrates)
 from ..ingest.datafiles import DATA_DIR, check_metadata, curated_stamp
 from ..ingest.duplicates import classify_duplicates
 from ..ingest.entries import reference_key
@@ -33,7 +34,7 @@ def _load_curated(k, data_dir: Path) -> IngestReport:
     cur = read_curated(data_dir)
     batch = k.new_batch("curated", [str(Path(data_dir) / f) for f in CURATED_FILES])
     k.write_publications(cur.publications, batch)
-    k.write_methods(cur.methods)
+    k.write_methods(cur.methods, batch)
     k.write_phases(cur.phases)
     k.write_substrates(cur.substrates, batch)
     raise_on_failures(k.validate(["publications", "substrates", "film_phases", "deposition_methods"]))
@@ -109,12 +110,17 @@ def _methods(k, records) -> tuple[list, list, list]:
     return entries, known, problems
 
 
-def _ingest(k, records, files, dry_run: bool, method_records=(), method_files=()) -> IngestReport:
+def _ingest(k, records, files, dry_run: bool, method_records=(), method_files=(), substrate_records=(),
+            substrate_files=()) -> IngestReport:
     """Normalise, validate and de-duplicate records against `k`; write them unless dry_run. Methods from
-    methods files are checked first and written first, in their own batch, so the films may use them."""
+    methods files, then substrates from substrates files, are checked first and written first, each in
+    their own batch, so the films may use them."""
     methods, known, problems = _methods(k, method_records) if method_records else ([], [], [])
+    substrates, bad = substrate_file_entries(substrate_records) if substrate_records else ([], [])
+    problems = problems + bad
     try:
-        entries = clean_batch(records, with_methods(k.vocabulary(), methods)) if records else []
+        vocab = with_substrates(with_methods(k.vocabulary(), methods), substrates)
+        entries = clean_batch(records, vocab) if records else []
     except IngestError as exc:
         raise IngestError(problems + exc.problems) from None
     raise_if(problems)
@@ -124,8 +130,13 @@ def _ingest(k, records, files, dry_run: bool, method_records=(), method_files=()
                           methods=[e.name for e in methods], known_methods=known)
     if methods and not dry_run:
         report.methods_batch_id = k.new_batch("user", [str(f) for f in method_files], note=method_note(methods))
-        k.write_methods(methods)
+        k.write_methods(methods, report.methods_batch_id)
         raise_on_failures(k.validate(["deposition_methods"]))
+    if substrates and not dry_run:
+        batch = k.new_batch("user", [str(f) for f in substrate_files], note=substrate_note(substrates))
+        k.write_substrates(substrates, batch)
+        raise_on_failures(k.validate(["substrates"]))
+        report.counts["substrates"] = len(substrates)
     if dry_run or not fresh:
         return report
     report.batch_id = k.new_batch("user", [str(f) for f in files])
@@ -140,14 +151,18 @@ def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_ex
     """Ingest CSV/YAML film files, and methods files (header name, family, description, aliases, as
     data/methods.csv), as one transaction: all rows valid, or nothing written. Unknown columns of a film
     file are an error unless allow_extra_columns (their cells are then kept in the notes)."""
-    records, method_records = entry_records(files, limits, allow_extra_columns)
+    substrate_records: list = []
+    records, method_records = entry_records(files, limits, allow_extra_columns, substrate_records)
     method_files = sorted({r.file for r in method_records})
-    film_files = [f for f in files if str(f) not in method_files]
+    substrate_files = sorted({r.file for r in substrate_records})
+    film_files = [f for f in files if str(f) not in method_files and str(f) not in substrate_files]
     with kb.open(db) as k:
         if dry_run:
-            return _ingest(k, records, film_files, True, method_records, method_files)
+            return _ingest(k, records, film_files, True, method_records, method_files, substrate_records,
+                           substrate_files)
         with k.transaction(wait):
-            return _ingest(k, records, film_files, False, method_records, method_files)
+            return _ingest(k, records, film_files, False, method_records, method_files, substrate_records,
+                           substrate_files)
 
 
 def ingest_records(db, rows, wait: float = 0.0) -> IngestReport:
@@ -186,7 +201,7 @@ def add_substrate(db, substrate: dict, values: dict, source: str, wait: float = 
     """
     entry = substrate_from_options(substrate, values, source)
     with kb.open(db) as k, k.transaction(wait):
-        batch = k.new_batch("user", ["add-substrate"], note=f"substrate {entry.name}")
+        batch = k.new_batch("user", ["add-substrate"], note=substrate_note([entry]))
         k.write_substrates([entry], batch)
         raise_on_failures(k.validate(["substrates"]))
     return entry.name
@@ -200,8 +215,8 @@ def add_method(db, name: str, family: str | None, aliases=(), description: str |
     method_from_options(name, family, aliases, description)  # a bad option fails before the database is copied
     with kb.open(db) as k, k.transaction(wait):
         entry = method_from_options(name, family, aliases, description, k.vocabulary().methods)
-        k.new_batch("user", ["add-method"], note=method_note([entry], note))
-        k.write_methods([entry])
+        batch = k.new_batch("user", ["add-method"], note=method_note([entry], note))
+        k.write_methods([entry], batch)
         raise_on_failures(k.validate(["deposition_methods"]))
     return entry.name
 

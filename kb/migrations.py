@@ -51,7 +51,20 @@ def _to_3(con) -> str:
                     "FROM _sigma_25c s WHERE films.id = s.id")
     finally:
         con.unregister("_sigma_25c")
-    return "conductivity at 25 C of films (Arrhenius conversion with the activation energy)"
+    # The batch that added each method (for the ingestable export): before version 3 it was not recorded, so a
+    # method is given the first user batch whose note names it as add-method and methods files write it
+    # ('method NAME (FAMILY...', 'methods A (...), NAME (...'), else the curated batch.
+    con.execute("ALTER TABLE deposition_methods ADD COLUMN IF NOT EXISTS batch_id INTEGER")
+    con.execute("""
+        UPDATE deposition_methods SET batch_id = coalesce(
+            (SELECT min(b.id) FROM ingest_batches b WHERE b.kind <> 'curated' AND b.note IS NOT NULL
+               AND (starts_with(b.note, 'method ' || deposition_methods.name || ' (')
+                    OR starts_with(b.note, 'methods ' || deposition_methods.name || ' (')
+                    OR (starts_with(b.note, 'methods ')
+                        AND contains(b.note, '), ' || deposition_methods.name || ' (')))),
+            (SELECT min(id) FROM ingest_batches WHERE kind = 'curated'))
+        WHERE batch_id IS NULL""")
+    return "conductivity at 25 C of films (Arrhenius conversion with the activation energy); batch of methods"
 
 
 STEPS = {2: _to_2, 3: _to_3}

@@ -247,6 +247,32 @@ class Queries:
         for name in [*table_names(), *views]:
             self._rows(f'SELECT count(*), sum(hash(t)) FROM "{name}" t')
 
+    def user_additions(self) -> dict:
+        """What the user added, for an ingestable export: every batch in id order, and per batch its
+        films (with their method, substrate, composition and publication), methods (with alias keys),
+        substrates (with alias keys and property sources) and publications (with their BibTeX)."""
+        batches = self.sql("SELECT id, kind, sources, note, created_at FROM ingest_batches ORDER BY id")
+        films = self.sql("""
+            SELECT f.*, dm.name AS method, s.name AS substrate, m.composition, p.key AS reference_key,
+                   p.doi, p.authors, p.year, p.journal, p.title, p.batch_id AS reference_batch
+            FROM films f JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id
+            JOIN film_materials m ON m.id = f.material_id JOIN publications p ON p.id = f.reference_id
+            ORDER BY f.id""")
+        methods = self.sql("""
+            SELECT m.id, m.name, m.family, m.description, m.batch_id,
+                   list(a.alias ORDER BY a.alias) FILTER (WHERE a.alias IS NOT NULL) AS aliases
+            FROM deposition_methods m LEFT JOIN method_aliases a ON a.method_id = m.id
+            GROUP BY ALL ORDER BY m.id""")
+        substrates = self.sql("""
+            SELECT s.*, list(a.alias ORDER BY a.alias) FILTER (WHERE a.alias IS NOT NULL) AS aliases
+            FROM substrates s LEFT JOIN substrate_aliases a ON a.substrate_id = s.id GROUP BY ALL ORDER BY s.id""")
+        sources = self.sql("SELECT * FROM property_sources WHERE entity = 'substrate' ORDER BY id")
+        publications = self.sql("SELECT * FROM publications ORDER BY id")
+        return dict(batches=batches, films=films, methods=methods, substrates=substrates,
+                    property_sources=sources, publications=publications,
+                    curated=[n for (n,) in self._rows("SELECT note FROM ingest_batches WHERE kind = 'curated'")],
+                    schema_version=self._one("SELECT max(version) FROM schema_migrations"))
+
     def export(self, out_dir: str | os.PathLike) -> list[Path]:
         """Every table and view as Parquet and CSV, plus references.bib; returns the files written."""
         from .bibtex import publications_bibtex

@@ -35,12 +35,12 @@ class Writes:
         finally:
             self.con.unregister("_frame")
 
-    def new_batch(self, kind: str, sources: list[str], note: str | None = None) -> int:
-        """Record an ingest batch and return its id."""
+    def new_batch(self, kind: str, sources: list[str], note: str | None = None, created_at=None) -> int:
+        """Record an ingest batch and return its id (created now, or at `created_at` when replaying an export)."""
         self._require_writing()
         return self.con.execute(
             "INSERT INTO ingest_batches (kind, sources, created_at, note) VALUES (?, ?, ?, ?) RETURNING id",
-            [kind, ";".join(sources), now(), note]).fetchall()[0][0]
+            [kind, ";".join(sources), created_at or now(), note]).fetchall()[0][0]
 
     def set_batch_note(self, batch_id: int, note: str) -> None:
         self._require_writing()
@@ -57,7 +57,7 @@ class Writes:
                      volume=e.volume, pages=e.pages, seed_ref=e.seed_ref, batch_id=batch_id) for e in entries]
         self.insert_frame("publications", pd.DataFrame(rows))
 
-    def write_methods(self, entries) -> None:
+    def write_methods(self, entries, batch_id: int | None = None) -> None:
         """Insert deposition methods and their aliases; a name or alias another method already has is refused
         (ingest checks this first, by file and line; this guards every other caller)."""
         self._require_writing()
@@ -70,7 +70,7 @@ class Writes:
                               + ", ".join(f"'{key}' (method '{owner}')" for key, owner in clash)
                               + " (see `filmkb methods`)")
         ids = self.insert_frame("deposition_methods", pd.DataFrame(
-            [dict(name=e.name, family=e.family, description=e.description) for e in entries]), returning="id")
+            [dict(name=e.name, family=e.family, description=e.description, batch_id=batch_id) for e in entries]), returning="id")
         self._write_aliases("method_aliases", "method_id", [(i, [e.name, *e.aliases]) for i, e in zip(ids, entries)])
 
     def _write_aliases(self, table: str, fk: str, owners: list[tuple[int, list[str]]]) -> None:

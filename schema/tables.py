@@ -14,7 +14,7 @@ from typing import Optional
 from sqlalchemy import Boolean, Double, Sequence, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3  # 2: composition features of film_materials; 3: conductivity at 25 C (kb/migrations.py upgrades)
+SCHEMA_VERSION = 3  # 2: composition features of film_materials; 3: conductivity at 25 C, batch of methods (kb/migrations.py upgrades)
 
 
 def _pk(seq: str):
@@ -117,6 +117,8 @@ class DepositionMethod(SQLModel, table=True):
     name: str = Field(unique=True)
     family: str
     description: Optional[str] = None
+    batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id",
+                                    description="the batch that added it (curated, add-method or a methods file)")
 
 
 class MethodAlias(SQLModel, table=True):
