@@ -128,7 +128,7 @@ def is_methods_file(records: list) -> bool:
 
 def is_substrates_file(records: list) -> bool:
     """A file of substrates (one row per substrate: the `filmkb add-substrate` options and one column per
-    property, catalogue.SUBSTRATE_COLUMNS) rather than films or methods: it has formula and amorphous
+    property, columns.SUBSTRATE_COLUMNS) rather than films or methods: it has formula and amorphous
     columns and no column of the film template (its source column is the values' source, not a draft's)."""
     from .columns import DRAFT_COLUMNS, KNOWN_COLUMNS
 
@@ -139,10 +139,10 @@ def is_substrates_file(records: list) -> bool:
 def entry_records(files, limits: Limits = DEFAULT_LIMITS, allow_extra_columns: bool = False,
                   substrates: list | None = None) -> tuple[list, list]:
     """(film records, method records) of the files, each file told apart by its header: a methods file's
-    columns must be name, family, description, aliases, a substrates file's catalogue.SUBSTRATE_COLUMNS
+    columns must be name, family, description, aliases, a substrates file's columns.SUBSTRATE_COLUMNS
     (an unknown one is an error naming the closest); film files are checked as `film_records` checks them.
     The records of substrates files are appended to `substrates` (without it they are read as films)."""
-    from .catalogue import SUBSTRATE_COLUMNS
+    from .columns import SUBSTRATE_COLUMNS
     from .columns import METHOD_COLUMNS, column_problems, did_you_mean, extras_into_notes
 
     records = read_all(files, limits)

@@ -12,21 +12,9 @@ from dataclasses import replace as _replace
 from .entries import Problem, _bool, _Cells, _year
 from ..schema.names import METHOD_FAMILIES, Vocabulary, alias_key
 from .normalise import CellError, clean_text, normalise_doi, parse_quantity
+from .columns import PROPERTIES, SUBSTRATE_COLUMNS
 from .readers import Record
 
-# property name in the data files -> (column in the table, canonical unit for pint)
-PROPERTIES = {
-    "lattice_a": ("lattice_a_angstrom", "angstrom"),
-    "lattice_b": ("lattice_b_angstrom", "angstrom"),
-    "lattice_c": ("lattice_c_angstrom", "angstrom"),
-    "cte": ("cte_per_k", "1/K"),
-    "poisson_ratio": ("poisson_ratio", "dimensionless"),
-    "youngs_modulus": ("youngs_modulus_gpa", "GPa"),
-    "bulk_modulus": ("bulk_modulus_gpa", "GPa"),
-    "shear_modulus": ("shear_modulus_gpa", "GPa"),
-    "dielectric_constant": ("dielectric_constant", "dimensionless"),
-    "melting_point": ("melting_point_k", "K"),
-}
 
 
 @dataclass
@@ -305,8 +293,6 @@ def substrate_from_options(substrate: dict, values: dict, source: str, where: st
 
 # A substrates file (`filmkb ingest`): one row per substrate, the `filmkb add-substrate` options as columns and
 # one column per property (PROPERTIES), each cell a value with its unit as given ('168 GPa', '1768 C').
-SUBSTRATE_COLUMNS = ("name", "formula", "amorphous", "crystal_system", "space_group", "sites", "aliases", "note",
-                     "source", *PROPERTIES)
 
 
 def substrate_file_entries(records: list[Record]) -> tuple[list[SubstrateEntry], list]:

@@ -15,6 +15,23 @@ from .readers import Record
 # Columns `filmkb extract` adds to its drafts for the reviewer (how sure, where in the paper): ingest
 # accepts them and ignores them (they are not kept in the notes either).
 DRAFT_COLUMNS = ("confidence", "source")
+
+# property name in the data files -> (column in the table, canonical unit for pint)
+PROPERTIES = {
+    "lattice_a": ("lattice_a_angstrom", "angstrom"),
+    "lattice_b": ("lattice_b_angstrom", "angstrom"),
+    "lattice_c": ("lattice_c_angstrom", "angstrom"),
+    "cte": ("cte_per_k", "1/K"),
+    "poisson_ratio": ("poisson_ratio", "dimensionless"),
+    "youngs_modulus": ("youngs_modulus_gpa", "GPa"),
+    "bulk_modulus": ("bulk_modulus_gpa", "GPa"),
+    "shear_modulus": ("shear_modulus_gpa", "GPa"),
+    "dielectric_constant": ("dielectric_constant", "dimensionless"),
+    "melting_point": ("melting_point_k", "K"),
+}
+# a substrates file's header: the add-substrate options, then one column per property (value with its unit)
+SUBSTRATE_COLUMNS = ("name", "formula", "amorphous", "crystal_system", "space_group", "sites", "aliases", "note",
+                     "source", *PROPERTIES)
 METHOD_COLUMNS = ("name", "family", "description", "aliases")  # a methods file's header (data/methods.csv)
 KNOWN_COLUMNS = TEMPLATE_COLUMNS + CURATED_COLUMNS + DRAFT_COLUMNS
 

@@ -18,7 +18,8 @@ from pathlib import Path
 from .. import kb
 from ..errors import FilmkbError
 from ..ingest.batch import clean_batch, entry_records, raise_if
-from ..ingest.catalogue import PROPERTIES, SUBSTRATE_COLUMNS, method_entries, substrate_file_entries
+from ..ingest.catalogue import method_entries, substrate_file_entries
+from ..ingest.columns import PROPERTIES, SUBSTRATE_COLUMNS
 from ..ingest.entries import TEMPLATE_COLUMNS, reference_key
 from ..kb.quality import raise_on_failures
 from ..schema.names import alias_key

@@ -18,24 +18,13 @@ class Queries:
         """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error.
         After `timeout` seconds (None or 0: no limit) the statement is interrupted: QueryTimeout,
         nothing written, the connection still usable."""
-        try:
-            with interrupt_after(self.con, timeout):
-                return self.con.execute(statement, params or []).df()
-        except Exception as exc:
-            translated = engine_error(exc, self.path)
-            if translated is None:
-                raise
-            raise translated from None
+        with self._engine_errors(), interrupt_after(self.con, timeout):
+            return self.con.execute(statement, params or []).df()
 
     def _rows(self, statement: str, params=None) -> list[tuple]:
         """fetchall(), with DuckDB errors (a damaged file, ...) as one-line FilmkbErrors."""
-        try:
+        with self._engine_errors():
             return self.con.execute(statement, params or []).fetchall()
-        except Exception as exc:
-            translated = engine_error(exc, self.path)
-            if translated is None:
-                raise
-            raise translated from None
 
     def _one(self, statement: str, params=None):
         return self._rows(statement, params)[0][0]
