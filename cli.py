@@ -459,6 +459,8 @@ def ingest_bib(ctx, files, wait):
 @click.option("--space-group", help="Hermann-Mauguin symbol (crystalline), e.g. Fm-3m.")
 @click.option("--sites", help="Asymmetric-unit sites for pymatgen, e.g. 'Mg 0 0 0; O 0.5 0.5 0.5'.")
 @click.option("--lattice-a", help="Lattice constant a (default unit angstrom).")
+@click.option("--lattice-b", help="Lattice constant b, when it differs from a (default unit angstrom).")
+@click.option("--lattice-c", help="Lattice constant c: needed for hexagonal, trigonal, tetragonal, ... (default angstrom).")
 @click.option("--cte", required=True, help="Linear thermal expansion coefficient (default 1/K).")
 @click.option("--poisson", required=True, help="Poisson ratio.")
 @click.option("--youngs", required=True, help="Young's modulus (default GPa).")
@@ -471,8 +473,8 @@ def ingest_bib(ctx, files, wait):
 @click.option("--note", help="Free-text note.")
 @click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
 @click.pass_context
-def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, cte, poisson, youngs, bulk,
-                  shear, dielectric, melting_point, source, aliases, note, wait):
+def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, lattice_b, lattice_c, cte, poisson,
+                  youngs, bulk, shear, dielectric, melting_point, source, aliases, note, wait):
     """Add a substrate with its properties, units and source (validated like the curated ones).
 
     Example: filmkb add-substrate --name LiNbO3 --formula LiNbO3 --amorphous --cte 15e-6 --poisson 0.25
@@ -482,8 +484,9 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
 
     substrate = dict(name=name, formula=formula, amorphous=str(amorphous).lower(), space_group=space_group,
                      sites=sites, aliases="|".join(aliases), note=note, crystal_system=None)
-    values = dict(lattice_a=lattice_a, cte=cte, poisson_ratio=poisson, youngs_modulus=youngs, bulk_modulus=bulk,
-                  shear_modulus=shear, dielectric_constant=dielectric, melting_point=melting_point)
+    values = dict(lattice_a=lattice_a, lattice_b=lattice_b, lattice_c=lattice_c, cte=cte, poisson_ratio=poisson,
+                  youngs_modulus=youngs, bulk_modulus=bulk, shear_modulus=shear, dielectric_constant=dielectric,
+                  melting_point=melting_point)
     added = add(ctx.obj["db"], substrate, values, source, wait=wait)
     click.echo(f"substrate {added} added")
 

@@ -214,19 +214,26 @@ _ORIENTATION = re.compile(r"^(.*?)[\s(\[<{]*([-\d\s]{3,})[)\]>}]*\s*$")
 
 
 def normalise_orientation(value: object) -> str | None:
-    """'(100)', '<001>', '[1 1 1]', '100' -> '100'; blank -> None."""
+    """'(100)', '<001>', '[1 1 1]', '100' -> '100'; a hexagonal Miller-Bravais plane (hkil, i = -(h+k))
+    -> its Miller index hkl ('(0001)' -> '001', '(11-20)' -> '110'); blank -> None."""
     if is_blank(value):
         return None
     text = re.sub(r"[\s()\[\]<>{}]", "", clean_text(value))
+    four = re.fullmatch(r"(-?\d)(-?\d)(-?\d)(-?\d)", text)
+    if four:
+        h, k, i, l = (int(x) for x in four.groups())
+        if i != -(h + k):
+            raise CellError(f"Miller-Bravais index ({text}) needs i = -(h+k) = {-(h + k)}")
+        return "".join(four.group(n) for n in (1, 2, 4))
     if not re.fullmatch(r"(-?\d){3}", text):
-        raise CellError("orientation must be a Miller index such as 100, (001) or [111]")
+        raise CellError("orientation must be a Miller index such as 100, (001) or [111], or hkil such as (0001)")
     return text
 
 
 def split_substrate(value: object) -> tuple[str, str | None]:
     """'MgO (100)' -> ('MgO', '100'); 'Si-Pt' -> ('Si-Pt', None)."""
     text = clean_text(value)
-    m = re.match(r"^(.*?)\s*[(\[<{]\s*(-?\d\s*-?\d\s*-?\d)\s*[)\]>}]\s*$", text)
+    m = re.match(r"^(.*?)\s*[(\[<{]\s*(-?\d\s*-?\d\s*-?\d(?:\s*-?\d)?)\s*[)\]>}]\s*$", text)
     if m:
         return m.group(1).strip(), normalise_orientation(m.group(2))
     return text, None

@@ -111,7 +111,12 @@ class Writes:
         if clash:
             raise FilmkbError(f"substrate name or alias already known: {', '.join(clash)} (see `filmkb substrates`)")
         _, film_a = self.reference_phase()
-        rows = [_substrate_row(e, film_a, batch_id) for e in entries]
+        rows = []
+        for e in entries:
+            try:
+                rows.append(_substrate_row(e, film_a, batch_id))
+            except ValueError as exc:  # pymatgen: a lattice or structure the space group does not allow
+                raise FilmkbError(f"substrate {e.name}: {exc}; nothing was written") from None
         ids = self.insert_frame("substrates", pd.DataFrame(rows), returning="id")
         self._write_aliases("substrate_aliases", "substrate_id",
                             [(i, [e.name, e.formula, *e.aliases]) for i, e in zip(ids, entries)])

@@ -243,3 +243,17 @@ def test_rows_of_one_file_may_not_share_an_alias():
     entries, problems = method_entries(rows)
     assert [e.name for e in entries] == ["a"]
     assert [str(p) for p in problems] == ["m.csv:3: aliases: 'X': already an alias of method 'a' (see `filmkb methods`)"]
+
+
+def test_hexagonal_substrate_needs_and_takes_lattice_c(db_path):
+    common = ["add-substrate", "--name", "Al2O3", "--formula", "Al2O3", "--space-group", "R-3c", "--sites",
+              "Al 0 0 0.352; O 0.306 0 0.25", "--lattice-a", "4.759", "--cte", "7.5e-6", "--poisson", "0.29",
+              "--youngs", "400 GPa", "--shear", "160 GPa", "--dielectric", "9.4", "--melting-point", "2072 degC",
+              "--source", "CRC Handbook", "--alias", "sapphire"]
+    before = content(db_path)
+    missing = run(db_path, *common)
+    assert missing.exit_code == 1 and "needs c; nothing was written" in missing.output
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+    assert content(db_path) == before
+    added = run(db_path, *common, "--lattice-c", "12.991")
+    assert added.exit_code == 0, added.output

@@ -63,6 +63,14 @@ def test_substrate_and_orientation():
         normalise_orientation("top")
 
 
+def test_hexagonal_miller_bravais_planes_become_miller_indices():
+    assert normalise_orientation("(0001)") == "001"
+    assert normalise_orientation("11-20") == "110"
+    assert split_substrate("sapphire (0001)") == ("sapphire", "001")
+    with pytest.raises(CellError, match="i = -"):
+        normalise_orientation("(1111)")
+
+
 @pytest.mark.parametrize("text,phase", [
     ("c-LLZO", "cubic"), ("t-LLZO", "tetragonal"), ("amorphous", "amorphous"), ("c-LLZO+t- LLZO", "mixed"),
 ])
