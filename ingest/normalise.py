@@ -93,17 +93,24 @@ def parse_quantity(value: object, unit: str) -> float | None:
         raise CellError("not a finite number")
     if not printed:
         return number
-    ureg = _ureg()
     try:
-        quantity = ureg.Quantity(number, _pint_unit(printed))
-        converted = quantity.to(unit).magnitude
+        scale, offset = _conversion(_pint_unit(printed), unit)
     except Exception as exc:  # pint raises several unrelated types
         kind = type(exc).__name__
         if "Dimensionality" in kind:
-            kind = _QUANTITY_NAMES.get(unit, str(ureg.Unit(unit).dimensionality))
+            kind = _QUANTITY_NAMES.get(unit, str(_ureg().Unit(unit).dimensionality))
             raise CellError(f"unit '{printed}' is not a {kind} unit (expected e.g. {unit})") from None
         raise CellError(f"unknown unit '{printed}'") from None
-    return float(f"{converted:.12g}")  # drop float noise of unit conversion (300 K -> 26.85 C)
+    return float(f"{number * scale + offset:.12g}")  # drop float noise of unit conversion (300 K -> 26.85 C)
+
+
+@lru_cache(maxsize=4096)
+def _conversion(pint_unit: str, unit: str) -> tuple[float, float]:
+    """(scale, offset) with value_in_unit = number * scale + offset, from pint once per unit pair: every
+    conversion here is affine (temperatures have an offset), and parsing units is most of ingest's time."""
+    ureg = _ureg()
+    zero = ureg.Quantity(0.0, pint_unit).to(unit).magnitude
+    return ureg.Quantity(1.0, pint_unit).to(unit).magnitude - zero, zero
 
 
 def parse_energy_ev(value: object) -> float | None:
