@@ -366,18 +366,21 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
         return
     from .ingest.readers import Limits
 
-    from .ingest.columns import draft_columns_in
-
-    for file, names in draft_columns_in(films_files).items():
-        plural = "s" if len(names) > 1 else ""
-        click.echo(f"{file}: draft column{plural} {', '.join(names)} (from `filmkb extract`) ignored")
     report = run(ctx.obj["db"], films_files, dry_run=dry_run, wait=wait, allow_extra_columns=allow_extra_columns,
                  limits=Limits(max_rows=max_rows, max_cell_chars=max_cell_chars))
+    _say_ingest(report, dry_run)
+
+
+def _say_ingest(report, dry_run: bool) -> None:
+    """What an ingest added, skipped and flagged: methods and substrates first, then the films."""
     c = report.counts
+    for file, names in report.draft_columns.items():
+        plural = "s" if len(names) > 1 else ""
+        click.echo(f"{file}: draft column{plural} {', '.join(names)} (from `filmkb extract`) ignored")
     for file, line, name in report.known_methods:
         click.echo(f"{file}:{line}: method {name} is already in the database as it is: skipped")
-    if report.counts.get("substrates"):
-        click.echo(f"added {report.counts['substrates']} substrates")
+    if c.get("substrates"):
+        click.echo(f"added {c['substrates']} substrates")
     if report.methods:
         names = ", ".join(report.methods)
         click.echo(f"dry run: {len(report.methods)} methods valid, would be added: {names}" if dry_run else

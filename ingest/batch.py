@@ -34,6 +34,7 @@ class IngestReport:
     methods: list = field(default_factory=list)            # names of the methods added (or, dry run, valid)
     methods_batch_id: int | None = None                    # the batch recording them
     known_methods: list = field(default_factory=list)      # (file, line, method) rows already stored: skipped
+    draft_columns: dict = field(default_factory=dict)      # film file -> extract's draft columns, ignored
 
 
 def raise_if(problems: list) -> None:

@@ -36,26 +36,14 @@ METHOD_COLUMNS = ("name", "family", "description", "aliases")  # a methods file'
 KNOWN_COLUMNS = TEMPLATE_COLUMNS + CURATED_COLUMNS + DRAFT_COLUMNS
 
 
-def draft_columns_in(files) -> dict:
-    """CSV file -> the draft columns (confidence, source) in its header: what ingest ignored. Reads only
-    the header line; a file that cannot be read is left to the reader's own error."""
-    import csv
-
-    found = {}
-    for path in files:
-        if not str(path).lower().endswith(".csv"):
-            continue
-        try:
-            with open(path, newline="", encoding="utf-8-sig") as handle:
-                header = next(csv.reader(handle), [])
-        except (OSError, UnicodeError, csv.Error):
-            continue
-        columns = {h.strip() for h in header}
-        if {"formula", "amorphous"} <= columns:  # a substrates file: its source column is the values' source
-            continue
-        names = [n for n in DRAFT_COLUMNS if n in columns]
+def draft_columns_in(records: list[Record]) -> dict:
+    """Film file -> the draft columns (confidence, source) it holds: what ingest ignored, from the
+    records already read."""
+    found: dict = {}
+    for r in records:
+        names = [n for n in DRAFT_COLUMNS if n in r.cells]
         if names:
-            found[str(path)] = names
+            found.setdefault(r.file, names)
     return found
 
 

@@ -16,6 +16,7 @@ from ..ingest.batch import IngestError, IngestReport, clean_batch, entry_records
 from ..ingest.catalogue import (method_entries, method_from_options, method_note, read_curated, repeated_methods,
                                 substrate_file_entries, substrate_from_options, substrate_note, with_methods,
                                 with_substrates)
+from ..ingest.columns import draft_columns_in
 from ..ingest.datafiles import DATA_DIR, check_metadata, curated_stamp
 from ..ingest.duplicates import classify_duplicates
 from ..ingest.entries import reference_key
@@ -158,11 +159,14 @@ def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_ex
     film_files = [f for f in files if str(f) not in method_files and str(f) not in substrate_files]
     with kb.open(db) as k:
         if dry_run:
-            return _ingest(k, records, film_files, True, method_records, method_files, substrate_records,
-                           substrate_files)
-        with k.transaction(wait):
-            return _ingest(k, records, film_files, False, method_records, method_files, substrate_records,
-                           substrate_files)
+            report = _ingest(k, records, film_files, True, method_records, method_files, substrate_records,
+                             substrate_files)
+        else:
+            with k.transaction(wait):
+                report = _ingest(k, records, film_files, False, method_records, method_files, substrate_records,
+                                 substrate_files)
+    report.draft_columns = draft_columns_in(records)
+    return report
 
 
 def ingest_records(db, rows, wait: float = 0.0) -> IngestReport:
