@@ -5,29 +5,52 @@ coincidence-lattice (ZSL) strain of a film on an oriented substrate. Pure functi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 # ZSL search limits: Table 1 misfits reach -9 %, beyond pymatgen's default 3 % length tolerance.
 ZSL_SETTINGS = dict(max_length_tol=0.12, max_area_ratio_tol=0.25, max_angle_tol=0.01, max_area=400.0)
 
 
-def build_lattice(space_group: str, a: float, b: float | None = None, c: float | None = None,
+@lru_cache(maxsize=None)
+def space_group(symbol: str):
+    """pymatgen's SpaceGroup, kept alive. pymatgen caches instances only weakly, and building one costs
+    ~0.5 s (its symmetry operations are compared pairwise): a build made 18 for 4 symbols. Holding one
+    per symbol here also serves Structure.from_spacegroup, which asks pymatgen's cache by the symbol."""
+    from pymatgen.symmetry.groups import SpaceGroup
+
+    return SpaceGroup(symbol)
+
+
+@lru_cache(maxsize=1)
+def _zsl_in_python() -> None:
+    """Run pymatgen's coincidence-lattice helpers as plain Python. They are numba-jitted without a
+    cache, so every process compiled them (~10 s) before matching a handful of small lattices, which
+    plain Python does in well under a second; the arithmetic is the same."""
+    from pymatgen.analysis.interfaces import substrate_analyzer, zsl
+
+    for module in (zsl, substrate_analyzer):
+        for name, value in list(vars(module).items()):
+            if hasattr(value, "py_func") and callable(value):
+                setattr(module, name, value.py_func)
+
+
+def build_lattice(space_group_symbol: str, a: float, b: float | None = None, c: float | None = None,
                   alpha: float = 90.0, beta: float = 90.0, gamma: float = 90.0):
     """A pymatgen Lattice from stored parameters, checked against the space group's crystal system."""
     from pymatgen.core import Lattice
-    from pymatgen.symmetry.groups import SpaceGroup
 
-    group = SpaceGroup(space_group)
+    group = space_group(space_group_symbol)
     system = group.crystal_system
     b = a if b is None else b
     if c is None:
         if system != "cubic":
-            raise ValueError(f"a {system} lattice ({space_group}) needs c")
+            raise ValueError(f"a {system} lattice ({space_group_symbol}) needs c")
         c = a
     if system in ("hexagonal", "trigonal") and gamma == 90.0:
         gamma = 120.0
     lattice = Lattice.from_parameters(a, b, c, alpha, beta, gamma)
     if not group.is_compatible(lattice):
-        raise ValueError(f"lattice a={a}, b={b}, c={c} is not compatible with {space_group}")
+        raise ValueError(f"lattice a={a}, b={b}, c={c} is not compatible with {space_group_symbol}")
     return lattice
 
 
@@ -41,12 +64,13 @@ def parse_sites(sites: str) -> tuple[list[str], list[list[float]]]:
     return species, coords
 
 
-def build_structure(space_group: str, lattice, sites: str):
+def build_structure(symbol: str, lattice, sites: str):
     """A prototype Structure: the stored asymmetric-unit sites expanded by the space group."""
     from pymatgen.core import Structure
 
     species, coords = parse_sites(sites)
-    return Structure.from_spacegroup(space_group, lattice, species, coords)
+    space_group(symbol)  # pymatgen's own cache now holds it
+    return Structure.from_spacegroup(symbol, lattice, species, coords)
 
 
 def misfit(substrate_a: float, film_a: float) -> tuple[float, int]:
@@ -90,6 +114,7 @@ def interface_strain(film, substrate, orientation: str) -> InterfaceStrain | Non
     from pymatgen.analysis.interfaces.substrate_analyzer import SubstrateAnalyzer
 
     miller = miller_tuple(orientation)
+    _zsl_in_python()
     analyzer = SubstrateAnalyzer(film_max_miller=1, substrate_max_miller=1, **ZSL_SETTINGS)
     matches = list(analyzer.calculate(film, substrate, film_millers=[miller], substrate_millers=[miller]))
     if not matches:
