@@ -649,9 +649,12 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
               help="Where the run directory goes [default: models/ beside the database].")
 @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
+@click.option("--descriptors", type=DESCRIPTOR_SETS, default=None,
+              help="paper7 or extended: the paper ensemble's inputs [paper7]; the recommended model's candidates "
+                   "are then restricted to that set and the mean [default: it chooses among both].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, silent):
+def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
     """Fit the recommended model (default) or the paper's LSTM + PBP ensemble on every film with complete
     descriptors, save it under models/<run id>/ and record the run with its data hash and, for the
     recommended model, which candidate won and why.
@@ -662,7 +665,7 @@ def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, sil
 
     with _progress("train", silent, 2 * repeats if model == "paper" else None) as tick:
         res = run(ctx.obj["db"], model=model, repeats=repeats, seed=seed, lstm=_lstm_config(epochs),
-                  models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs)
+                  models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs, descriptors=descriptors)
     fit = res.fit_metrics["training_fit"]
     if model == "paper":
         click.echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
@@ -720,12 +723,15 @@ def _prediction_table(frame):
 @click.option("--film", "film_ids", multiple=True, type=int, help="A stored film id (repeatable).")
 @click.option("--all-films", is_flag=True, help="Every stored film with complete descriptors.")
 @click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
+@click.option("--descriptors", type=click.Choice(["paper7", "extended", "both"]), default=None,
+              help="Use the latest run trained with this descriptor set (`filmkb train --descriptors`; "
+                   "'both': the recommended model choosing among both sets).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
 @click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")
 @click.pass_context
 def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
-            measured, files, film_ids, all_films, run_id, fmt, all_columns, no_store):
+            measured, files, film_ids, all_films, run_id, descriptors, fmt, all_columns, no_store):
     """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
     of conditions or stored films, with the latest trained run (the recommended model by default).
     Each row says whether it lies inside the training data (domain) and whether its paper is known.
@@ -742,7 +748,8 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
     if not cells and not files and films is None:
         raise click.ClickException("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, "
                                    "--film ID or --all-films")
-    res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files)
+    res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files,
+              descriptors=descriptors)
     for warning in res.warnings:
         click.echo(f"warning: {warning}", err=True)
     what = "the recommended model" if res.model == "recommended" else "the paper's ensemble"
@@ -773,6 +780,148 @@ def _domain_lines(frame, model: str) -> list[str]:
             done = "the recommended model uses no descriptor here: the interval is the between-paper one"
         lines.append(f"{r['source']}: outside what the data knows: {why}; {done}")
     return lines
+
+
+SUGGEST_KEYS = {"rank": "rank", "substrate": "substrate", "substrate_orientation": "orientation", "method": "method",
+                "composition": "composition", "phase": "phase", "deposition_temp_c": "deposition_temp_c",
+                "thickness_nm": "thickness_nm", "log10_sigma_mean": "log10_sigma", "log10_sigma_std": "log10_sigma_sd",
+                "sigma_s_cm": "sigma_s_cm", "sigma_low_s_cm": "sigma_low_s_cm", "sigma_high_s_cm": "sigma_high_s_cm",
+                "score": "score", "in_domain": "in_domain", "out_of_range": "out_of_range",
+                "domain_distance": "domain_distance", "domain_threshold": "domain_threshold", "tested": "tested"}
+
+
+def _suggestion_table(frame, outside: bool = False, tested: bool = True):
+    """Suggestions as a person reads them (cf. _prediction_table); `tested` shows which a stored film covers."""
+    import pandas as pd
+
+    table = pd.DataFrame({
+        "#": frame["rank"], "substrate": frame["substrate"], "orient.": frame["substrate_orientation"],
+        "T_dep °C": frame["deposition_temp_c"].map(lambda v: f"{v:g}"),
+        "h nm": frame["thickness_nm"].map(lambda v: f"{v:g}"),
+        "log10 σ ± sd": [f"{m:.2f} ± {s:.2f}" for m, s in zip(frame["log10_sigma_mean"], frame["log10_sigma_std"])],
+        "σ S/cm": frame["sigma_s_cm"].map(lambda v: f"{v:.2e}"),
+        "95 % interval S/cm": [f"{lo:.2e} – {hi:.2e}"
+                               for lo, hi in zip(frame["sigma_low_s_cm"], frame["sigma_high_s_cm"])],
+        "score": frame["score"].map(lambda v: f"{v:.3g}"), "domain": ["in" if v else "OUT" for v in frame["in_domain"]],
+    })
+    table = table.assign(tested=frame["tested"].map(lambda v: "yes" if v else "")) if tested else table
+    return table.assign(**{"outside its training range": frame["out_of_range"]}) if outside else table
+
+
+def _say_suggestions(res, fmt: str) -> None:
+    """The suggest result as a table with its notes, CSV rows or the JSON document."""
+    import pandas as pd
+
+    from .jobs.suggestion import SCORE_LABELS
+
+    both = pd.concat([res.suggestions, res.out_of_domain], ignore_index=True)
+    rows = both[list(SUGGEST_KEYS)].rename(columns=SUGGEST_KEYS)
+    if fmt == "json":
+        doc = {"model_run": res.model_run_id, "suggest_run": res.run_id or None, "goal": res.goal,
+               "score": SCORE_LABELS[res.goal], "best_stored_log10_sigma": res.best_log10_sigma, "counts": res.counts,
+               "notes": res.notes, "suggestions": json.loads(rows[rows["in_domain"]].to_json(orient="records")),
+               "out_of_domain": json.loads(rows[~rows["in_domain"]].to_json(orient="records"))}
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    if fmt == "csv":
+        _emit(rows, "csv")
+        return
+    c = res.counts
+    click.echo(f"{c['candidates']} candidates ({c['substrates']} substrates x {c['temperatures']} temperatures x "
+               f"{c['thicknesses']} thicknesses): {c['in_domain']} inside the model's domain, {c['out_of_domain']} "
+               f"outside; {c['tested']} already tested" + (", dropped" if c["excluded_tested"] else ""))
+    shown = not c["excluded_tested"]
+    if len(res.suggestions):
+        _emit(_suggestion_table(res.suggestions, tested=shown), "table",
+              title=f"next films ({res.goal}: score = {SCORE_LABELS[res.goal]})")
+    elif c["in_domain"] + c["out_of_domain"] == 0:
+        click.echo("every candidate is already tested: widen the ranges or drop --exclude-tested")
+    else:
+        click.echo("no candidate lies inside the model's domain: nothing to rank; the best outside it follow")
+    if len(res.out_of_domain):
+        _emit(_suggestion_table(res.out_of_domain, outside=True, tested=shown), "table",
+              title="outside what the data knows (not ranked with the others; treat as guesses)")
+    for line in [f"best stored film: log10 σ {res.best_log10_sigma:.2f}", *res.notes]:
+        click.echo(line)
+    if res.plot:
+        click.echo(f"plot written to {res.plot}")
+    click.echo(f"{res.stored} suggestions stored with run {res.run_id} (model run {res.model_run_id})" if res.stored
+               else "nothing stored")
+
+
+@main.command()
+@click.option("--substrate", "substrates", multiple=True,
+              help="Substrate name or alias (repeatable) [default: every stored one].")
+@click.option("--method", help="Deposition method or alias [default: the most common among the stored films].")
+@click.option("--temp-c", "temp_c", default="400:900:50", show_default=True,
+              help="Deposition temperatures in °C: START:STOP:STEP (stop included) or one value.")
+@click.option("--thickness-nm", "thickness_nm", default="100:1000:100", show_default=True,
+              help="Film thicknesses in nm: START:STOP:STEP (stop included) or one value.")
+@click.option("--composition", help="Film composition, e.g. LLZO or Li6.4La3Zr1.4Ta0.6O12 [default: the most common].")
+@click.option("--phase",
+              help="Film phase the model assumes (cubic, tetragonal, amorphous, mixed) [default: the most common].")
+@click.option("--exclude-tested", is_flag=True,
+              help="Drop candidates a stored film covers: same substrate and method, T_dep and thickness within "
+                   "half a step.")
+@click.option("--goal", type=click.Choice(["exploit", "explore", "balanced"]), default="balanced", show_default=True,
+              help="exploit: expected improvement over the best stored film; explore: predictive variance; "
+                   "balanced: upper confidence bound (mean + 1.96 sd of log10 σ).")
+@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many suggestions to list.")
+@click.option("--diverse", is_flag=True, help="No two suggestions on one substrate closer than a temperature step.")
+@click.option("--run", "run_id", help="Recommended-model train run [default: the latest].")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--plot", type=click.Path(dir_okay=False),
+              help="Write FILE.png: predicted log10 σ against T_dep per substrate.")
+@click.option("--no-store", is_flag=True, help="Do not store the suggestions in the database.")
+@click.pass_context
+def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, exclude_tested, goal, top, diverse,
+            run_id, fmt, plot, no_store):
+    """Suggest the next film: rank candidate deposition conditions (substrates x temperatures x thicknesses)
+    by the goal's acquisition score under the recommended model; candidates outside the model's domain
+    are listed apart with the descriptor that is out of range. Stored with the model run.
+
+    Example: filmkb suggest --substrate MgO --substrate SrTiO3 --method PLD --temp-c 500:900:50 --top 5
+    """
+    from .jobs import suggest as run
+
+    constraints = {"substrate": list(substrates), "method": method, "temp_c": temp_c, "thickness_nm": thickness_nm,
+                   "composition": composition, "phase": phase, "exclude_tested": exclude_tested}
+    res = run(ctx.obj["db"], constraints, goal=goal, top=top, diverse=diverse, run_id=run_id, store=not no_store,
+              plot=plot)
+    for warning in res.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    _say_suggestions(res, fmt)
+
+
+@main.command()
+@click.option("--run", "run_id", help="Suggest run id [default: the latest `filmkb suggest` run].")
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.pass_context
+def suggestions(ctx, run_id, fmt):
+    """The suggestions stored by a `filmkb suggest` run, with the model run that predicted them.
+
+    Example: filmkb suggestions --format csv
+    """
+    import pandas as pd
+
+    from .jobs import stored_suggestions
+
+    rows = stored_suggestions(ctx.obj["db"], run_id)
+    if fmt != "table":
+        _emit(rows, fmt)
+        return
+    mean, sd = -rows["neg_log10_sigma_mean"], rows["neg_log10_sigma_std"]
+    _emit(pd.DataFrame({
+        "#": rows["rank"], "domain": ["in" if v else "OUT" for v in rows["in_domain"]], "substrate": rows["substrate"],
+        "orient.": rows["substrate_orientation"], "method": rows["method"],
+        "T_dep °C": rows["deposition_temp_c"].map(lambda v: f"{v:g}"),
+        "h nm": rows["thickness_nm"].map(lambda v: f"{v:g}"),
+        "log10 σ ± sd": [f"{m:.2f} ± {s:.2f}" for m, s in zip(mean, sd)],
+        "95 % interval S/cm": [f"{lo:.2e} – {hi:.2e}"
+                               for lo, hi in zip(rows["sigma_low_s_cm"], rows["sigma_high_s_cm"])],
+        "score": rows["score"].map(lambda v: f"{v:.3g}"), "outside its training range": rows["out_of_range"],
+    }), "table", title=f"suggest run {rows['run_id'].iloc[0]} ({rows['goal'].iloc[0]}), predicted by model run "
+                       f"{rows['model_run_id'].iloc[0]}")
 
 
 @main.command()

@@ -18,11 +18,11 @@ from ..kb.materials import composition_features
 from ..ml.domain import Domain, range_report
 from ..ml.metrics import Z95
 from ..ml.recommended import NEW_PAPER
-from ..schema.descriptors import EXTENDED, MODEL_COLUMNS, PAPER, PAPER7
+from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from ..schema.names import ROOM_TEMPERATURE_C
 from .runs import WRITE_WAIT, load_run, stale_warning
 
-__all__ = ["predict", "PredictResult"]
+__all__ = ["predict", "PredictResult", "condition_frame", "predicted"]
 
 
 @dataclass
@@ -71,7 +71,8 @@ def _film_context(k, frame: pd.DataFrame) -> pd.DataFrame:
     frame["substrate"], frame["substrate_id"] = names, [ids[name] for name in names]
     frame["method_family"] = [families.get(m) for m in frame["method"]]
     frame["measurement_temp_c"] = pd.to_numeric(frame["measurement_temp_c"]).fillna(ROOM_TEMPERATURE_C)
-    features = [composition_features(f) if isinstance(f, str) else {} for f in frame["formula"]]
+    known = {f: composition_features(f) for f in frame["formula"].dropna().unique() if isinstance(f, str)}
+    features = [known.get(f, {}) if isinstance(f, str) else {} for f in frame["formula"]]
     for col in ("li_per_o12", "dopant_per_o12", "ta_per_o12", "al_per_o12", "ga_per_o12"):
         frame[col] = [f.get(col, np.nan) for f in features]
     frame["reference_id"] = [refs.get(d, NEW_PAPER) if isinstance(d, str) else NEW_PAPER for d in frame["doi"]]
@@ -79,14 +80,12 @@ def _film_context(k, frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _condition_frame(k, conditions) -> pd.DataFrame:
+def condition_frame(k, conditions) -> pd.DataFrame:
     """Conditions (Condition objects, dicts or a DataFrame) as rows with every model column, computed
-    by the descriptor views' own SQL."""
+    by the descriptor views' own SQL in one statement for all rows (predict and suggest share it)."""
     frame = _film_context(k, _as_frame(conditions))
-    paper = k.condition_descriptors(frame, PAPER.name)[list(PAPER7)]
-    extended = k.condition_descriptors(frame, EXTENDED.name)
-    extra = [c for c in MODEL_COLUMNS if c not in PAPER7]
-    return pd.concat([frame.drop(columns=[c for c in MODEL_COLUMNS if c in frame]), paper, extended[extra]], axis=1)
+    columns = k.condition_model_columns(frame)[list(MODEL_COLUMNS)]
+    return pd.concat([frame.drop(columns=[c for c in MODEL_COLUMNS if c in frame]), columns], axis=1)
 
 
 def _film_frame(k, films) -> pd.DataFrame:
@@ -115,7 +114,7 @@ def _film_frame(k, films) -> pd.DataFrame:
 
 def _paper_predictions(frame, model, manifest) -> dict:
     """The seed paper's ensemble, exactly as trained (its numbers are not touched by the domain check)."""
-    X = frame[list(PAPER7)].to_numpy(dtype=np.float64)
+    X = frame[list(manifest["descriptors"])].to_numpy(dtype=np.float64)
     p = model.parts(X)
     domain = Domain().fit(model.X_train_, manifest.get("reference_ids", manifest["film_ids"]))
     d = domain.distance(X)
@@ -140,8 +139,9 @@ def _recommended_predictions(frame, model) -> dict:
     return {**p, "lstm": nan, "pbp": nan}
 
 
-def _predicted(frame: pd.DataFrame, model, manifest: dict, run_id: str) -> pd.DataFrame:
-    """The condition rows with mean, sd, sigma interval, domain and range flags, measured z-score."""
+def predicted(frame: pd.DataFrame, model, manifest: dict, run_id: str) -> pd.DataFrame:
+    """The condition rows with mean, sd, sigma interval, domain and range flags, measured z-score
+    (`model`, `manifest` from `load_run`; predict and suggest share it)."""
     kind = manifest["model"]
     p = _recommended_predictions(frame, model) if kind == "recommended" else _paper_predictions(frame, model, manifest)
     out = frame.copy()
@@ -152,7 +152,8 @@ def _predicted(frame: pd.DataFrame, model, manifest: dict, run_id: str) -> pd.Da
     out["sigma_low_s_cm"] = 10.0 ** (-p["mean"] - Z95 * p["sd"])
     out["sigma_high_s_cm"] = 10.0 ** (-p["mean"] + Z95 * p["sd"])
     out["lstm_log10_sigma"], out["pbp_log10_sigma"] = p["lstm"], p["pbp"]
-    out["extrapolation"] = range_report(manifest["ranges"], out[list(PAPER7)].to_numpy(dtype=np.float64), PAPER7)
+    checked = PAPER7 if kind == "recommended" else tuple(manifest["descriptors"])
+    out["extrapolation"] = range_report(manifest["ranges"], out[list(checked)].to_numpy(dtype=np.float64), checked)
     out["domain_distance"], out["domain_threshold"] = p["domain_distance"], p["domain_threshold"]
     out["in_domain"] = p["in_domain"] & (out["extrapolation"] == "")
     out["known_paper"], out["paper_offset"], out["shrink_weight"] = p["known_paper"], -p["offset"], p["weight"]
@@ -176,7 +177,7 @@ def _typed_conditions(k, cells: dict | None, files) -> list:
 
 
 def predict(conditions=None, db=None, films=None, run_id: str | None = None, store: bool = True,
-            cells: dict | None = None, files=()) -> PredictResult:
+            cells: dict | None = None, files=(), descriptors: str | None = None) -> PredictResult:
     """Predict log10(sigma / S cm^-1) with its uncertainty for new conditions and/or stored films.
 
     conditions: Condition objects, dicts or a DataFrame with substrate (any alias),
@@ -184,6 +185,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     measurement_temp_c, doi of a paper in the knowledge base, measured_sigma_s_cm). cells: one
     condition as ingest-template cells (units allowed); files: CSV/YAML conditions in the ingest
     template. films: film ids, or "all". Each prediction is stored with the run id unless store=False.
+    descriptors: use the latest run trained with that set ('paper7', 'extended' or 'both'; see train).
     """
     if conditions is None and films is None and not cells and not files:
         raise FilmkbError("nothing to predict: give conditions, a CSV of conditions or films")
@@ -192,13 +194,13 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
         if typed:
             records = conditions.to_dict("records") if isinstance(conditions, pd.DataFrame) else conditions
             conditions = typed if records is None else [*records, *typed]
-        run, model, manifest = load_run(k, run_id)
-        parts = [_condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
+        run, model, manifest = load_run(k, run_id, descriptor_set=descriptors)
+        parts = [condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
         parts += [_film_frame(k, films)] if films is not None else []
         warnings = [w for w in [stale_warning(run, k.model_matrix())] if w]
         if not parts:
             return PredictResult(run["id"], pd.DataFrame(), warnings, model=manifest["model"])
-        out = _predicted(pd.concat(parts, ignore_index=True), model, manifest, run["id"])
+        out = predicted(pd.concat(parts, ignore_index=True), model, manifest, run["id"])
         stored = 0
         if store:
             with k.transaction(WRITE_WAIT):

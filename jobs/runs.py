@@ -54,11 +54,13 @@ class TrainResult:
     config: dict = field(default_factory=dict)
 
 
-def load_run(k, run_id: str | None = None) -> tuple[dict, object, dict]:
-    """The model run (latest train run by default), its model and manifest, read from its files."""
+def load_run(k, run_id: str | None = None, model: str | None = None,
+             descriptor_set: str | None = None) -> tuple[dict, object, dict]:
+    """The model run (latest train run by default; of `model`, 'recommended' or 'paper', and trained with
+    `descriptor_set`, when given), its model and manifest, read from its files."""
     from ..ml import ensemble, recommended
 
-    run = k.model_run(run_id, "train")
+    run = k.model_run(run_id, "train", model=model, descriptor_set=descriptor_set)
     directory = Path(run["models_dir"] or "")
     if not (directory / "manifest.json").exists():
         raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")

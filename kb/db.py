@@ -247,8 +247,9 @@ def engine_error(exc: BaseException, path: str) -> FilmkbError | None:
     return None
 
 
-def schema_ddl() -> list[str]:
-    """CREATE SEQUENCE / CREATE TABLE statements for every SQLModel table, in dependency order."""
+def schema_ddl(only: tuple[str, ...] | None = None) -> list[str]:
+    """CREATE SEQUENCE / CREATE TABLE statements for every SQLModel table (or the tables named in `only`,
+    for a migration that adds them), in dependency order."""
     from duckdb_engine import Dialect
     from sqlalchemy.schema import CreateSequence, CreateTable
     from sqlmodel import SQLModel
@@ -256,7 +257,7 @@ def schema_ddl() -> list[str]:
     from ..schema import tables  # noqa: F401  (registers the tables on the metadata)
 
     dialect, stmts = Dialect(), []
-    for table in SQLModel.metadata.sorted_tables:
+    for table in [t for t in SQLModel.metadata.sorted_tables if only is None or t.name in only]:
         for col in table.columns:
             if col.default is not None and hasattr(col.default, "increment"):
                 stmts.append(str(CreateSequence(col.default, if_not_exists=True).compile(dialect=dialect)))

@@ -20,9 +20,10 @@ from .db import connect, create_schema, default_path, engine_error
 from .queries import Queries
 from .results import Results
 from .store import Writes
+from .suggestions import Suggestions
 
 
-class KnowledgeBase(Queries, Writes, Results):
+class KnowledgeBase(Queries, Writes, Results, Suggestions):
     """An open knowledge base (read-only unless inside `transaction()`)."""
 
     def __init__(self, path: str, con=None, writing: bool = False):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..schema.arrhenius import conductivity_25c
 from . import materials
-from .db import apply_views, now, schema_version
+from .db import apply_views, now, schema_ddl, schema_version
 
 _MATERIAL_FEATURES = ("li_per_o12 DOUBLE", "dopant_elements VARCHAR", "dopant_per_o12 DOUBLE", "ta_per_o12 DOUBLE",
                       "al_per_o12 DOUBLE", "ga_per_o12 DOUBLE")
@@ -67,7 +67,14 @@ def _to_3(con) -> str:
     return "conductivity at 25 C of films (Arrhenius conversion with the activation energy); batch of methods"
 
 
-STEPS = {2: _to_2, 3: _to_3}
+def _to_4(con) -> str:
+    """The suggestions table (`filmkb suggest`): a new table, nothing else changes."""
+    for statement in schema_ddl(only=("suggestions",)):
+        con.execute(statement)
+    return "suggestions of filmkb suggest"
+
+
+STEPS = {2: _to_2, 3: _to_3, 4: _to_4}
 
 
 def pending(con) -> list[int]:

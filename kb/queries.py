@@ -121,15 +121,27 @@ class Queries:
         SQL. `conditions` has substrate_id, deposition_temp_c, thickness_nm and, for the extended set,
         phase, method_family, measurement_temp_c and the composition features (else NULL)."""
         dset = descriptor_set(descriptors)
+        return self._on_conditions(conditions, dset.chain, f"SELECT * FROM {dset.all_view} ORDER BY film_id")
+
+    def condition_model_columns(self, conditions):
+        """Every column any model uses (paper7, then what extended adds; as `model_matrix`) for conditions
+        that are not in the database, in one statement over all of them (a whole candidate grid at once)."""
+        extra = ", ".join(f"e.{c}" for c in EXTENDED_COLUMNS if c not in PAPER7)
+        return self._on_conditions(conditions, descriptor_set("extended").chain, f"""
+            SELECT p.*, {extra} FROM film_descriptors p JOIN film_descriptors_extended e ON e.film_id = p.film_id
+            ORDER BY p.film_id""")
+
+    def _on_conditions(self, conditions, chain_views, select: str):
+        """`select` over the descriptor views `chain_views`, computed for `conditions` bound as film_conditions."""
         frame = conditions.reset_index(drop=True).assign(_row=range(len(conditions)))
         given = {c: f"q.{c}" for c in _CONDITION_COLUMNS if c in frame.columns}
-        select = ", ".join(f"{given.get(c, default)} AS {c}" for c, default in _CONDITION_COLUMNS.items())
-        chain = ", ".join(f"{view} AS ({view_query(view)})" for view in dset.chain)
+        columns = ", ".join(f"{given.get(c, default)} AS {c}" for c, default in _CONDITION_COLUMNS.items())
+        chain = ", ".join(f"{view} AS ({view_query(view)})" for view in chain_views)
         self.con.register("_conditions", frame)
         try:
-            return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {select} FROM _conditions q),
+            return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {columns} FROM _conditions q),
                                      {chain}
-                                SELECT * FROM {dset.all_view} ORDER BY film_id""")
+                                {select}""")
         finally:
             self.con.unregister("_conditions")
 

@@ -102,8 +102,14 @@ class Results:
         return self.sql("SELECT film_id, model, fold, neg_log10_sigma_mean AS mean, neg_log10_sigma_std AS std, "
                         "conditions_json FROM predictions WHERE run_id = ? ORDER BY model, film_id", [run_id])
 
-    def model_run(self, run_id: str | None = None, kind: str = "train") -> dict:
-        """One model run as a dict: `run_id`, or the latest run of `kind`; errors say what to do."""
+    def model_run(self, run_id: str | None = None, kind: str = "train", model: str | None = None,
+                  descriptor_set: str | None = None) -> dict:
+        """One model run as a dict: `run_id`, or the latest run of `kind` (of `model`, 'recommended' or
+        'paper', and trained with `descriptor_set`, when given); errors say what to do."""
+        if descriptor_set and not run_id:
+            return self._model_run_on(kind, model, descriptor_set)
+        if model:
+            return self._model_run_of(run_id, kind, model)
         if run_id:
             rows = self.sql("SELECT * FROM model_runs WHERE id = ?", [run_id])
             if rows.empty:
@@ -116,4 +122,32 @@ class Results:
             rows = self.sql("SELECT * FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind])
             if rows.empty:
                 raise FilmkbError(f"{self.path}: no trained model yet; run `filmkb {kind}` first")
+        return rows.iloc[0].to_dict()
+
+    def _model_run_on(self, kind: str, model: str | None, descriptor_set: str) -> dict:
+        """The latest `kind` run trained with `descriptor_set` (runs from before the option: the paper's
+        ensemble on paper7, the recommended model choosing among both sets)."""
+        rows = self.sql("""SELECT * FROM model_runs
+                           WHERE kind = ? AND (? IS NULL OR coalesce(json_extract_string(config_json, '$.model'), 'paper') = ?)
+                             AND coalesce(json_extract_string(config_json, '$.descriptor_set'),
+                                          CASE json_extract_string(config_json, '$.model')
+                                               WHEN 'recommended' THEN 'both' ELSE 'paper7' END) = ?
+                           ORDER BY created_at DESC, id DESC LIMIT 1""", [kind, model, model, descriptor_set])
+        if rows.empty:
+            raise FilmkbError(f"{self.path}: no {model or 'trained'} model on the {descriptor_set} descriptors; "
+                              f"train one first: filmkb {kind} --descriptors {descriptor_set}")
+        return rows.iloc[0].to_dict()
+
+    def _model_run_of(self, run_id: str | None, kind: str, model: str) -> dict:
+        """`run_id` if it is a `model` run, else the latest `kind` run of `model`."""
+        if run_id:
+            run = self.model_run(run_id, kind)
+            if json.loads(run["config_json"]).get("model", "paper") != model:
+                raise FilmkbError(f"{self.path}: run '{run_id}' is not a {model}-model run; give one or run "
+                                  f"`filmkb {kind}`")
+            return run
+        rows = self.sql("SELECT * FROM model_runs WHERE kind = ? AND json_extract_string(config_json, '$.model') = ? "
+                        "ORDER BY created_at DESC, id DESC LIMIT 1", [kind, model])
+        if rows.empty:
+            raise FilmkbError(f"{self.path}: no trained {model} model; train the {model} model first: filmkb {kind}")
         return rows.iloc[0].to_dict()

@@ -165,3 +165,40 @@ def learning_curve(rows, out: Path, title: str) -> Path:
     ax.set(xlabel="training papers", ylabel="RMSE on the other papers' films (decades)", title=title)
     ax.legend()
     return _save(fig, out)
+
+
+def suggestion_curves(panels: list, out: Path, title: str) -> Path:
+    """One panel per suggested substrate: predicted log10 sigma against T_dep with its 95 % band at one
+    thickness (out-of-domain points hollow), the measured films on that substrate as points and the
+    suggested conditions as stars. Each panel: dict(substrate, thickness_nm, curve, measured, suggested),
+    curve with deposition_temp_c, log10_sigma_mean, low, high, in_domain; measured with deposition_temp_c,
+    log10_sigma; suggested with deposition_temp_c, thickness_nm, log10_sigma_mean, rank."""
+    plt = _pyplot()
+    cols = min(3, len(panels))
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 4 * rows), squeeze=False)
+    for ax, p in zip(axes.flat, panels):
+        c = p["curve"].sort_values("deposition_temp_c")
+        ax.plot(c["deposition_temp_c"], c["log10_sigma_mean"], "-", color="C0",
+                label=f"predicted, {p['thickness_nm']:g} nm")
+        ax.fill_between(c["deposition_temp_c"], c["low"], c["high"], color="C0", alpha=0.2, label="95 % interval")
+        far = c[~c["in_domain"].astype(bool)]
+        ax.scatter(far["deposition_temp_c"], far["log10_sigma_mean"], facecolors="none", edgecolors="C0", s=25,
+                   label="out of domain")
+        m = p["measured"]
+        ax.scatter(m["deposition_temp_c"], m["log10_sigma"], color="C3", marker="o", zorder=3,
+                   label=f"measured, any method ({len(m)})")
+        s = p["suggested"]
+        ax.scatter(s["deposition_temp_c"], s["log10_sigma_mean"], color="C2", marker="*", s=160, zorder=4,
+                   edgecolors="k", label="suggested")
+        for _, r in s.iterrows():
+            other = "" if np.isclose(r["thickness_nm"], p["thickness_nm"]) else f" ({r['thickness_nm']:g} nm)"
+            ax.annotate(f"#{int(r['rank'])}{other}", (r["deposition_temp_c"], r["log10_sigma_mean"]), fontsize=8,
+                        xytext=(4, 4), textcoords="offset points")
+        ax.set(title=p["substrate"], xlabel="deposition temperature, °C", ylabel="log10 σ, S/cm")
+        ax.legend(fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, out)

@@ -100,10 +100,16 @@ SUITES = {
     ],
     "ingest_batches": [unique("id"), in_set("kind", ["curated", "user", "retracted"]), not_null("created_at")],
     "schema_migrations": [unique("version"), not_null("applied_at")],
-    "model_runs": [unique("id"), in_set("kind", ["evaluate", "train"]), not_null("data_hash"), not_null("config_json")],
+    "model_runs": [unique("id"), in_set("kind", ["evaluate", "train", "suggest"]), not_null("data_hash"),
+                   not_null("config_json")],
     "predictions": [
         unique("id"), not_null("run_id"), not_null("model"), not_null("neg_log10_sigma_mean"),
         between("neg_log10_sigma_mean", -5.0, 30.0), between("neg_log10_sigma_std", 0.0, 30.0),
+    ],
+    "suggestions": [
+        unique("id"), not_null("run_id"), not_null("model_run_id"), in_set("goal", ["exploit", "explore", "balanced"]),
+        between("neg_log10_sigma_mean", -5.0, 30.0), between("neg_log10_sigma_std", 0.0, 30.0),
+        between("rank", 1, 100_000),
     ],
     "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
 }

@@ -14,7 +14,9 @@ from typing import Optional
 from sqlalchemy import Boolean, Double, Sequence, text
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 3  # 2: composition features of film_materials; 3: conductivity at 25 C, batch of methods (kb/migrations.py upgrades)
+# 2: composition features of film_materials; 3: conductivity at 25 C, batch of methods; 4: suggestions
+# (kb/migrations.py upgrades)
+SCHEMA_VERSION = 4
 
 
 def _pk(seq: str):
@@ -253,7 +255,7 @@ class ModelRun(SQLModel, table=True):
 
     __tablename__ = "model_runs"
     id: str = Field(primary_key=True)
-    kind: str = Field(description="'evaluate' or 'train'")
+    kind: str = Field(description="'evaluate', 'train' or 'suggest'")
     created_at: datetime
     config_json: str
     code_version: str
@@ -288,3 +290,33 @@ class ShapValue(SQLModel, table=True):
     descriptor: str
     shap_value: float = Field(sa_type=Double)
     base_value: float = Field(sa_type=Double)
+
+
+class Suggestion(SQLModel, table=True):
+    """One candidate deposition condition listed by `filmkb suggest`, with what the model predicted for it
+    (so that a later measurement can be compared with the prediction)."""
+
+    __tablename__ = "suggestions"
+    id: Optional[int] = _pk("suggestion_id_seq")
+    run_id: str = Field(foreign_key="model_runs.id", description="the suggest run that listed it")
+    model_run_id: str = Field(foreign_key="model_runs.id", description="the train run that predicted it")
+    rank: int = Field(description="1 = best, within its list (in domain, or out of domain)")
+    in_domain: bool = Field(sa_type=Boolean)
+    goal: str = Field(description="'exploit', 'explore' or 'balanced' (ml/acquisition.py)")
+    score: float = Field(sa_type=Double, description="acquisition score of the goal")
+    substrate: str
+    substrate_orientation: Optional[str] = None
+    method: Optional[str] = None
+    composition: Optional[str] = None
+    phase: Optional[str] = None
+    deposition_temp_c: float = _num("deposition temperature, degrees C", nullable=False)
+    thickness_nm: float = _num("film thickness, nm", nullable=False)
+    measurement_temp_c: float = _num("temperature the prediction refers to, degrees C", nullable=False)
+    neg_log10_sigma_mean: float = Field(sa_type=Double)
+    neg_log10_sigma_std: float = Field(sa_type=Double)
+    sigma_low_s_cm: float = _num("lower bound of the 95 % interval of sigma, S/cm", nullable=False)
+    sigma_high_s_cm: float = _num("upper bound of the 95 % interval of sigma, S/cm", nullable=False)
+    domain_distance: Optional[float] = _num("distance to the nearest training film (standardised)")
+    domain_threshold: Optional[float] = _num("the model's domain threshold")
+    out_of_range: Optional[str] = Field(default=None, description="which descriptor is outside its training range")
+    created_at: datetime

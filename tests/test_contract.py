@@ -87,3 +87,11 @@ def _imports(path: Path) -> set:
 def test_no_import_runs_back_up_the_floors(layer, forbidden):
     for path in (ROOT / layer).glob("*.py"):
         assert not _imports(path) & forbidden, f"{path.name} imports {_imports(path) & forbidden}"
+
+
+def test_ml_suggest_is_the_suggest_job_attached_from_the_top_floor():
+    import filmkb
+    import filmkb.ml
+
+    assert filmkb.ml.suggest is filmkb._ml_suggest
+    assert "jobs" not in _imports(ROOT / "ml" / "__init__.py")

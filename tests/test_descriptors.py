@@ -71,11 +71,11 @@ def test_condition_descriptors_come_from_the_view_sql_on_every_film(kbase):
 
 
 def test_prediction_conditions_resolve_aliases_and_refuse_unknown_substrates(kbase):
-    from filmkb.jobs.prediction import _condition_frame
+    from filmkb.jobs.prediction import condition_frame
 
-    rows = _condition_frame(kbase, [{"substrate": "STO", "deposition_temp_c": 600, "thickness_nm": 100},
+    rows = condition_frame(kbase, [{"substrate": "STO", "deposition_temp_c": 600, "thickness_nm": 100},
                                     {"substrate": "si-pt", "deposition_temp_c": 600, "thickness_nm": 100}])
     assert list(rows["substrate"]) == ["SrTiO3", "Pt"]
     assert rows["substrate_dielectric"].tolist() == [300.0, 58.0]
     with pytest.raises(kb.FilmkbError, match="unknown substrate"):
-        _condition_frame(kbase, [{"substrate": "Unobtainium", "deposition_temp_c": 600, "thickness_nm": 100}])
+        condition_frame(kbase, [{"substrate": "Unobtainium", "deposition_temp_c": 600, "thickness_nm": 100}])
