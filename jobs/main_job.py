@@ -18,7 +18,7 @@ import numpy as np
 from .. import kb
 from ..errors import FilmkbError
 from ..ml.lstm import PAPER, LSTMConfig
-from ..schema.descriptors import MODEL_COLUMNS, TARGET
+from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
 from .evaluation import evaluate
 from .explanation import explain
 from .knowledge import refresh
@@ -66,18 +66,27 @@ def _knowledge_base(k, status: str, say) -> dict:
     return parts
 
 
-def _studies(k, seed: int, n_jobs: int, candidates) -> dict:
-    """The learning curve and the leaky-versus-nested comparison of the recommended procedure."""
+def _learning_curve(k, seed: int, n_jobs: int, candidates) -> list:
+    """RMSE of the recommended procedure and of the training mean against the number of training papers."""
     from ..ml.evaluate import recommended_model
-    from ..ml.folds import Layout
-    from ..ml.studies import leaky_choice, learning_curve
+    from ..ml.studies import learning_curve
 
     matrix = k.model_matrix()
     X, y = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     model = recommended_model(seed=seed, n_jobs=n_jobs, candidates=candidates)
-    curve = learning_curve(model, X, y, matrix["reference_id"].to_numpy(), sizes=(4, 8, 12), draws=2, seed=seed)
-    leaky = {f: leaky_choice(model, X, y, Layout.of(matrix, f, 1, seed)) for f in FOLDS}
-    return {"learning_curve": curve, "leaky": leaky}
+    return learning_curve(model, X, y, matrix["reference_id"].to_numpy(), sizes=(4, 8, 12), draws=2, seed=seed)
+
+
+def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress):
+    """Start every paper-LSTM copy the job trains (the leave-one-film-out copies and the final model's
+    members) in one background engine call; the other steps run beside it."""
+    from ..ml.folds import Layout
+    from ..ml.members import member_seeds
+    from ..ml.neural import LSTMBatch
+
+    matrix = k.model_matrix()
+    X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
+    return LSTMBatch(lstm, X, y, Layout.of(matrix, "film", repeats, seed), member_seeds(seed, repeats), progress)
 
 
 def _models(folds: str, full: bool) -> str:
@@ -102,42 +111,61 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
     repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100)."""
     path = str(db or kb.default_path())
     repeats = int(repeats or (100 if full else 10))
-    clock, trained = _Clock(), []
+    clock, trained = _Clock(), {}
     try:
         with kb.locked(path, LOCK_WAIT):
             status = refresh(path)
             with kb.open(path, write=True) as k:
                 parts = _knowledge_base(k, status, say)
                 clock.lap("build+validate")
-                evaluations = {}
-                for folds in FOLDS:
-                    evaluations[folds] = evaluate(k=k, progress=progress, repeats=repeats, lstm=lstm, seed=seed,
-                                                  folds=folds, recommended={"n_jobs": n_jobs, "candidates": candidates},
-                                                  models=_models(folds, full))
-                    _say_evaluation(say, folds, repeats, *evaluations[folds])
-                clock.lap("evaluate")
-                trained.append(train(k=k, model="paper", repeats=repeats, seed=seed, lstm=lstm, models_dir=models_dir,
-                                     progress=progress))
-                trained.append(train(k=k, model="recommended", seed=seed, models_dir=models_dir, n_jobs=n_jobs,
-                                     candidates=candidates))
-                clock.lap("train")
-                say(f"train: {repeats} LSTM + {repeats} PBP members -> {trained[0].directory}; recommended model "
-                    f"({trained[1].config['chosen']} + paper offsets) -> {trained[1].directory}")
-                explanation = explain(k=k, run_id=trained[0].run_id)
-                clock.lap("explain")
-                studies = _studies(k, seed, n_jobs, candidates)
-                clock.lap("studies")
+                evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed, lstm,
+                                                           models_dir, n_jobs, candidates)
     except BaseException:
-        for t in trained:  # their runs were never committed: do not leave their files behind
+        for t in trained.values():  # their runs were never committed: do not leave their files behind
             shutil.rmtree(t.directory, ignore_errors=True)
         raise
     top = explanation.values.abs().mean().sort_values(ascending=False)
     say("explain: mean |SHAP| " + ", ".join(f"{d} {v:.3f}" for d, v in top.head(3).items()) + ", ...")
     eval_run, evaluation = evaluations["film"]
     report = write_report(out_dir, ReportInputs(path, status, evaluation=evaluation, eval_run=eval_run,
-                                                train=trained[0], explanation=explanation, timings=clock.timings,
-                                                full=full, evaluations=evaluations, recommended=trained[1],
+                                                train=trained["paper"], explanation=explanation, timings=clock.timings,
+                                                full=full, evaluations=evaluations, recommended=trained["recommended"],
                                                 studies=studies, **parts))
     clock.lap("report")
-    return ReproduceResult(report, status, parts["failures"], eval_run, trained[0].run_id, clock.timings,
-                           {f: r for f, (r, _) in evaluations.items()}, trained[1].run_id)
+    return ReproduceResult(report, status, parts["failures"], eval_run, trained["paper"].run_id, clock.timings,
+                           {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id)
+
+
+def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates):
+    """Every model step, ordered so that the paper LSTM's one long engine call (started first, in a
+    thread) overlaps the rest: papers left out, the recommended model, the learning curve, then the
+    films left out and the paper's ensemble, which wait for it. Fills `trained` as models are saved."""
+    from ..ml.studies import leaky_pick
+
+    batch = _paper_lstm(k, repeats, seed, lstm, progress)
+    evaluations = {}
+
+    def evaluated(folds: str, step: str):
+        evaluations[folds] = evaluate(k=k, progress=progress, repeats=repeats, lstm=lstm, seed=seed, folds=folds,
+                                      recommended={"n_jobs": n_jobs, "candidates": candidates},
+                                      models=_models(folds, full), lstm_batch=batch)
+        _say_evaluation(say, folds, repeats, *evaluations[folds])
+        clock.lap(step)
+
+    evaluated("reference", "evaluate papers")
+    trained["recommended"] = train(k=k, model="recommended", seed=seed, models_dir=models_dir, n_jobs=n_jobs,
+                                   candidates=candidates)
+    clock.lap("train recommended")
+    curve = _learning_curve(k, seed, n_jobs, candidates)
+    clock.lap("learning curve")
+    evaluated("film", "evaluate films")
+    trained["paper"] = train(k=k, model="paper", repeats=repeats, seed=seed, lstm=lstm, models_dir=models_dir,
+                             progress=progress, lstm_batch=batch)
+    clock.lap("train paper")
+    say(f"train: {repeats} LSTM + {repeats} PBP members -> {trained['paper'].directory}; recommended model "
+        f"({trained['recommended'].config['chosen']} + paper offsets) -> {trained['recommended'].directory}")
+    explanation = explain(k=k, run_id=trained["paper"].run_id)
+    clock.lap("explain")
+    evaluations = {f: evaluations[f] for f in FOLDS}
+    leaky = {f: leaky_pick(res.config["recommended"]["candidate_rmse"]) for f, (_, res) in evaluations.items()}
+    return evaluations, {"learning_curve": curve, "leaky": leaky}, explanation

@@ -23,17 +23,23 @@ NOTE = "in-sample fit on the training films, not a validation; see `filmkb evalu
 
 def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0, lstm: LSTMConfig = PAPER,
           pbp_hidden=(5,), pbp_epochs: int = 100, models_dir=None, progress=None, k=None,
-          candidates="default", n_jobs: int = 1) -> TrainResult:
+          candidates="default", n_jobs: int = 1, descriptors: str | None = None, lstm_batch=None) -> TrainResult:
     """Fit `model` on every film with complete descriptors, save it under `models_dir/<run id>/` and
     record the run (config, code version, data hash) in the database.
 
     model="recommended": the candidate chosen by grouped inner validation on all films, with paper
     offsets, calibrated intervals and a domain check (:mod:`filmkb.ml.recommended`);
-    model="paper": R LSTM + R PBP members, the seed paper's ensemble."""
+    model="paper": R LSTM + R PBP members, the seed paper's ensemble.
+    descriptors: 'paper7' or 'extended' (the set the paper's ensemble learns from, paper7 by default; the
+    recommended model's candidates are then restricted to it and the mean, else it chooses among both).
+    The run records it as `descriptor_set` ('both' for the unrestricted recommended model), which
+    `filmkb predict --descriptors` selects on. lstm_batch: an LSTMBatch (the main job's) whose members
+    are this model's LSTM (same matrix, seeds and configuration)."""
     if model not in MODELS:
         raise FilmkbError(f"unknown model '{model}' (expected {' or '.join(MODELS)})")
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
+    dset = descriptors or ("paper7" if model == "paper" else "both")
     with opened(db, k) as k:
         matrix = k.model_matrix()
         if len(matrix) < 4:
@@ -44,7 +50,9 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
         try:
             fitted, config, fit_metrics = fit(matrix, directory, run_id, k.path, seed=seed, repeats=repeats, lstm=lstm,
                                               pbp_hidden=pbp_hidden, pbp_epochs=pbp_epochs, progress=progress,
-                                              candidates=candidates, n_jobs=n_jobs)
+                                              candidates=candidates, n_jobs=n_jobs, descriptors=dset,
+                                              lstm_batch=lstm_batch)
+            config["descriptor_set"] = dset
             seconds = time.perf_counter() - t0
             with k.transaction(WRITE_WAIT):
                 k.store_run(run_id, "train", config, config["data_hash"], len(matrix),
@@ -62,16 +70,29 @@ def _meta(matrix, columns, run_id: str, database: str) -> dict:
             "ranges": ranges(matrix[list(columns)].to_numpy(dtype=np.float64), columns)}
 
 
-def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hidden, pbp_epochs, progress, **_):
+def _complete(matrix, columns):
+    """The films with every column of `columns`; at least 4, else one line naming what is missing."""
+    lacking = matrix[list(columns)].isna().any(axis=1)
+    if len(matrix) - int(lacking.sum()) < 4:
+        raise FilmkbError(f"only {len(matrix) - int(lacking.sum())} films have every descriptor of the chosen set; "
+                          f"films {', '.join(map(str, matrix.index[lacking][:10]))} lack some: train on paper7")
+    return matrix[~lacking]
+
+
+def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hidden, pbp_epochs, progress,
+               descriptors, lstm_batch=None, **_):
     from ..ml import ensemble
     from ..ml.members import member_seeds
     from ..ml.metrics import regression_metrics
     from ..ml.neural import LSTMModel, PBPModel
 
-    X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
+    columns = PAPER7 if descriptors == "paper7" else kb.descriptor_set(descriptors).columns
+    matrix = _complete(matrix, columns)
+    X, y = matrix[list(columns)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     model = ensemble.PaperEnsemble(LSTMModel(lstm, repeats, seed), PBPModel(tuple(pbp_hidden), pbp_epochs, repeats, seed))
-    model.fit(X, y, member_seeds(seed, repeats), progress=progress)
-    meta = _meta(matrix, PAPER7, run_id, database)
+    ready = lstm_batch is not None and lstm_batch.config == lstm and descriptors == "paper7"
+    model.fit(X, y, member_seeds(seed, repeats), progress=progress, lstm_fitted=lstm_batch.members() if ready else None)
+    meta = _meta(matrix, columns, run_id, database)
     ensemble.save(model, directory, meta)
     mean, var = model.predict_dist(X)
     config = {"model": "paper", **model.config(), **{k: meta[k] for k in ("descriptors", "film_ids", "ranges",
@@ -79,10 +100,13 @@ def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hid
     return model, config, {"training_fit": regression_metrics(y, mean, np.sqrt(var)), "note": NOTE}
 
 
-def _fit_recommended(matrix, directory, run_id, database, seed, candidates, n_jobs, progress, **_):
+def _fit_recommended(matrix, directory, run_id, database, seed, candidates, n_jobs, progress, descriptors, **_):
     from ..ml import recommended
     from ..ml.evaluate import recommended_model
     from ..ml.metrics import regression_metrics
+    from ..ml.select import restricted
+
+    candidates = restricted(candidates, descriptors) if descriptors != "both" else candidates
 
     X, y = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     groups = matrix["reference_id"].to_numpy()
@@ -91,6 +115,7 @@ def _fit_recommended(matrix, directory, run_id, database, seed, candidates, n_jo
     recommended.save(model, directory, meta)
     parts = model.predict_parts(X, groups)
     config = {"model": "recommended", "chosen": model.chosen_.name, "why": model.fitted_.choice.as_dict(),
-              "candidates": model.candidates, "seed": int(seed),
+              "candidates": model.candidates if isinstance(model.candidates, str) else ",".join(
+                  c.name for c in model.candidates), "seed": int(seed),
               **{k: meta[k] for k in ("descriptors", "film_ids", "ranges", "data_hash")}}
     return model, config, {"training_fit": regression_metrics(y, parts["mean"], parts["sd"]), "note": NOTE}

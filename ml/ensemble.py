@@ -55,9 +55,16 @@ class PaperEnsemble(Model):
     def repeats(self) -> int:
         return int(self.lstm.repeats)
 
-    def fit(self, X, y, seeds=None, progress=None):
+    def fit(self, X, y, seeds=None, progress=None, lstm_fitted: LSTMModel | None = None):
+        """Fit both families (lstm_fitted: the LSTM members already trained on X, y with these seeds,
+        e.g. by an :class:`~filmkb.ml.neural.LSTMBatch`)."""
         seeds = self.lstm._seeds(seeds)
-        self.lstm.fit(X, y, seeds, progress=progress)
+        if lstm_fitted is not None:
+            if not np.array_equal(lstm_fitted.seeds_, seeds):
+                raise ValueError("the prefitted LSTM members have other seeds")
+            self.lstm = lstm_fitted
+        else:
+            self.lstm.fit(X, y, seeds, progress=progress)
         self.pbp.fit(X, y, seeds, progress=progress)
         self.X_train_, self.y_train_ = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         return self

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import FilmkbError
-from ..schema.descriptors import DOMAIN_COLUMNS, EXTENDED, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
+from ..schema.descriptors import DOMAIN_COLUMNS, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
 from .folds import Layout, copy_layout, make_folds
@@ -122,11 +122,30 @@ class _Background:
         self.thread.join()
 
 
-def _lstm_in_background(family_list, X, y, layout, tick, cache, timings):
-    """Start the untuned LSTM in a thread when other families are waiting to fit beside it."""
+class _FromBatch:
+    """The untuned LSTM's held-out members from an :class:`LSTMBatch` already training (the main job
+    starts one before anything else); joined, like :class:`_Background`, when they are needed."""
+
+    def __init__(self, batch, cache, timings):
+        self.batch, self.cache, self.timings, self.error = batch, cache, timings, None
+
+    def join(self):
+        try:
+            self.cache["lstm"] = self.batch.held_out()
+            if self.timings is not None:
+                self.timings["lstm_s"] = self.batch.seconds
+        except BaseException as exc:
+            self.error = exc
+
+
+def _lstm_in_background(family_list, X, y, layout, tick, cache, timings, batch=None):
+    """Start the untuned LSTM in a thread when other families are waiting to fit beside it (or take its
+    members from `batch`, an LSTMBatch that serves this layout)."""
     lstm = next((m for m in family_list if type(m) is LSTMModel), None)
     if lstm is None:
         lstm = next((m.lstm for m in family_list if isinstance(m, PaperEnsemble) and type(m.lstm) is LSTMModel), None)
+    if lstm is not None and batch is not None and batch.serves(lstm.config, layout):
+        return _FromBatch(batch, cache, timings)
     others = [m for m in family_list if not isinstance(m, (LSTMModel, PaperEnsemble))]
     if lstm is None or not others:
         return None
@@ -170,14 +189,15 @@ def _metrics(frame, y, film_ids, figure6) -> dict:
 def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str = "film",
                    lstm: LSTMConfig = PAPER, pbp_hidden=(5,), pbp_epochs: int = 100, seed: int = 0,
                    tune: bool = False, tune_trials: int = 12, tune_repeats: int = 1, tune_space: dict | None = None,
-                   progress=None, descriptors=PAPER7, recommended: dict | None = None) -> EvalResult:
+                   progress=None, descriptors=PAPER7, recommended: dict | None = None, lstm_batch=None) -> EvalResult:
     """Evaluate the chosen model groups on the same folds; see the module docstring.
 
     ``matrix`` is the model matrix (film_id index, the columns in ``descriptors`` and, for the
     recommended model, every MODEL_COLUMNS column; target, reference_id, figure6_subset);
     ``recommended`` holds options of :func:`recommended_model`; ``progress(n)`` (optional) is called
     with the number of model fits just finished (total: :func:`work_units`, the recommended
-    model's inner fits not counted).
+    model's inner fits not counted); ``lstm_batch`` (optional): an :class:`~filmkb.ml.neural.LSTMBatch`
+    already training this layout's LSTM copies.
     """
     import pandas as pd
 
@@ -198,7 +218,7 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     X_all = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64) if "recommended" in names else None
     cache, timings, rows, spreads = {}, {}, [], {}
     tick = progress or (lambda k: None)
-    background = _lstm_in_background(family_list, X, y, layout, tick, cache, timings)
+    background = _lstm_in_background(family_list, X, y, layout, tick, cache, timings, lstm_batch)
     for model in family_list:
         Xm = X_all if isinstance(model, Recommended) else X
         if isinstance(model, (LSTMModel, PaperEnsemble)) and background is not None:
@@ -222,7 +242,10 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     if rec is not None:
         config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],
                                  "choices": rec.choices_, "inner_folds": rec.inner_folds, "repeats": rec.repeats,
-                                 "rule": "one standard error over papers, simplest first"}
+                                 "rule": "one standard error over papers, simplest first",
+                                 "candidate_rmse": rec.candidate_rmse_,
+                                 "calibrated_rows": "NAME+cal: candidate NAME, its sd scaled per outer fold by the RMS "
+                                                    "of its normalised inner-fold residuals (training films only)"}
     return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(y), timings,
                       targets(metrics["all"], frame, y, film_ids, matrix["reference_id"].to_numpy(), folds))
 

@@ -16,7 +16,7 @@ from .contract import EvalRows, Members, Model, padded, timed
 from .folds import Layout, held_out
 from .lstm import PAPER, LSTMConfig
 
-__all__ = ["LSTMModel", "TunedLSTMModel", "PBPModel", "lstm_predictions"]
+__all__ = ["LSTMModel", "TunedLSTMModel", "PBPModel", "lstm_predictions", "LSTMBatch"]
 
 
 def _chunk(copies: int) -> int:
@@ -117,6 +117,71 @@ class LSTMModel(Model):
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         spread = members.mean.std(axis=0)
         return [EvalRows(self.name, members.mean.mean(axis=0), spread, {"spread": spread}, members.mean)]
+
+
+class LSTMBatch:
+    """The paper LSTM's copies a job needs, trained in one vmapped engine call in a background thread:
+    the held-out copies of an evaluation layout and the members of a final model. The engine's cost is
+    per optimiser step, not per copy (measured: 10 copies alone cost 80 % of 260), so the members ride
+    along almost free; each copy's numbers are those of a call of its own (own seed, own rows)."""
+
+    def __init__(self, config: LSTMConfig, X, y, layout: Layout, member_seeds, progress=None):
+        import threading
+
+        self.config, self.layout, self.error = config, layout, None
+        self.member_seeds = np.asarray(member_seeds, dtype=np.int64)
+        X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        self.n_features = X.shape[1]
+        masks = np.concatenate([layout.masks, np.ones((len(self.member_seeds), len(y)), dtype=bool)])
+        seeds = np.concatenate([layout.seeds, self.member_seeds])
+        self.thread = threading.Thread(target=self._run, args=(X, y, masks, seeds, progress), daemon=True)
+        self.seconds = 0.0
+        self.thread.start()
+
+    def _run(self, X, y, masks, seeds, progress):
+        import time
+
+        from . import engine
+
+        t0 = time.perf_counter()
+        try:
+            c = self.config
+            self.pred_, self.copies_ = engine.fit_predict_many(
+                LSTMModel(c)._keras(X.shape[1]), X, y, masks, seeds, X, epochs=c.epochs, batch_size=c.batch_size,
+                learning_rate=c.learning_rate, chunk=_chunk(len(seeds)), progress=progress, return_weights=True)
+        except BaseException as exc:  # re-raised where the results are asked for
+            self.error = exc
+        self.seconds = time.perf_counter() - t0
+
+    def join(self) -> "LSTMBatch":
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        return self
+
+    def serves(self, config: LSTMConfig, layout: Layout) -> bool:
+        """Whether this batch holds what an evaluation of `config` on `layout` would train."""
+        mine = self.layout
+        return (config == self.config and mine.folds == layout.folds and mine.repeats == layout.repeats
+                and np.array_equal(mine.masks, layout.masks) and np.array_equal(mine.seeds, layout.seeds))
+
+    def held_out(self) -> Members:
+        """The evaluation copies' held-out predictions (R, n), as :meth:`LSTMModel.cross_predict` returns them."""
+        self.join()
+        return Members(held_out(self.pred_[: len(self.layout.seeds)], self.layout))
+
+    def members(self) -> LSTMModel:
+        """The final model's members as a fitted :class:`LSTMModel`."""
+        from .engine import TrainedCopies
+
+        self.join()
+        k = len(self.layout.seeds)
+        c = self.copies_
+        model = LSTMModel(self.config, len(self.member_seeds))
+        model.seeds_, model.n_features_in_ = self.member_seeds, self.n_features
+        model.copies_ = TrainedCopies([w[k:] for w in c.trainable], [w[k:] for w in c.non_trainable], c.x_mean[k:],
+                                      c.x_std[k:], c.y_mean[k:], c.y_std[k:])
+        return model
 
 
 class TunedLSTMModel(LSTMModel):

@@ -18,6 +18,8 @@ A query's paper (groups) decides whether its offset is known; its target never d
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from .contract import EvalRows, Members, Model, timed
@@ -27,7 +29,7 @@ from .members import SEED_STRIDE
 from .paper_effects import Components, calibration_scores, offset, reml
 from .select import Choice, candidates, choose, nested_copies
 
-__all__ = ["Recommended", "NEW_PAPER"]
+__all__ = ["Recommended", "NEW_PAPER", "Nested", "calibrated"]
 
 NEW_PAPER = -1  # the group of a query from a paper that is not in the knowledge base
 MIN_SCORES = 5
@@ -92,16 +94,18 @@ class Recommended(Model):
     def _Xc(self, X, cand):
         return X[:, self.columns[cand.descriptors]] if cand.descriptors else X[:, :1]
 
-    def _oof(self, X, y, groups, outer_train, progress=None) -> np.ndarray:
-        """Out-of-fold predictions (outer sets, candidates, n) from the inner folds of each training set."""
+    def _oof(self, X, y, groups, outer_train, progress=None) -> tuple[np.ndarray, np.ndarray]:
+        """Out-of-fold predictions and variances (outer sets, candidates, n) from the inner folds of each
+        training set."""
         cands = candidates(self.candidates)
         masks, tests, owner = nested_copies(groups, outer_train, self.inner_folds)
-        oof = np.full((len(outer_train), len(cands), len(y)), np.nan)
+        oof = np.full((2, len(outer_train), len(cands), len(y)), np.nan)
+        memo = {}
         for ci, cand in enumerate(cands):
-            pred = self.fit_candidate(ci, cand, X, y, masks, tests, _INNER_SEEDS, progress)
+            pred = self.fit_candidate(ci, cand, X, y, masks, tests, _INNER_SEEDS, progress, memo)
             for i, (o, test) in enumerate(zip(owner, tests)):
-                oof[o, ci, test] = pred[i, test]
-        return oof
+                oof[:, o, ci, test] = pred[0][i, test], pred[1][i, test]
+        return oof[0], oof[1]
 
     def _fold(self, X, y, groups, train, oof) -> _Fitted:
         """Choice, paper offsets, calibration and domain from one training set."""
@@ -123,7 +127,7 @@ class Recommended(Model):
         groups = np.arange(len(y)) if groups is None else np.asarray(groups)
         self.random_state = int(self._seeds(seeds)[0])
         train = np.ones(len(y), dtype=bool)
-        self.fitted_ = self._fold(X, y, groups, train, self._oof(X, y, groups, [train])[0])
+        self.fitted_ = self._fold(X, y, groups, train, self._oof(X, y, groups, [train])[0][0])
         cand = candidates(self.candidates)[self.fitted_.choice.index]
         self.f_ = cand.model(self.random_state, self.repeats).fit(self._Xc(X, cand), y)
         self.chosen_ = cand
@@ -145,54 +149,123 @@ class Recommended(Model):
         return Members(mean[None, :], var[None, :])
 
     def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
-        """Nested evaluation: for every outer fold the whole procedure runs on its training films only."""
+        """Nested evaluation: for every outer fold the whole procedure runs on its training films only.
+        Every candidate is also scored on the outer folds, raw and calibrated (:func:`calibrated`)."""
         cache = {} if cache is None else cache
         if self.name not in cache:
             with timed(timings, self.timing_key):
-                parts, choices = self.nested(X, y, layout.groups, ~layout.test, layout.test, progress)
+                res = self.nested(X, y, layout.groups, ~layout.test, layout.test, progress, every_candidate=True)
                 n = len(y)
                 mean, var, extra = np.empty(n), np.empty(n), {}
-                for test, p in zip(layout.test, parts):
+                for test, p in zip(layout.test, res.parts):
                     mean[test], var[test] = p["mean"], p["sd"] ** 2
                     for k in ("known_paper", "offset", "domain_distance", "domain_threshold", "weight"):
                         extra.setdefault(k, np.empty(n))[test] = p[k]
-                self.choices_ = dict(zip(layout.folds, choices))
+                self.choices_ = dict(zip(layout.folds, res.choices))
                 self.extra_ = extra
+                self.candidate_rows_ = {name: _held(pred, layout.test) for name, pred in res.calibrated.items()}
+                self.candidate_rmse_ = {name: float(np.sqrt(np.mean((_held(pred, layout.test)[0] - y) ** 2)))
+                                        for name, pred in res.raw.items()}
                 cache[self.name] = Members(mean[None, :], var[None, :])
         return cache[self.name]
 
-    def nested(self, X, y, groups, train_masks, test_masks, progress=None) -> tuple[list, list]:
+    def nested(self, X, y, groups, train_masks, test_masks, progress=None, every_candidate: bool = False) -> Nested:
         """The whole procedure fitted on each training mask and predicting its test rows (any masks:
         outer folds, or the training sets of a learning curve). Returns per set the prediction parts
-        and the chosen candidate's name."""
+        and the chosen candidate's name; with every_candidate, also every candidate's own predictions
+        on the test rows (fitted on each training mask) and its calibrated version (:func:`calibrated`)."""
         X, y, groups = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64), np.asarray(groups)
         train_masks, test_masks = np.asarray(train_masks), np.asarray(test_masks)
         cands = candidates(self.candidates)
-        oof = self._oof(X, y, groups, train_masks, progress)
+        oof, oof_var = self._oof(X, y, groups, train_masks, progress)
         fitted = [self._fold(X, y, groups, train, oof[o]) for o, train in enumerate(train_masks)]
-        f = self.outer_f(X, y, train_masks, test_masks, {ft.choice.index for ft in fitted})
-        parts = [ft.predict(f[ft.choice.index][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
+        used = range(len(cands)) if every_candidate else {ft.choice.index for ft in fitted}
+        f = self.outer_f(X, y, train_masks, test_masks, used)
+        parts = [ft.predict(f[ft.choice.index][0][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
                             cands[ft.choice.index].family != "mean")
                  for o, (test, ft) in enumerate(zip(test_masks, fitted))]
-        return parts, [ft.choice.name for ft in fitted]
+        cal = {cands[ci].name: calibrated(y, oof[:, ci], oof_var[:, ci], *f[ci], train_masks, test_masks)
+               for ci in used} if every_candidate else {}
+        return Nested(parts, [ft.choice.name for ft in fitted], {cands[ci].name: f[ci] for ci in used}, cal)
 
     def outer_f(self, X, y, train_masks, test_masks, used) -> dict:
-        """Predictions (sets, n) of every candidate index in `used`, fitted on each set's training films."""
-        cands = candidates(self.candidates)
-        return {ci: self.fit_candidate(ci, cands[ci], X, y, train_masks, test_masks, _OUTER_SEEDS) for ci in sorted(used)}
+        """Predictions and variances (sets, n) of every candidate index in `used`, fitted on each set's
+        training films."""
+        cands, memo = candidates(self.candidates), {}
+        return {ci: self.fit_candidate(ci, cands[ci], X, y, train_masks, test_masks, _OUTER_SEEDS, memo=memo)
+                for ci in sorted(used)}
 
-    def fit_candidate(self, ci: int, cand, X, y, masks, tests, stream: int, progress=None) -> np.ndarray:
-        """Predictions (copies, n) of candidate `ci` trained on each mask, on its test rows; a stochastic
-        candidate averages `repeats` seeds (drawn from its own seed stream)."""
-        model = cand.model(self.random_state, self.repeats)
-        reps = self.repeats if model.stochastic else 1
-        seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + np.arange(len(masks) * reps)
-        pred = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
-                                progress, n_jobs=self.n_jobs).mean
-        return pred.reshape(reps, len(masks), len(y)).mean(axis=0)
+    def fit_candidate(self, ci: int, cand, X, y, masks, tests, stream: int, progress=None, memo=None) -> tuple:
+        """Predictions and predictive variances (copies, n) of candidate `ci` trained on each mask, on its
+        test rows. A stochastic candidate mixes `repeats` seeds drawn from its own seed stream (NaN
+        variance for a family of point predictions, the LSTM); the ensemble averages its LSTM and PBP
+        parts, fitted once per call (memo) when they are candidates too."""
+        memo = {} if memo is None else memo
+        if cand.name in memo:
+            return memo[cand.name]
+        if cand.parts:
+            names = [c.name for c in candidates(self.candidates)]
+            (ml, _), (mp, vp) = [self.fit_candidate(names.index(p.name) if p.name in names else len(names) + 2 * ci + j,
+                                                    p, X, y, masks, tests, stream, progress, memo)
+                                 for j, p in enumerate(cand.parts)]
+            out = ((ml + mp) / 2, vp / 2 + ((ml - mp) / 2) ** 2)  # two equal halves: PBP's variance, their gap
+        else:
+            model = cand.model(self.random_state, self.repeats)
+            reps = self.repeats if model.stochastic else 1
+            seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + np.arange(len(masks) * reps)
+            m = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
+                                 progress, n_jobs=self.n_jobs)
+            mean = m.mean.reshape(reps, len(masks), len(y))
+            var = np.full_like(mean, np.nan) if m.var is None else m.var.reshape(mean.shape)
+            out = (mean.mean(axis=0), var.mean(axis=0) + mean.var(axis=0))
+        memo[cand.name] = out
+        return out
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
-        return [EvalRows(self.name, members.mean[0], np.sqrt(members.var[0]), dict(self.extra_))]
+        """The recommended model's rows, then each candidate calibrated on its own ("gp:paper7+cal")."""
+        rows = [EvalRows(self.name, members.mean[0], np.sqrt(members.var[0]), dict(self.extra_))]
+        return rows + [EvalRows(f"{name}+cal", m, sd, {}) for name, (m, sd) in getattr(self, "candidate_rows_", {}).items()]
+
+
+class Nested(NamedTuple):
+    """What :meth:`Recommended.nested` returns: per training set the prediction parts and the chosen
+    candidate; per candidate (every_candidate only) its raw (mean, var) and calibrated (mean, sd)
+    predictions (sets, n) on the test rows."""
+
+    parts: list
+    choices: list
+    raw: dict
+    calibrated: dict
+
+
+def _sd(var, floor: float = 0.0) -> np.ndarray:
+    """Predictive sd with a variance floor added, or 1 where a family gives none (its calibrated sd is
+    then its residual scale)."""
+    var = np.asarray(var, dtype=np.float64)
+    ok = np.isfinite(var) & (var + floor > 0)
+    return np.where(ok, np.sqrt(np.where(ok, var + floor, 1.0)), 1.0)
+
+
+def calibrated(y, oof, oof_var, mean, var, train_masks, test_masks) -> tuple[np.ndarray, np.ndarray]:
+    """One candidate calibrated per training set: its sd scaled by the root mean square of its normalised
+    residuals on that set's inner folds (papers it had not seen: the training films only). As in
+    normalised conformal prediction (sd + beta), the sd gets a floor, the median inner variance: a
+    family whose members agree on a few films (a tree ensemble's spread near 0) would otherwise get
+    a scale of 1e12. Returns (mean, sd) on the test rows (sets, n)."""
+    out_sd = np.full(mean.shape, np.nan)
+    for o, (train, test) in enumerate(zip(train_masks, test_masks)):
+        rows = train & np.isfinite(oof[o])
+        inner = oof_var[o, rows]
+        floor = float(np.median(inner[np.isfinite(inner)])) if np.isfinite(inner).any() else 0.0
+        z = (y[rows] - oof[o, rows]) / _sd(inner, floor)
+        scale = float(np.sqrt(np.mean(z**2))) if len(z) else 1.0
+        out_sd[o, test] = scale * _sd(var[o, test], floor)
+    return mean, out_sd
+
+
+def _held(pred, tests) -> tuple[np.ndarray, np.ndarray]:
+    """Each film's value from the set that holds it out: (sets, n) pairs -> (n,) pairs."""
+    return tuple(np.einsum("fn,fn->n", np.nan_to_num(p), tests) for p in pred)
 
 
 # --------------------------------------------------------------------------------------- files

@@ -14,7 +14,7 @@ from .folds import Layout
 from .recommended import Recommended
 from .select import candidates
 
-__all__ = ["learning_curve", "leaky_choice"]
+__all__ = ["learning_curve", "leaky_choice", "leaky_pick"]
 
 
 def _rmse(a, b) -> float:
@@ -32,7 +32,7 @@ def learning_curve(model: Recommended, X, y, groups, sizes=(4, 6, 8, 10, 12, 14)
     if not sets:
         return []
     trains = np.array([t for _, _, t in sets])
-    parts, choices = model.nested(X, y, groups, trains, ~trains)
+    parts, choices = model.nested(X, y, groups, trains, ~trains)[:2]
     return [{"papers": k, "draw": d, "films_tested": int((~t).sum()), "rmse_recommended": _rmse(p["mean"], y[~t]),
              "rmse_mean": _rmse(np.full((~t).sum(), y[t].mean()), y[~t]), "chosen": c}
             for (k, d, t), p, c in zip(sets, parts, choices)]
@@ -46,7 +46,13 @@ def leaky_choice(model: Recommended, X, y, layout: Layout) -> dict:
     f = model.outer_f(np.asarray(X, dtype=np.float64), y, ~layout.test, layout.test, range(len(cands)))
     scores = {}
     for ci, cand in enumerate(cands):
-        held = np.einsum("fn,fn->n", np.nan_to_num(f[ci]), layout.test)
+        held = np.einsum("fn,fn->n", np.nan_to_num(f[ci][0]), layout.test)
         scores[cand.name] = _rmse(held, y)
+    return leaky_pick(scores)
+
+
+def leaky_pick(scores: dict) -> dict:
+    """The candidate a leaky protocol picks from held-out RMSEs {name: rmse} (an evaluation already
+    computed them: `config["recommended"]["candidate_rmse"]`), reported with the score it was picked on."""
     best = min(scores, key=scores.get)
-    return {"scores": scores, "leaky_pick": best, "leaky_rmse": scores[best]}
+    return {"scores": dict(scores), "leaky_pick": best, "leaky_rmse": scores[best]}
