@@ -40,7 +40,7 @@ def normalise_doi(value: object) -> str | None:
         return None
     doi = _DOI_PREFIX.sub("", clean_text(value)).strip().rstrip(".").lower()
     if not re.fullmatch(r"10\.\d{4,9}/\S+", doi):
-        raise CellError(f"not a DOI (expected 10.NNNN/suffix, optionally as a doi.org URL)")
+        raise CellError("not a DOI (expected 10.NNNN/suffix, optionally as a doi.org URL)")
     return doi
 
 

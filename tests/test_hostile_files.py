@@ -97,7 +97,7 @@ def test_hostile_corpus(db_path, tmp_path):
 
 
 def test_yaml_bombs_and_nested_values_are_refused(db_path, tmp_path):
-    laughs = "\n".join([f'- doi: &a0 "lol"'] + [f"  k{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)])
+    laughs = "\n".join(['- doi: &a0 "lol"'] + [f"  k{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)])
     bomb = _write(tmp_path / "bomb.yaml", laughs.encode())
     assert bomb.stat().st_size < 1000
     assert "YAML anchors and aliases" in refused(db_path, bomb)
