@@ -12,7 +12,7 @@ counted until the film with the highest conductivity is picked. Random picks uni
 Every strategy starts from the same starts. Figures: mean and standard error (std / sqrt(n)) of picks.
 
 Refitting the default recommended procedure (7 candidates, ~4 s a fit on 2 cores) after each of the
-~2,000 picks of a run would take over two hours, so the campaign refits
+~750 picks of a run would take ~50 minutes, so the campaign refits
 `recommended_model(candidates="small")` (mean, ridge:paper7, ridge:extended; ~0.1 s a fit), printed
 with the results; `--candidates default` runs the default one.
 """
