@@ -43,6 +43,13 @@ FILM_ENTRY_SUITE = [
     not_null("method"), not_null("substrate"), not_null("composition"),
 ]
 
+# A model's output is a result, stored as computed however wild (a held-out ridge fit on a new paper reaches
+# 45 decades): these ranges catch only values no computation gives (NaN, infinities, a negative sd), so that
+# a bad model never makes the knowledge base fail validation and block the next `reproduce`.
+PREDICTION_LIMIT = 1e6
+PREDICTED_VALUES = [between("neg_log10_sigma_mean", -PREDICTION_LIMIT, PREDICTION_LIMIT),
+                    between("neg_log10_sigma_std", 0.0, PREDICTION_LIMIT)]
+
 SUITES = {
     "films": [
         unique("id"), not_null("reference_id"), not_null("material_id"), not_null("method_id"),
@@ -104,11 +111,11 @@ SUITES = {
                    not_null("config_json")],
     "predictions": [
         unique("id"), not_null("run_id"), not_null("model"), not_null("neg_log10_sigma_mean"),
-        between("neg_log10_sigma_mean", -5.0, 30.0), between("neg_log10_sigma_std", 0.0, 30.0),
+        *PREDICTED_VALUES,
     ],
     "suggestions": [
         unique("id"), not_null("run_id"), not_null("model_run_id"), in_set("goal", ["exploit", "explore", "balanced"]),
-        between("neg_log10_sigma_mean", -5.0, 30.0), between("neg_log10_sigma_std", 0.0, 30.0),
+        *PREDICTED_VALUES,
         between("rank", 1, 100_000),
     ],
     "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
