@@ -242,7 +242,11 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     if rec is not None:
         config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],
                                  "choices": rec.choices_, "inner_folds": rec.inner_folds, "repeats": rec.repeats,
-                                 "rule": "one standard error over papers, simplest first",
+                                 "rule": ("candidates that beat the mean on the papers (paired one-sided t-test, "
+                                          f"family-wise {rec.alpha:g}, Bonferroni), then the simplest within one "
+                                          "standard error of the best, over papers" if rec.alpha is not None
+                                          else "one standard error over papers, simplest first"),
+                                 "one_se_choices": rec.one_se_[2] if rec.one_se_ is not None else None,
                                  "candidate_rmse": rec.candidate_rmse_,
                                  "calibrated_rows": "NAME+cal: candidate NAME, its sd scaled per outer fold by the RMS "
                                                     "of its normalised inner-fold residuals (training films only)"}

@@ -3,16 +3,18 @@ calibrated intervals and a domain-of-applicability check, behind the model contr
 
 fit(X, y, groups) on the training films only:
 1. choice (:mod:`filmkb.ml.select`): every candidate predicts inner folds of papers it has not
-   seen; the one-standard-error rule picks f, the simplest candidate close to the best;
+   seen; among the mean and the candidates that beat it on the papers (a paired test at a
+   family-wise 5 %), the one-standard-error rule picks f, the simplest candidate close to the best;
 2. paper offsets (:mod:`filmkb.ml.paper_effects`): REML on f's out-of-fold residuals (honest:
    each residual comes from a model that never saw the film's paper), shrunk per paper;
 3. calibration: the Gaussian sd is scaled by c_new / c_known, the root mean square of held-out
    normalised residuals of new-paper and known-paper predictions on the training films
    (Mondrian: one scale per kind, pooled when a kind has fewer than 5 scores);
 4. domain: distance to the nearest training film in the chosen model's own (standardised)
-   descriptors (the continuous extended ones when f is the mean); beyond the threshold, f
-   shrinks toward the training mean by threshold / distance and the shrunk part is added to
-   the variance.
+   descriptors (the continuous extended ones when f is the mean); beyond the threshold, with
+   w = threshold / distance, f shrinks toward the training mean by w and the shrunk part is added
+   to the variance, and a known paper's offset holds with weight w only (else the paper is as
+   open as a new one): conditions far from all its films do not inherit its narrow interval.
 A query's paper (groups) decides whether its offset is known; its target never does.
 """
 
@@ -27,11 +29,12 @@ from .domain import Domain
 from .folds import Layout
 from .members import SEED_STRIDE
 from .paper_effects import Components, calibration_scores, offset, reml
-from .select import Choice, candidates, choose, nested_copies
+from .select import ALPHA, Choice, candidates, choose, nested_copies
 
-__all__ = ["Recommended", "NEW_PAPER", "Nested", "calibrated"]
+__all__ = ["Recommended", "NEW_PAPER", "ONE_SE", "Nested", "calibrated"]
 
 NEW_PAPER = -1  # the group of a query from a paper that is not in the knowledge base
+ONE_SE = "recommended_one_se"  # evaluation row: the procedure without its test against the mean
 MIN_SCORES = 5
 _INNER_SEEDS, _OUTER_SEEDS = 700_000, 800_000  # seed streams of the inner-fold and training-set fits
 
@@ -56,16 +59,20 @@ class _Fitted:
         """Mean, calibrated sd and flags for query rows with descriptor-model predictions f."""
         c = self.components
         d = self.domain.distance(Z)
-        w = np.minimum(1.0, self.domain.threshold_ / np.maximum(d, 1e-12)) if uses_descriptors else np.ones(len(f))
-        f_used = self.y_mean + w * (f - self.y_mean)
+        w = np.minimum(1.0, self.domain.threshold_ / np.maximum(d, 1e-12))
+        f_used = self.y_mean + w * (f - self.y_mean) if uses_descriptors else f
         out = {k: np.empty(len(f)) for k in ("mean", "sd", "offset")}
         known = np.array([np.any(self.groups == g) for g in groups])
         for i, g in enumerate(groups):
             u, v = offset(c, self.r[self.groups == g])
-            scale = self.scales["known" if known[i] else "new"]
+            # Out of the domain a known paper's offset holds with weight w, else the paper is as open as a new
+            # one (offset 0, variance tau2): the mixture's mean and variance. Inside (w = 1) nothing changes.
+            u, v = w[i] * u, w[i] * v + (1 - w[i]) * c.tau2 + w[i] * (1 - w[i]) * u**2
+            scale = w[i] * self.scales["known"] + (1 - w[i]) * self.scales["new"] if known[i] else self.scales["new"]
             out["mean"][i] = f_used[i] + c.mu + u
             out["offset"][i] = c.mu + u
-            out["sd"][i] = scale * np.sqrt(c.sig2 + v + c.var_mu + ((1 - w[i]) * (f[i] - self.y_mean)) ** 2)
+            shrunk = (1 - w[i]) * (f[i] - self.y_mean) if uses_descriptors else 0.0
+            out["sd"][i] = scale * np.sqrt(c.sig2 + v + c.var_mu + shrunk**2)
         return {**out, "known_paper": known, "domain_distance": d, "domain_threshold": np.full(len(f), self.domain.threshold_),
                 "in_domain": d <= self.domain.threshold_, "weight": w, "f": f}
 
@@ -79,7 +86,8 @@ class Recommended(Model):
     timing_key = "recommended_s"
 
     def __init__(self, candidates="default", columns=None, domain_columns=None, inner_folds: int = 5,
-                 repeats: int = 3, random_state: int = 0, domain_quantile: float = 0.95, n_jobs: int = 1):
+                 repeats: int = 3, random_state: int = 0, domain_quantile: float = 0.95, n_jobs: int = 1,
+                 alpha: float | None = ALPHA):
         self.candidates = candidates
         self.columns = columns
         self.domain_columns = domain_columns
@@ -88,6 +96,7 @@ class Recommended(Model):
         self.random_state = random_state
         self.domain_quantile = domain_quantile
         self.n_jobs = n_jobs  # processes for the candidates fitted one copy at a time
+        self.alpha = alpha  # level of the test against the mean (None: the one-standard-error rule alone)
 
     # ---------------------------------------------------------------- pieces
 
@@ -107,12 +116,13 @@ class Recommended(Model):
                 oof[:, o, ci, test] = pred[0][i, test], pred[1][i, test]
         return oof[0], oof[1]
 
-    def _fold(self, X, y, groups, train, oof) -> _Fitted:
+    def _fold(self, X, y, groups, train, oof, alpha="default") -> _Fitted:
         """Choice, paper offsets, calibration and domain from one training set."""
         cands = candidates(self.candidates)
         _, tests, _ = nested_copies(groups, [train], self.inner_folds)
         rows = np.flatnonzero(train)
-        choice = choose([c.name for c in cands], oof[:, rows], y[rows], tests[:, rows], groups[rows])
+        alpha = getattr(self, "alpha", ALPHA) if alpha == "default" else alpha
+        choice = choose([c.name for c in cands], oof[:, rows], y[rows], tests[:, rows], groups[rows], alpha)
         return _Fitted(choice, y[rows] - oof[choice.index, rows], groups[rows], y[rows],
                        self._Z(X[rows], cands[choice.index]), self.domain_quantile)
 
@@ -155,14 +165,13 @@ class Recommended(Model):
         if self.name not in cache:
             with timed(timings, self.timing_key):
                 res = self.nested(X, y, layout.groups, ~layout.test, layout.test, progress, every_candidate=True)
-                n = len(y)
-                mean, var, extra = np.empty(n), np.empty(n), {}
-                for test, p in zip(layout.test, res.parts):
-                    mean[test], var[test] = p["mean"], p["sd"] ** 2
-                    for k in ("known_paper", "offset", "domain_distance", "domain_threshold", "weight"):
-                        extra.setdefault(k, np.empty(n))[test] = p[k]
+                mean, var, extra = _gather(res.parts, layout.test)
                 self.choices_ = dict(zip(layout.folds, res.choices))
                 self.extra_ = extra
+                self.one_se_ = None
+                if res.one_se is not None:
+                    m1, v1, _ = _gather(res.one_se[0], layout.test)
+                    self.one_se_ = (m1, np.sqrt(v1), dict(zip(layout.folds, res.one_se[1])))
                 self.candidate_rows_ = {name: _held(pred, layout.test) for name, pred in res.calibrated.items()}
                 self.candidate_rmse_ = {name: float(np.sqrt(np.mean((_held(pred, layout.test)[0] - y) ** 2)))
                                         for name, pred in res.raw.items()}
@@ -181,12 +190,21 @@ class Recommended(Model):
         fitted = [self._fold(X, y, groups, train, oof[o]) for o, train in enumerate(train_masks)]
         used = range(len(cands)) if every_candidate else {ft.choice.index for ft in fitted}
         f = self.outer_f(X, y, train_masks, test_masks, used)
-        parts = [ft.predict(f[ft.choice.index][0][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
-                            cands[ft.choice.index].family != "mean")
-                 for o, (test, ft) in enumerate(zip(test_masks, fitted))]
         cal = {cands[ci].name: calibrated(y, oof[:, ci], oof_var[:, ci], *f[ci], train_masks, test_masks)
                for ci in used} if every_candidate else {}
-        return Nested(parts, [ft.choice.name for ft in fitted], {cands[ci].name: f[ci] for ci in used}, cal)
+        one_se = None
+        if every_candidate and getattr(self, "alpha", ALPHA) is not None:  # the same procedure without the test
+            alt = [self._fold(X, y, groups, train, oof[o], alpha=None) for o, train in enumerate(train_masks)]
+            one_se = (self._predict_sets(alt, f, X, groups, test_masks), [ft.choice.name for ft in alt])
+        return Nested(self._predict_sets(fitted, f, X, groups, test_masks), [ft.choice.name for ft in fitted],
+                      {cands[ci].name: f[ci] for ci in used}, cal, one_se)
+
+    def _predict_sets(self, fitted, f, X, groups, test_masks) -> list:
+        """Prediction parts on each set's test rows from its fitted procedure and the candidates' outer f."""
+        cands = candidates(self.candidates)
+        return [ft.predict(f[ft.choice.index][0][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
+                           cands[ft.choice.index].family != "mean")
+                for o, (test, ft) in enumerate(zip(test_masks, fitted))]
 
     def outer_f(self, X, y, train_masks, test_masks, used) -> dict:
         """Predictions and variances (sets, n) of every candidate index in `used`, fitted on each set's
@@ -222,20 +240,24 @@ class Recommended(Model):
         return out
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
-        """The recommended model's rows, then each candidate calibrated on its own ("gp:paper7+cal")."""
+        """The recommended model's rows, the same procedure without its test against the mean
+        ("recommended_one_se"), then each candidate calibrated on its own ("gp:paper7+cal")."""
         rows = [EvalRows(self.name, members.mean[0], np.sqrt(members.var[0]), dict(self.extra_))]
+        if getattr(self, "one_se_", None) is not None:
+            rows.append(EvalRows(ONE_SE, *self.one_se_[:2], {}))
         return rows + [EvalRows(f"{name}+cal", m, sd, {}) for name, (m, sd) in getattr(self, "candidate_rows_", {}).items()]
 
 
 class Nested(NamedTuple):
     """What :meth:`Recommended.nested` returns: per training set the prediction parts and the chosen
     candidate; per candidate (every_candidate only) its raw (mean, var) and calibrated (mean, sd)
-    predictions (sets, n) on the test rows."""
+    predictions (sets, n) on the test rows, and the procedure's without its test against the mean."""
 
     parts: list
     choices: list
     raw: dict
     calibrated: dict
+    one_se: tuple | None = None  # (parts, choices) of the one-standard-error rule alone, for comparison
 
 
 def _sd(var, floor: float = 0.0) -> np.ndarray:
@@ -261,6 +283,17 @@ def calibrated(y, oof, oof_var, mean, var, train_masks, test_masks) -> tuple[np.
         scale = float(np.sqrt(np.mean(z**2))) if len(z) else 1.0
         out_sd[o, test] = scale * _sd(var[o, test], floor)
     return mean, out_sd
+
+
+def _gather(parts, tests) -> tuple[np.ndarray, np.ndarray, dict]:
+    """Each film's mean, variance and flags from the set that holds it out."""
+    n = tests.shape[1]
+    mean, var, extra = np.empty(n), np.empty(n), {}
+    for test, p in zip(tests, parts):
+        mean[test], var[test] = p["mean"], p["sd"] ** 2
+        for k in ("known_paper", "offset", "domain_distance", "domain_threshold", "weight"):
+            extra.setdefault(k, np.empty(n))[test] = p[k]
+    return mean, var, extra
 
 
 def _held(pred, tests) -> tuple[np.ndarray, np.ndarray]:

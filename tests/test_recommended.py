@@ -1,4 +1,4 @@
-"""The recommended model: paper offsets (REML, empirical Bayes), the nested one-standard-error choice,
+"""The recommended model: paper offsets (REML, empirical Bayes), the nested choice (beat the mean, then one standard error),
 calibrated intervals, the domain check, and its jobs (evaluate, train, predict) on the real seed data."""
 
 import json
@@ -52,6 +52,24 @@ def test_one_standard_error_rule_prefers_the_simplest_close_candidate():
     assert far.name == "ridge"
 
 
+def test_a_candidate_must_beat_the_mean_on_the_papers_not_only_on_average():
+    groups = np.repeat(np.arange(5), 2)
+    y = np.zeros(10)
+    tests = np.array([np.isin(groups, [0, 1]), np.isin(groups, [2, 3]), groups == 4])
+    mean = np.ones(10)  # per-paper MSE 1 everywhere
+    lucky = np.sqrt(np.repeat([0.1, 0.1, 0.1, 0.1, 1.9], 2))  # far better on four papers, worse on the fifth
+    c = choose(["mean", "ridge"], np.array([mean, lucky]), y, tests, groups)
+    assert c.mse["ridge"] + c.se["ridge"] < c.mse["mean"]  # the one-SE rule alone would take ridge
+    assert c.name == "mean" and not c.against_mean["ridge"]["passed"]
+    assert c.against_mean["ridge"]["t"] == pytest.approx(0.54 / (np.std([0.9] * 4 + [-0.9], ddof=1) / np.sqrt(5)))
+    steady = np.sqrt(np.repeat([0.1, 0.2, 0.1, 0.3, 0.5], 2))  # better on every paper
+    assert choose(["mean", "ridge"], np.array([mean, steady]), y, tests, groups).name == "ridge"
+    # one more candidate to compare raises the bar (Bonferroni): t = 2.33 passes 2.13 (one), not 2.78 (two)
+    middling = np.sqrt(np.repeat([0.1, 0.9, 0.1, 0.8, 0.9], 2))
+    assert choose(["mean", "ridge"], np.array([mean, middling]), y, tests, groups).name == "ridge"
+    assert choose(["mean", "ridge", "gp"], np.array([mean, middling, mean + 1]), y, tests, groups).name == "mean"
+
+
 @pytest.mark.parametrize("folds", ["film", "reference"])
 def test_nested_procedure_never_sees_the_held_out_targets(data, folds):
     m, X, y = data
@@ -92,6 +110,22 @@ def test_far_from_the_training_films_a_descriptor_model_shrinks_and_widens(data)
     assert out["in_domain"].tolist() == [True, False] and out["weight"][0] == 1 and out["weight"][1] < 0.2
     assert abs(out["mean"][1] - ft.y_mean) < abs(out["mean"][0] - ft.y_mean)  # shrunk toward the mean
     assert out["sd"][1] > out["sd"][0]  # and wider
+
+
+def test_a_known_paper_far_from_its_films_does_not_keep_its_narrow_interval(data):
+    m, X, y = data
+    groups = m["reference_id"].to_numpy()
+    model = recommended_model(candidates="small").fit(X, y, groups=groups)
+    ft = model.fitted_
+    Z = model._Z(X, model.chosen_)
+    far = Z[:1] + 50 * Z.std(axis=0)
+    f = np.full(1, ft.y_mean)
+    near = ft.predict(f, groups[:1], Z[:1], uses_descriptors=False)
+    away = ft.predict(f, groups[:1], far, uses_descriptors=False)
+    new = ft.predict(f, np.array([-1]), far, uses_descriptors=False)
+    assert near["known_paper"][0] and away["known_paper"][0] and near["weight"][0] == 1 and away["weight"][0] < 0.2
+    assert near["sd"][0] < away["sd"][0] <= new["sd"][0] * 1.01  # the offset fades: close to a new paper's spread
+    assert abs(away["offset"][0] - ft.components.mu) < abs(near["offset"][0] - ft.components.mu)
 
 
 def test_cli_evaluate_recommended_writes_the_targets(db_path, tmp_path):
