@@ -41,6 +41,9 @@ _CACHE: dict = {}
 
 def _cached(key, model, build):
     """The compiled function for `key`, built once (at most 32 kept; the model stays referenced)."""
+    from . import xla
+
+    xla.configure()
     if key not in _CACHE:
         if len(_CACHE) >= 32:
             _CACHE.pop(next(iter(_CACHE)))

@@ -223,7 +223,7 @@ class PBPModel(Model):
         self.epochs = epochs
         self.repeats = repeats
         self.random_state = random_state
-        self.chunk = chunk  # copies per fit_many call (padded): one compile serves every call
+        self.chunk = chunk  # copies per fit_many call (padded; None: pbp.CHUNK): one compile serves every call
 
     def fit(self, X, y, seeds=None, progress=None):
         from .pbp import fit_members
@@ -241,24 +241,15 @@ class PBPModel(Model):
         return Members(pm[:, :m], pv[:, :m])
 
     def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
-        """Every copy in one ``fit_many`` call (or in calls of `chunk` copies, the last one padded);
-        predictive means and variances at every row."""
-        from .pbp import fit_many
+        """Every copy through ``fit_many`` (in calls of `chunk` copies, the last one padded: one compile
+        serves every layout); predictive means and variances at every row."""
+        from .pbp import CHUNK, fit_many
 
-        masks, seeds = np.asarray(masks), np.asarray(seeds)
-        size = len(masks) if not self.chunk else int(self.chunk)
-        means, variances = [], []
-        for start in range(0, len(masks), size):
-            m, s = masks[start:start + size], seeds[start:start + size]
-            pad = size - len(m)
-            if pad:
-                m, s = np.concatenate([m, np.ones((pad, m.shape[1]), bool)]), np.concatenate([s, np.zeros(pad, int)])
-            pm, pv = fit_many(X, y, m, s, X, hidden=tuple(self.hidden), epochs=int(self.epochs))
-            means.append(pm[:size - pad])
-            variances.append(pv[:size - pad])
+        mean, var = fit_many(X, y, np.asarray(masks), np.asarray(seeds), X, hidden=tuple(self.hidden),
+                             epochs=int(self.epochs), chunk=self.chunk or CHUNK)
         if progress is not None:
             progress(len(masks))
-        return Members(np.concatenate(means), np.concatenate(variances))
+        return Members(mean, var)
 
     def evaluation_rows(self, members: Members) -> list[EvalRows]:
         spread, variance = members.mean.std(axis=0), members.var.mean(axis=0)

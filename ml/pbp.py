@@ -47,6 +47,10 @@ import numpy as np
 from jax import lax
 from jax.scipy.special import log_ndtr, ndtr
 
+from . import xla
+
+xla.configure()
+
 __all__ = [
     "PBP",
     "fit_many",
@@ -333,20 +337,6 @@ _fit_jit = jax.jit(_fit_core, static_argnames=("hidden", "masked"))
 _predict_jit = jax.jit(_predict_core)
 
 
-def _fit_predict_one(X, y, mask, key, Xq, epochs, hidden):
-    """Fit one masked model and predict at Xq; the unit that fit_many vmaps."""
-    state, stats = _fit_core(X, y, mask, key, epochs, hidden, True)
-    return _predict_core(state, stats, Xq)
-
-
-def _fit_many_core(X, y, masks, keys, Xq, epochs, hidden: tuple):
-    """vmap of _fit_predict_one over (mask, key): R models in one XLA program."""
-    return jax.vmap(lambda m, k: _fit_predict_one(X, y, m, k, Xq, epochs, hidden))(masks, keys)
-
-
-_fit_many_jit = jax.jit(_fit_many_core, static_argnames=("hidden",))
-
-
 def _hidden_tuple(hidden) -> tuple:
     """Normalise the hidden-layer spec (int or sequence of ints) to a tuple."""
     if isinstance(hidden, (int, np.integer)):
@@ -470,7 +460,32 @@ def _masks_and_seeds(n: int, seeds, train_mask):
     return train_mask, seeds
 
 
-def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epochs=100):
+CHUNK = 64  # models per XLA call: every call has this shape (the last one padded), so one compile (~9 s)
+# serves every layout of the same data: films left out (260 models), papers left out (160), final members (10)
+
+
+def _chunks(train_mask, seeds, chunk):
+    """(masks, seeds, real count) per call of `chunk` models, the last padded with all-rows copies."""
+    size = len(seeds) if not chunk else int(chunk)
+    for start in range(0, len(seeds), size):
+        m, s = train_mask[start:start + size], np.asarray(seeds[start:start + size])
+        pad = size - len(m)
+        if pad:
+            m = np.concatenate([m, np.ones((pad, m.shape[1]), bool)])
+            s = np.concatenate([s, np.zeros(pad, dtype=s.dtype)])
+        yield m, s, size - pad
+
+
+def _fitted_states(X, y, train_mask, seeds, hidden, epochs, chunk):
+    """Per call of `chunk` models (inside the x64 context): (state, stats, real count)."""
+    for m, s, real in _chunks(train_mask, seeds, chunk):
+        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(np.asarray(s, dtype=np.int64)))
+        state, stats = _fit_states_jit(jnp.asarray(X), jnp.asarray(y), jnp.asarray(m), keys, int(epochs),
+                                       hidden=_hidden_tuple(hidden))
+        yield state, stats, real
+
+
+def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epochs=100, chunk: int | None = CHUNK):
     """Train R independent PBP models in one jitted ``jax.vmap`` call and predict.
 
     Args:
@@ -489,7 +504,8 @@ def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epoch
         noise term. Row r equals ``PBP(hidden, epochs, seeds[r]).fit(X[m], y[m]).predict(
         X_query)`` with ``m = train_mask[r]``, up to floating-point round-off.
 
-    One XLA program is compiled per (n, d, n_q, R, hidden) and reused. Measured on one
+    Models train in calls of `chunk` (None: all in one call); one XLA program is compiled per
+    (n, d, chunk, hidden) and reused, and one per query size for the predictions. Measured on one
     core: R=100 models, 28 x 7 data, hidden=(5,), 100 epochs take ~0.3 s after a ~6 s
     first-call compile (see benchmarks/README.md).
 
@@ -505,18 +521,13 @@ def fit_many(X, y, train_mask=None, seeds=(0,), X_query=None, hidden=(5,), epoch
     Xq = X if X_query is None else np.asarray(X_query, dtype=np.float64)
     if Xq.ndim != 2 or Xq.shape[1] != X.shape[1]:
         raise ValueError(f"X_query must be (n_q, {X.shape[1]}); got {Xq.shape}")
+    means, variances = [], []
     with _x64():
-        keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
-        mean, var = _fit_many_jit(
-            jnp.asarray(X),
-            jnp.asarray(y),
-            jnp.asarray(train_mask),
-            keys,
-            jnp.asarray(Xq),
-            int(epochs),
-            hidden=_hidden_tuple(hidden),
-        )
-        return np.asarray(mean), np.asarray(var)
+        for state, stats, real in _fitted_states(X, y, train_mask, seeds, hidden, epochs, chunk):
+            mean, var = _predict_states_jit(state, stats, jnp.asarray(Xq))
+            means.append(np.asarray(mean)[:real])
+            variances.append(np.asarray(var)[:real])
+    return np.concatenate(means), np.concatenate(variances)
 
 
 @dataclass
@@ -576,21 +587,25 @@ def _fit_states(X, y, masks, keys, epochs, hidden: tuple):
 
 
 _fit_states_jit = jax.jit(_fit_states, static_argnames=("hidden",))
+_predict_states_jit = jax.jit(jax.vmap(_predict_core, in_axes=(0, 0, None)))
 
 
-def fit_members(X, y, seeds, hidden=(5,), epochs=100, train_mask=None) -> PBPMembers:
-    """Train one PBP network per seed (on all rows, or on ``train_mask[r]``) in one vmapped call
-    and keep them (fit_many only keeps their predictions)."""
+def fit_members(X, y, seeds, hidden=(5,), epochs=100, train_mask=None, chunk: int | None = CHUNK) -> PBPMembers:
+    """Train one PBP network per seed (on all rows, or on ``train_mask[r]``) in vmapped calls of
+    `chunk` (the program fit_many compiles) and keep them (fit_many only keeps their predictions)."""
     X, y = _check_xy(X, y)
     mask, seeds = _masks_and_seeds(X.shape[0], seeds, train_mask)
+    parts = []
     with _x64():
-        keys = jnp.stack([jax.random.PRNGKey(int(s)) for s in seeds])
-        state, stats = _fit_states_jit(jnp.asarray(X), jnp.asarray(y), jnp.asarray(mask), keys, int(epochs),
-                                       hidden=_hidden_tuple(hidden))
-        host = lambda t: tuple(np.asarray(a) for a in t)  # noqa: E731
-        return PBPMembers(host(state.M), host(state.V), np.asarray(state.a_n), np.asarray(state.b_n),
-                          np.asarray(stats.x_mean), np.asarray(stats.x_std), np.asarray(stats.y_mean),
-                          np.asarray(stats.y_std))
+        for state, stats, real in _fitted_states(X, y, mask, seeds, hidden, epochs, chunk):
+            parts.append(([np.asarray(a)[:real] for a in state.M], [np.asarray(a)[:real] for a in state.V],
+                          *(np.asarray(a)[:real] for a in (state.a_n, state.b_n, stats.x_mean, stats.x_std,
+                                                             stats.y_mean, stats.y_std))))
+    join = lambda k: np.concatenate([p[k] for p in parts])  # noqa: E731
+    layers = len(parts[0][0])
+    return PBPMembers(tuple(np.concatenate([p[0][i] for p in parts]) for i in range(layers)),
+                      tuple(np.concatenate([p[1][i] for p in parts]) for i in range(layers)),
+                      *(join(k) for k in range(2, 8)))
 
 
 _relu_jit = jax.jit(_relu_moments)
