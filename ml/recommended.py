@@ -230,7 +230,10 @@ class Recommended(Model):
         else:
             model = cand.model(self.random_state, self.repeats)
             reps = self.repeats if model.stochastic else 1
-            seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + np.arange(len(masks) * reps)
+            # a deterministic candidate has one seed per stream for every copy, so that the same training
+            # rows give the same fit wherever they occur (and contract.FITS can serve it again)
+            seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + (
+                np.arange(len(masks) * reps) if model.stochastic else np.zeros(len(masks), dtype=np.int64))
             m = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
                                  progress, n_jobs=self.n_jobs)
             mean = m.mean.reshape(reps, len(masks), len(y))

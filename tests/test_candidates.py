@@ -48,7 +48,7 @@ def test_every_candidate_is_scored_raw_and_calibrated_on_the_outer_folds(matrix)
     model = recommended_model(candidates="small")
     members = model.cross_predict(X, y, layout)
     rows = {r.name: r for r in model.evaluation_rows(members)}
-    assert set(rows) == {"recommended", "mean+cal", "ridge:paper7+cal", "ridge:extended+cal"}
+    assert set(rows) == {"recommended", "recommended_one_se", "mean+cal", "ridge:paper7+cal", "ridge:extended+cal"}
     assert set(model.candidate_rmse_) == {"mean", "ridge:paper7", "ridge:extended"}
     # the mean candidate's outer predictions are each fold's training mean
     held = np.array([y[~t].mean() for t in layout.test])[layout.test.argmax(axis=0)]
