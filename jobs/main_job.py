@@ -116,10 +116,11 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
         with kb.locked(path, LOCK_WAIT):
             status = refresh(path)
             with kb.open(path, write=True) as k:
+                batch = _paper_lstm(k, repeats, seed, lstm, progress)  # trains while validation runs, and beyond
                 parts = _knowledge_base(k, status, say)
                 clock.lap("build+validate")
-                evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed, lstm,
-                                                           models_dir, n_jobs, candidates)
+                evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed,
+                                                           lstm, models_dir, n_jobs, candidates, batch)
     except BaseException:
         for t in trained.values():  # their runs were never committed: do not leave their files behind
             shutil.rmtree(t.directory, ignore_errors=True)
@@ -136,13 +137,12 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
                            {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id)
 
 
-def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates):
-    """Every model step, ordered so that the paper LSTM's one long engine call (started first, in a
-    thread) overlaps the rest: papers left out, the recommended model, the learning curve, then the
-    films left out and the paper's ensemble, which wait for it. Fills `trained` as models are saved."""
+def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates, batch):
+    """Every model step, ordered so that the paper LSTM's one long engine call (`batch`, started first,
+    in a thread) overlaps the rest: papers left out, the recommended model, the learning curve, then
+    the films left out and the paper's ensemble, which wait for it. Fills `trained` as models are saved."""
     from ..ml.studies import leaky_pick
 
-    batch = _paper_lstm(k, repeats, seed, lstm, progress)
     evaluations = {}
 
     def evaluated(folds: str, step: str):
@@ -164,7 +164,7 @@ def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_d
     clock.lap("train paper")
     say(f"train: {repeats} LSTM + {repeats} PBP members -> {trained['paper'].directory}; recommended model "
         f"({trained['recommended'].config['chosen']} + paper offsets) -> {trained['recommended'].directory}")
-    explanation = explain(k=k, run_id=trained["paper"].run_id)
+    explanation = explain(k=k, trained=trained["paper"])
     clock.lap("explain")
     evaluations = {f: evaluations[f] for f in FOLDS}
     leaky = {f: leaky_pick(res.config["recommended"]["candidate_rmse"]) for f, (_, res) in evaluations.items()}

@@ -102,8 +102,9 @@ def recommended_model(seed: int = 0, candidates="default", n_jobs: int = 1, repe
 
 
 class _Background:
-    """The paper's LSTM members (the slowest family: one long XLA program) trained in a thread while the
-    other families fit; the results are the same as in line (every copy has its own seed)."""
+    """A neural family's members (the LSTM's or PBP's: one long XLA program, which releases the
+    interpreter) trained in a thread while the other families fit; the results are the same as in
+    line (every copy has its own seed; JAX's x64 switch, which PBP scopes, is per thread)."""
 
     def __init__(self, model, X, y, layout, tick, cache, timings):
         import threading
@@ -138,18 +139,29 @@ class _FromBatch:
             self.error = exc
 
 
-def _lstm_in_background(family_list, X, y, layout, tick, cache, timings, batch=None):
-    """Start the untuned LSTM in a thread when other families are waiting to fit beside it (or take its
-    members from `batch`, an LSTMBatch that serves this layout)."""
-    lstm = next((m for m in family_list if type(m) is LSTMModel), None)
-    if lstm is None:
-        lstm = next((m.lstm for m in family_list if isinstance(m, PaperEnsemble) and type(m.lstm) is LSTMModel), None)
+def _neural_in_background(family_list, X, y, layout, tick, cache, timings, batch=None) -> list:
+    """Start the untuned LSTM and PBP each in a thread when other families are waiting to fit beside
+    them (their XLA programs release the interpreter), or take the LSTM's members from `batch`, an
+    LSTMBatch that serves this layout. Returns what to join before a neural family's rows are made."""
+    def part(cls, attr):
+        found = next((m for m in family_list if type(m) is cls), None)
+        return found or next((getattr(m, attr) for m in family_list if isinstance(m, PaperEnsemble)
+                              and type(getattr(m, attr)) is cls), None)
+
+    lstm, pbp = part(LSTMModel, "lstm"), part(PBPModel, "pbp")
+    others = [m for m in family_list if not isinstance(m, (LSTMModel, PBPModel, PaperEnsemble))]
+    started = []
     if lstm is not None and batch is not None and batch.serves(lstm.config, layout):
-        return _FromBatch(batch, cache, timings)
-    others = [m for m in family_list if not isinstance(m, (LSTMModel, PaperEnsemble))]
-    if lstm is None or not others:
-        return None
-    return _Background(lstm, X, y, layout, tick, cache, timings)
+        started.append(_FromBatch(batch, cache, timings))
+    elif lstm is not None and others:
+        started.append(_Background(lstm, X, y, layout, tick, cache, timings))
+    if pbp is not None and others:
+        started.append(_Background(pbp, X, y, layout, tick, cache, timings))
+    return started
+
+
+def _neural(model) -> bool:
+    return isinstance(model, (LSTMModel, PBPModel, PaperEnsemble))
 
 
 def _seed_spread(per_seed, y) -> dict:
@@ -218,15 +230,18 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     X_all = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64) if "recommended" in names else None
     cache, timings, rows, spreads = {}, {}, [], {}
     tick = progress or (lambda k: None)
-    background = _lstm_in_background(family_list, X, y, layout, tick, cache, timings, lstm_batch)
-    for model in family_list:
-        Xm = X_all if isinstance(model, Recommended) else X
-        if isinstance(model, (LSTMModel, PaperEnsemble)) and background is not None:
-            background.join()  # its members are in the cache now
-            if background.error is not None:
-                raise background.error
-        members = model.cross_predict(Xm, y, layout, tick, cache, timings)
-        for result in model.evaluation_rows(members):
+    background = _neural_in_background(family_list, X, y, layout, tick, cache, timings, lstm_batch)
+    members = {}
+    for model in sorted(family_list, key=_neural):  # the others first, while the neural families train
+        if _neural(model):
+            for job in background:
+                job.join()  # its members are in the cache now
+                if job.error is not None:
+                    raise job.error
+        members[id(model)] = model.cross_predict(X_all if isinstance(model, Recommended) else X, y, layout, tick,
+                                                 cache, timings)
+    for model in family_list:  # rows in the order the families were asked for
+        for result in model.evaluation_rows(members[id(model)]):
             rows += _rows(result, layout.labels, film_ids)
             if result.per_seed is not None and len(result.per_seed) > 1:
                 spreads[result.name] = _seed_spread(result.per_seed, y)
