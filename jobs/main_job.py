@@ -77,16 +77,18 @@ def _learning_curve(k, seed: int, n_jobs: int, candidates) -> list:
     return learning_curve(model, X, y, matrix["reference_id"].to_numpy(), sizes=(4, 8, 12), draws=2, seed=seed)
 
 
-def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress):
-    """Start every paper-LSTM copy the job trains (the leave-one-film-out copies and the final model's
-    members) in one background engine call; the other steps run beside it."""
+def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress, full: bool):
+    """Start every paper-LSTM copy the job trains (with --full the leave-one-paper-out copies first,
+    then the leave-one-film-out copies and the final model's members) in one background thread, one
+    engine call after another; the other steps run beside it."""
     from ..ml.folds import Layout
     from ..ml.members import member_seeds
     from ..ml.neural import LSTMBatch
 
     matrix = k.model_matrix()
     X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
-    return LSTMBatch(lstm, X, y, Layout.of(matrix, "film", repeats, seed), member_seeds(seed, repeats), progress)
+    layouts = [Layout.of(matrix, f, repeats, seed) for f in (("reference", "film") if full else ("film",))]
+    return LSTMBatch(lstm, X, y, layouts, member_seeds(seed, repeats), progress)
 
 
 def _models(folds: str, full: bool) -> str:
@@ -116,7 +118,7 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
         with kb.locked(path, LOCK_WAIT):
             status = refresh(path)
             with kb.open(path, write=True) as k:
-                batch = _paper_lstm(k, repeats, seed, lstm, progress)  # trains while validation runs, and beyond
+                batch = _paper_lstm(k, repeats, seed, lstm, progress, full)  # trains while validation runs
                 parts = _knowledge_base(k, status, say)
                 clock.lap("build+validate")
                 evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed,

@@ -127,12 +127,12 @@ class _FromBatch:
     """The untuned LSTM's held-out members from an :class:`LSTMBatch` already training (the main job
     starts one before anything else); joined, like :class:`_Background`, when they are needed."""
 
-    def __init__(self, batch, cache, timings):
-        self.batch, self.cache, self.timings, self.error = batch, cache, timings, None
+    def __init__(self, batch, cache, timings, layout):
+        self.batch, self.cache, self.timings, self.layout, self.error = batch, cache, timings, layout, None
 
     def join(self):
         try:
-            self.cache["lstm"] = self.batch.held_out()
+            self.cache["lstm"] = self.batch.held_out(self.layout)
             if self.timings is not None:
                 self.timings["lstm_s"] = self.batch.seconds
         except BaseException as exc:
@@ -152,7 +152,7 @@ def _neural_in_background(family_list, X, y, layout, tick, cache, timings, batch
     others = [m for m in family_list if not isinstance(m, (LSTMModel, PBPModel, PaperEnsemble))]
     started = []
     if lstm is not None and batch is not None and batch.serves(lstm.config, layout):
-        started.append(_FromBatch(batch, cache, timings))
+        started.append(_FromBatch(batch, cache, timings, layout))
     elif lstm is not None and others:
         started.append(_Background(lstm, X, y, layout, tick, cache, timings))
     if pbp is not None and others:

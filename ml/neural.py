@@ -120,38 +120,61 @@ class LSTMModel(Model):
 
 
 class LSTMBatch:
-    """The paper LSTM's copies a job needs, trained in one vmapped engine call in a background thread:
-    the held-out copies of an evaluation layout and the members of a final model. The engine's cost is
-    per optimiser step, not per copy (measured: 10 copies alone cost 80 % of 260), so the members ride
-    along almost free; each copy's numbers are those of a call of its own (own seed, own rows)."""
+    """The paper LSTM's copies a job needs, trained in a background thread: the held-out copies of
+    one or more evaluation layouts, in the order given, then the members of a final model, which
+    ride with the last layout. The engine's cost is per optimiser step, not per copy (measured: 10
+    copies alone cost 80 % of 260), so the members ride along almost free; each copy's numbers are
+    those of a call of its own (own seed, own rows). One thread trains them all, one engine call
+    after another: two LSTM programs side by side fight over the same two cores (measured with
+    `reproduce --full`, whose paper folds ran their LSTM in a second thread: 738 s and 1,138 s for
+    the two layouts' LSTMs against ~400 s for all of them in turn)."""
 
-    def __init__(self, config: LSTMConfig, X, y, layout: Layout, member_seeds, progress=None):
+    def __init__(self, config: LSTMConfig, X, y, layout, member_seeds, progress=None):
         import threading
 
-        self.config, self.layout, self.error = config, layout, None
+        self.layouts = list(layout) if isinstance(layout, (list, tuple)) else [layout]
+        self.config, self.error = config, None
         self.member_seeds = np.asarray(member_seeds, dtype=np.int64)
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         self.n_features = X.shape[1]
-        masks = np.concatenate([layout.masks, np.ones((len(self.member_seeds), len(y)), dtype=bool)])
-        seeds = np.concatenate([layout.seeds, self.member_seeds])
-        self.thread = threading.Thread(target=self._run, args=(X, y, masks, seeds, progress), daemon=True)
+        self.ready = [threading.Event() for _ in self.layouts]
+        self.pred_ = [None] * len(self.layouts)
+        self.thread = threading.Thread(target=self._run, args=(X, y, progress), daemon=True)
         self.seconds = 0.0
         self.thread.start()
 
-    def _run(self, X, y, masks, seeds, progress):
+    @property
+    def layout(self) -> Layout:
+        """The last layout (the one the members ride with)."""
+        return self.layouts[-1]
+
+    def _run(self, X, y, progress):
         import time
 
         from . import engine
 
         t0 = time.perf_counter()
+        c = self.config
         try:
-            c = self.config
-            self.pred_, self.copies_ = engine.fit_predict_many(
-                LSTMModel(c)._keras(X.shape[1]), X, y, masks, seeds, X, epochs=c.epochs, batch_size=c.batch_size,
-                learning_rate=c.learning_rate, chunk=_chunk(len(seeds)), progress=progress, return_weights=True)
+            for i, layout in enumerate(self.layouts):
+                last = i == len(self.layouts) - 1
+                masks, seeds = layout.masks, layout.seeds
+                if last:
+                    masks = np.concatenate([masks, np.ones((len(self.member_seeds), len(y)), dtype=bool)])
+                    seeds = np.concatenate([seeds, self.member_seeds])
+                out = engine.fit_predict_many(LSTMModel(c)._keras(X.shape[1]), X, y, masks, seeds, X, epochs=c.epochs,
+                                              batch_size=c.batch_size, learning_rate=c.learning_rate,
+                                              chunk=_chunk(len(seeds)), progress=progress, return_weights=last)
+                if last:
+                    out, self.copies_ = out
+                self.pred_[i] = out
+                self.ready[i].set()
         except BaseException as exc:  # re-raised where the results are asked for
             self.error = exc
-        self.seconds = time.perf_counter() - t0
+        finally:
+            for event in self.ready:
+                event.set()
+            self.seconds = time.perf_counter() - t0
 
     def join(self) -> "LSTMBatch":
         self.thread.join()
@@ -159,16 +182,28 @@ class LSTMBatch:
             raise self.error
         return self
 
+    def _index(self, config: LSTMConfig, layout: Layout) -> int | None:
+        if config != self.config:
+            return None
+        for i, mine in enumerate(self.layouts):
+            if (mine.folds == layout.folds and mine.repeats == layout.repeats
+                    and np.array_equal(mine.masks, layout.masks) and np.array_equal(mine.seeds, layout.seeds)):
+                return i
+        return None
+
     def serves(self, config: LSTMConfig, layout: Layout) -> bool:
         """Whether this batch holds what an evaluation of `config` on `layout` would train."""
-        mine = self.layout
-        return (config == self.config and mine.folds == layout.folds and mine.repeats == layout.repeats
-                and np.array_equal(mine.masks, layout.masks) and np.array_equal(mine.seeds, layout.seeds))
+        return self._index(config, layout) is not None
 
-    def held_out(self) -> Members:
-        """The evaluation copies' held-out predictions (R, n), as :meth:`LSTMModel.cross_predict` returns them."""
-        self.join()
-        return Members(held_out(self.pred_[: len(self.layout.seeds)], self.layout))
+    def held_out(self, layout: Layout | None = None) -> Members:
+        """A layout's held-out predictions (R, n), as :meth:`LSTMModel.cross_predict` returns them, as soon
+        as its copies are trained (default: the last layout)."""
+        i = len(self.layouts) - 1 if layout is None else self._index(self.config, layout)
+        self.ready[i].wait()
+        if self.error is not None:
+            raise self.error
+        mine = self.layouts[i]
+        return Members(held_out(self.pred_[i][: len(mine.seeds)], mine))
 
     def members(self) -> LSTMModel:
         """The final model's members as a fitted :class:`LSTMModel`."""

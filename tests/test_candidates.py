@@ -85,6 +85,17 @@ def test_one_engine_call_gives_the_same_numbers_as_separate_ones(matrix):
     assert batch.serves(QUICK, layout) and not batch.serves(PAPER, layout)
 
 
+def test_one_batch_trains_several_layouts_in_turn_as_if_alone(matrix):
+    X, y = matrix[list(PAPER7)].to_numpy(), matrix[kb.TARGET].to_numpy()
+    papers, films = Layout.of(matrix, "reference", 1, 0), Layout.of(matrix, "film", 1, 0)
+    batch = LSTMBatch(QUICK, X, y, [papers, films], member_seeds(0, 2))
+    assert batch.serves(QUICK, papers) and batch.serves(QUICK, films)
+    same = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12)  # noqa: E731  (float32 copies: round-off)
+    same(batch.held_out(papers).mean, LSTMModel(QUICK, 1, 0).cross_predict(X, y, papers).mean)
+    same(batch.held_out(films).mean, LSTMModel(QUICK, 1, 0).cross_predict(X, y, films).mean)
+    same(batch.members().predict_members(X).mean, LSTMModel(QUICK, 2, 0).fit(X, y).predict_members(X).mean)
+
+
 def test_train_and_predict_on_a_chosen_descriptor_set(db_path):
     run = CliRunner().invoke
     res = run(main, ["--db", db_path, "predict", "--substrate", "MgO", "--temp-c", "700", "--thickness-nm", "300",
