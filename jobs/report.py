@@ -236,7 +236,7 @@ Bonferroni), then the one-standard-error rule takes the simplest of those left (
 paper share a random offset, estimated by REML on the
 chosen model's out-of-fold residuals and shrunk by empirical Bayes; the sd is calibrated on held-out residuals
 of new-paper and known-paper predictions; far from the training films the descriptor model shrinks toward the
-training mean and the interval widens.
+training mean, a known paper's offset fades toward a new paper's, and the interval widens.
 
 On all {r.recommended.n_films} films it chose **{cfg['chosen']}** ({why['rule']}):
 
@@ -261,7 +261,10 @@ Targets, measured by the evaluations below:
 
 def _picked(choices: dict) -> str:
     """'leave-one-film-out: mean in 26 folds; ...' from {folds: {fold: chosen}}."""
-    return "; ".join(f"leave-one-{f}-out: " + ", ".join(f"{n} in {list(c.values()).count(n)} folds"
+    def folds(k: int) -> str:
+        return f"{k} fold" if k == 1 else f"{k} folds"
+
+    return "; ".join(f"leave-one-{f}-out: " + ", ".join(f"{n} in {folds(list(c.values()).count(n))}"
                                                         for n in dict.fromkeys(c.values())) for f, c in choices.items() if c)
 
 
