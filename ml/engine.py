@@ -111,6 +111,21 @@ def _initialiser(model, override_names=()):
     return init
 
 
+def _zero_gradient(model) -> frozenset:
+    """Indices (into ``model.trainable_variables``) whose gradient is identically zero: the recurrent
+    kernel of an LSTM fed a one-step sequence from its zero initial state (h0 @ U with h0 = 0, the
+    paper's "features" arrangement). Adam moves such a weight by exactly 0 (m = v = 0), so leaving it
+    out of the update changes no bit and saves ~60 % of the optimiser's work on the paper LSTM."""
+    import keras
+
+    ids = {id(v): i for i, v in enumerate(model.trainable_variables)}
+    frozen = set()
+    for layer in model.layers:
+        if type(layer) is keras.layers.LSTM and not layer.stateful and layer.input.shape[1] == 1:
+            frozen.add(ids[id(layer.cell.recurrent_kernel)])
+    return frozenset(frozen)
+
+
 def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_names=(), beta_1=0.9, beta_2=0.999,
               epsilon=1e-7):
     """The jitted, vmapped fit-and-predict function for this model and data size."""
@@ -121,9 +136,18 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
     init = _initialiser(model, override_names)
     n_batches = -(-n // batch_size)
     pad = n_batches * batch_size - n
+    frozen = _zero_gradient(model)
+    n_tr = len(model.trainable_variables)
+    moving = [i for i in range(n_tr) if i not in frozen]
 
-    def loss_fn(tr, nt, xb, yb, wb):
-        out, nt_new = model.stateless_call(tr, nt, xb, training=True)
+    def merged(live, fixed):
+        out, live, fixed = [None] * n_tr, iter(live), iter(fixed)
+        for i in range(n_tr):
+            out[i] = next(fixed) if i in frozen else next(live)
+        return out
+
+    def loss_fn(live, fixed, nt, xb, yb, wb):
+        out, nt_new = model.stateless_call(merged(live, fixed), nt, xb, training=True)
         err = out[:, 0] - yb
         return jnp.sum(wb * err * err) / jnp.maximum(jnp.sum(wb), 1.0), nt_new
 
@@ -131,7 +155,8 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
 
     def fit_one(key, seed, Xs, ys, mask, Xq, epochs, overrides):
         k_init, k_shuffle = jax.random.split(key)
-        tr, nt = init(k_init, seed, overrides)
+        tr0, nt = init(k_init, seed, overrides)
+        tr, fixed = [tr0[i] for i in moving], [tr0[i] for i in sorted(frozen)]
         m = [jnp.zeros_like(p) for p in tr]
         v = [jnp.zeros_like(p) for p in tr]
         w_all = mask.astype(jnp.float32)
@@ -139,7 +164,7 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
         def batch_step(carry, batch):
             tr, nt, m, v, t = carry
             idx, wb = batch
-            (_, nt_new), g = grad_fn(tr, nt, Xs[idx], ys[idx], wb)
+            (_, nt_new), g = grad_fn(tr, fixed, nt, Xs[idx], ys[idx], wb)
             live = jnp.sum(wb) > 0
             t_new = t + 1.0
             m_new = [mi + (gi - mi) * (1 - beta_1) for mi, gi in zip(m, g)]
@@ -162,6 +187,7 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
             return carry
 
         tr, nt, m, v, _ = lax.fori_loop(0, epochs, epoch, (tr, nt, m, v, jnp.float32(0.0)))
+        tr = merged(tr, fixed)
         pred, _ = model.stateless_call(tr, nt, Xq, training=False)
         return pred[:, 0], tr, nt
 

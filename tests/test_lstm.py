@@ -72,3 +72,31 @@ def test_engine_full_batch_learns(data):
     pred = engine.fit_predict_many(build_model(7, 12, 0.0), X, y, mask, [0, 1], X, epochs=300, batch_size=len(y),
                                    learning_rate=1e-2)
     assert np.sqrt(np.mean((pred - y) ** 2)) < 0.7 * np.std(y)
+
+
+def test_only_weights_with_identically_zero_gradient_are_left_out_of_the_update(data):
+    """The one-step LSTM's recurrent kernel multiplies the zero initial state: its gradient is 0 at any
+    weights, so Adam would move it by exactly 0; the engine leaves it out. With 7 steps nothing is."""
+    import jax
+    import jax.numpy as jnp
+
+    X, y = data
+    model = build_model(7, 12, 0.06)
+    assert engine._zero_gradient(model) == {1}
+    assert model.trainable_variables[1].path.endswith("recurrent_kernel")
+    assert engine._zero_gradient(build_model(7, arrangement="steps")) == frozenset()
+    nt = [v.value for v in model.non_trainable_variables]
+    rng = np.random.default_rng(3)
+    for _ in range(3):  # random weights and inputs: the gradient is exactly zero, the others are not
+        tr = [jnp.asarray(rng.normal(size=v.shape), jnp.float32) for v in model.trainable_variables]
+
+        def loss(tr):
+            out, _ = model.stateless_call(tr, nt, jnp.asarray(X[:5], jnp.float32), training=True)
+            return jnp.sum((out[:, 0] - jnp.asarray(y[:5], jnp.float32)) ** 2)
+
+        g = jax.grad(loss)(tr)
+        assert float(jnp.abs(g[1]).max()) == 0.0 and all(float(jnp.abs(gi).max()) > 0 for i, gi in enumerate(g) if i != 1)
+    _, copies = engine.fit_predict_many(model, X, y, np.ones((2, len(y)), bool), [0, 1], X, epochs=5,
+                                        return_weights=True)
+    init = engine._initialiser(model)(jax.random.split(jax.random.PRNGKey(0))[0], jnp.uint32(0))[0]
+    np.testing.assert_array_equal(copies.trainable[1][0], np.asarray(init[1]))  # as initialised, bit for bit
