@@ -14,6 +14,17 @@ import time
 from pathlib import Path
 
 
+def _cpu() -> float:
+    """CPU seconds of this process and of its worker processes (joblib's, counted once they have ended)."""
+    import os
+
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)  # the workers' time is counted when they exit
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=None)
@@ -33,12 +44,13 @@ def main() -> None:
         filmkb.init(db)  # the build, timed on its own; reproduce then finds the knowledge base up to date
         print(f"{'init (build)':>16}: {time.perf_counter() - t:7.1f} s")
         opened, copied = len(kb_db.OPENED), len(writer.COPIES)
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), _cpu()
         res = filmkb.reproduce(db, out_dir=work / "reports", repeats=args.repeats, full=args.full, say=lambda s: None)
-        total = time.perf_counter() - t
+        total, cpu = time.perf_counter() - t, _cpu() - cpu
         for step, seconds in res.timings.items():
             print(f"{step:>16}: {seconds:7.1f} s")
-        print(f"{'reproduce total':>16}: {total:7.1f} s")
+        print(f"{'reproduce total':>16}: {total:7.1f} s wall, {cpu:.0f} s of CPU (this process and its workers, "
+              f"{cpu / total:.2f} cores busy on average)")
         print(f"{'database':>16}: opened {len(kb_db.OPENED) - opened} times, copied {len(writer.COPIES) - copied} "
               f"time(s) by reproduce")
         t = time.perf_counter()

@@ -177,7 +177,8 @@ The paper's Figure 6 subset ({ev["figure6"].get('ensemble', {}).get('n', '–')}
 {_metrics_table(ev["figure6"], PAPER_METRICS)}
 
 Leave one paper out (all films of a paper held out: what predicting a new paper is; run
-`{r.evaluations['reference'][0]}`; the paper's figures are leave-one-film-out):
+`{r.evaluations['reference'][0]}`, {r.evaluations['reference'][1].config['repeats']} seeds per fold; the paper's
+figures are leave-one-film-out):
 
 {_metrics_table(reference["all"], {})}
 

@@ -188,3 +188,12 @@ def test_reproduce_writes_the_report_with_its_figures(built_db, tmp_path):
     # its own stored predictions (a ridge baseline misses a new paper by ~40 decades) never fail validation,
     # which would make the next reproduce refuse to run
     assert CliRunner().invoke(main, ["--db", path, "validate"]).exit_code == 0
+
+
+def test_full_keeps_the_papers_protocol_on_films_and_ten_seeds_leaving_papers_out():
+    from filmkb.jobs.main_job import _models, _seeds
+
+    assert [_seeds(f, 100, True) for f in ("film", "reference")] == [100, 10]
+    assert [_seeds(f, 100, False) for f in ("film", "reference")] == [100, 100]  # --repeats 100 without --full
+    assert [_seeds(f, 4, True) for f in ("film", "reference")] == [4, 4]
+    assert "lstm" in _models("reference", True) and "lstm" not in _models("reference", False)
