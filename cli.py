@@ -281,7 +281,9 @@ def export(ctx, out_dir):
               help="Directory for report.md, summary.json and figures/.")
 @click.option("--repeats", type=click.IntRange(min=1), default=None,
               help="Seeds per fold and trained members [default: 10; 100 with --full].")
-@click.option("--full", is_flag=True, help="The paper protocol: 100 seeds per fold and 100 trained members (~6 min).")
+@click.option("--full", is_flag=True,
+              help="The paper protocol: 100 seeds per film fold and 100 trained members; papers left out at 10 "
+                   "seeds, with the LSTM and the ensemble.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
