@@ -174,8 +174,8 @@ def _plot(res: SuggestResult, k, path: Path) -> Path:
         measured = pd.DataFrame({"deposition_temp_c": f["deposition_temp_c"],
                                  "log10_sigma": np.log10(f["conductivity_25c_s_cm"].astype(float))})
         panels.append(dict(substrate=substrate, thickness_nm=h, curve=curve, measured=measured, suggested=mine))
-    title = f"{res.goal} suggestions, model run {res.model_run_id}"
-    title += f", suggest run {res.run_id}" if res.run_id else ""
+    title = f"{res.goal} suggestions\nmodel run {res.model_run_id}"
+    title += f"\nsuggest run {res.run_id}" if res.run_id else ""
     return suggestion_curves(panels, path, title)
 
 

@@ -191,10 +191,12 @@ def suggestion_curves(panels: list, out: Path, title: str) -> Path:
         s = p["suggested"]
         ax.scatter(s["deposition_temp_c"], s["log10_sigma_mean"], color="C2", marker="*", s=160, zorder=4,
                    edgecolors="k", label="suggested")
+        stacked: dict = {}  # labels of suggestions at one temperature go one above the other
         for _, r in s.iterrows():
             other = "" if np.isclose(r["thickness_nm"], p["thickness_nm"]) else f" ({r['thickness_nm']:g} nm)"
+            k = stacked[r["deposition_temp_c"]] = stacked.get(r["deposition_temp_c"], -1) + 1
             ax.annotate(f"#{int(r['rank'])}{other}", (r["deposition_temp_c"], r["log10_sigma_mean"]), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
+                        xytext=(4, 4 + 10 * k), textcoords="offset points")
         ax.set(title=p["substrate"], xlabel="deposition temperature, °C", ylabel="log10 σ, S/cm")
         ax.legend(fontsize=7)
     for ax in list(axes.flat)[len(panels):]:
