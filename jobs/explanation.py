@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pandas as pd
 
 from ..errors import FilmkbError
 from ..schema.descriptors import MODEL_COLUMNS
-from .runs import WRITE_WAIT, load_run, opened, stale_warning
+from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
 
 __all__ = ["explain", "ExplainResult"]
 
@@ -61,9 +60,7 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
 
     with opened(db, k) as k:
         if trained is not None:
-            run, model = k.model_run(trained.run_id, "train"), trained.model
-            manifest = {"model": trained.kind,
-                        **json.loads((Path(trained.directory) / "manifest.json").read_text())}
+            run, model, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
         else:
             run, model, manifest = load_run(k, run_id)
         matrix = k.model_matrix()

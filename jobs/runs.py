@@ -64,9 +64,15 @@ def load_run(k, run_id: str | None = None, model: str | None = None,
     directory = Path(run["models_dir"] or "")
     if not (directory / "manifest.json").exists():
         raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")
-    kind = json.loads((directory / "manifest.json").read_text()).get("model", "paper")
-    model, manifest = (recommended.load if kind == "recommended" else ensemble.load)(directory)
-    return run, model, {"model": kind, **manifest}
+    manifest = run_manifest(directory)
+    model, _ = (recommended.load if manifest["model"] == "recommended" else ensemble.load)(directory)
+    return run, model, manifest
+
+
+def run_manifest(directory) -> dict:
+    """A trained run's manifest.json, its kind under "model" ('paper' for runs saved before kinds)."""
+    manifest = json.loads((Path(directory) / "manifest.json").read_text())
+    return {"model": manifest.get("model", "paper"), **manifest}
 
 
 def stale_warning(run: dict, matrix) -> str | None:
