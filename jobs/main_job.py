@@ -97,7 +97,8 @@ def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress, full: bo
 
     matrix = k.model_matrix()
     X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
-    layouts = [Layout.of(matrix, f, _seeds(f, repeats, full), seed) for f in (("reference", "film") if full else ("film",))]
+    folds = [f for f in ("reference", "film") if "lstm" in _models(f, full).split(",")]  # the film layout last
+    layouts = [Layout.of(matrix, f, _seeds(f, repeats, full), seed) for f in folds]
     return LSTMBatch(lstm, X, y, layouts, member_seeds(seed, repeats), progress)
 
 

@@ -199,6 +199,8 @@ class LSTMBatch:
         """A layout's held-out predictions (R, n), as :meth:`LSTMModel.cross_predict` returns them, as soon
         as its copies are trained (default: the last layout)."""
         i = len(self.layouts) - 1 if layout is None else self._index(self.config, layout)
+        if i is None:
+            raise ValueError("this LSTMBatch does not train that layout (see serves())")
         self.ready[i].wait()
         if self.error is not None:
             raise self.error
