@@ -598,14 +598,9 @@ def fit_members(X, y, seeds, hidden=(5,), epochs=100, train_mask=None, chunk: in
     parts = []
     with _x64():
         for state, stats, real in _fitted_states(X, y, mask, seeds, hidden, epochs, chunk):
-            parts.append(([np.asarray(a)[:real] for a in state.M], [np.asarray(a)[:real] for a in state.V],
-                          *(np.asarray(a)[:real] for a in (state.a_n, state.b_n, stats.x_mean, stats.x_std,
-                                                             stats.y_mean, stats.y_std))))
-    join = lambda k: np.concatenate([p[k] for p in parts])  # noqa: E731
-    layers = len(parts[0][0])
-    return PBPMembers(tuple(np.concatenate([p[0][i] for p in parts]) for i in range(layers)),
-                      tuple(np.concatenate([p[1][i] for p in parts]) for i in range(layers)),
-                      *(join(k) for k in range(2, 8)))
+            fields = (state.M, state.V, state.a_n, state.b_n, stats.x_mean, stats.x_std, stats.y_mean, stats.y_std)
+            parts.append(jax.tree_util.tree_map(lambda a, real=real: np.asarray(a)[:real], fields))
+    return PBPMembers(*jax.tree_util.tree_map(lambda *chunks: np.concatenate(chunks), *parts))
 
 
 _relu_jit = jax.jit(_relu_moments)
