@@ -126,6 +126,22 @@ def _zero_gradient(model) -> frozenset:
     return frozenset(frozen)
 
 
+def _frozen_split(model):
+    """(split, merged): split(trainable) -> (updated, frozen) weight lists (frozen: _zero_gradient), and
+    merged(updated, frozen) -> the trainable list in the model's order again."""
+    frozen = _zero_gradient(model)
+    n_tr = len(model.trainable_variables)
+
+    def split(tr):
+        return [tr[i] for i in range(n_tr) if i not in frozen], [tr[i] for i in sorted(frozen)]
+
+    def merged(live, fixed):
+        live, fixed = iter(live), iter(fixed)
+        return [next(fixed) if i in frozen else next(live) for i in range(n_tr)]
+
+    return split, merged
+
+
 def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_names=(), beta_1=0.9, beta_2=0.999,
               epsilon=1e-7):
     """The jitted, vmapped fit-and-predict function for this model and data size."""
@@ -136,15 +152,7 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
     init = _initialiser(model, override_names)
     n_batches = -(-n // batch_size)
     pad = n_batches * batch_size - n
-    frozen = _zero_gradient(model)
-    n_tr = len(model.trainable_variables)
-    moving = [i for i in range(n_tr) if i not in frozen]
-
-    def merged(live, fixed):
-        out, live, fixed = [None] * n_tr, iter(live), iter(fixed)
-        for i in range(n_tr):
-            out[i] = next(fixed) if i in frozen else next(live)
-        return out
+    split, merged = _frozen_split(model)
 
     def loss_fn(live, fixed, nt, xb, yb, wb):
         out, nt_new = model.stateless_call(merged(live, fixed), nt, xb, training=True)
@@ -156,7 +164,7 @@ def _build_fn(model, n: int, batch_size: int, learning_rate: float, override_nam
     def fit_one(key, seed, Xs, ys, mask, Xq, epochs, overrides):
         k_init, k_shuffle = jax.random.split(key)
         tr0, nt = init(k_init, seed, overrides)
-        tr, fixed = [tr0[i] for i in moving], [tr0[i] for i in sorted(frozen)]
+        tr, fixed = split(tr0)
         m = [jnp.zeros_like(p) for p in tr]
         v = [jnp.zeros_like(p) for p in tr]
         w_all = mask.astype(jnp.float32)
