@@ -222,6 +222,8 @@ def descriptors(ctx, complete, out, fmt):
     """
     from . import kb
 
+    if out:
+        kb.check_output(out, ctx.obj["db"])
     with kb.open(ctx.obj["db"]) as db:
         frame = db.descriptor_matrix(complete=complete).reset_index()
     if out:
@@ -261,7 +263,7 @@ def validate(ctx):
 
 
 @main.command()
-@click.argument("out_dir", type=click.Path(file_okay=False))
+@click.argument("out_dir", type=click.Path())
 @click.pass_context
 def export(ctx, out_dir):
     """Write every table and view as Parquet and CSV, plus references.bib; and OUT_DIR/entries/: the user's
@@ -277,7 +279,7 @@ def export(ctx, out_dir):
 
 
 @main.command()
-@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(),
               help="Directory for report.md, summary.json and figures/.")
 @click.option("--repeats", type=click.IntRange(min=1), default=None,
               help="Seeds per fold and trained members [default: 10; 100 with --full].")
@@ -287,7 +289,7 @@ def export(ctx, out_dir):
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
-@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--models-dir", type=click.Path(), default=None,
               help="Where the trained models go [default: models/ beside the database].")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
@@ -612,6 +614,10 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     from .jobs import evaluate as run
     from .ml.evaluate import PAPER_METRICS
 
+    if json_out:
+        from . import kb
+
+        kb.check_output(json_out, ctx.obj["db"])
     config = _lstm_config(epochs)
     with _progress("evaluate", silent) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
@@ -647,7 +653,7 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
               help="LSTM and PBP members (seeds) of the paper ensemble; the paper averages 100.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same models.")
-@click.option("--models-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--models-dir", type=click.Path(), default=None,
               help="Where the run directory goes [default: models/ beside the database].")
 @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
@@ -928,7 +934,7 @@ def suggestions(ctx, run_id, fmt):
 
 @main.command()
 @click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
-@click.option("--out", "out_dir", default="reports/figures", show_default=True, type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", default="reports/figures", show_default=True, type=click.Path(),
               help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="Output format of the per-descriptor summary.")

@@ -32,12 +32,17 @@ FILM_COLUMNS = ("reference_key", *TEMPLATE_COLUMNS, "method_as_published", "subs
 METHOD_FILE_COLUMNS = ("name", "family", "description", "aliases")
 _PROPERTY_NAMES = {column: name for name, (column, _) in PROPERTIES.items()}
 
+EXPORT_FILES = ("*.parquet", "*.csv", "references.bib")  # what export writes into OUT_DIR (entries/ apart)
+
 __all__ = ["export", "replay", "write_entries"]
 
 
 def export(db=None, out_dir=".") -> list[Path]:
     """Every table and view as Parquet and CSV plus references.bib (for analysis), and DIR/entries/:
-    the user's batches as files `filmkb ingest DIR/entries` replays. Returns the files written."""
+    the user's batches as files `filmkb ingest DIR/entries` replays. Returns the files written. Refuses an
+    OUT_DIR (or a file in it that it would write) that is the database or any DuckDB file."""
+    kb.check_output_dir(out_dir, db or kb.default_path(), EXPORT_FILES)
+    kb.check_output_dir(Path(out_dir) / "entries", db or kb.default_path())
     with kb.open(db) as k:
         written = k.export(out_dir)
         return written + write_entries(k.user_additions(), Path(out_dir) / "entries")

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import kb
 from ..errors import FilmkbError
 from ..schema.descriptors import MODEL_COLUMNS
 from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
@@ -58,6 +59,8 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     from ..ml.plots import shap_plots
     from ..ml.shapley import exact_shap
 
+    if out_dir is not None:
+        kb.check_output_dir(out_dir, db or (k.path if k is not None else kb.default_path()), ("*.png",))
     with opened(db, k) as k:
         if trained is not None:
             run, model, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)

@@ -19,6 +19,7 @@ def vocabulary(db=None) -> Vocabulary:
     """Method and substrate names of the knowledge base when its file exists (with those added by
     `filmkb add-method` / `add-substrate`), else of the curated data files: no database is created."""
     path = Path(str(db or kb.default_path()))
+    kb.require_file(path)
     if not path.is_file():
         return curated_vocabulary()
     with kb.open(path) as k:
@@ -31,6 +32,8 @@ def extract(paper, db=None, out=None, overwrite: bool = False) -> tuple[Path, Ex
     base's vocabulary (never writes the database); refuses to replace an existing CSV unless `overwrite`,
     and never the paper itself."""
     target = Path(out) if out else Path(Path(paper).stem + ".draft.csv")
+    kb.check_output(target, db or kb.default_path())
+    kb.require_file(paper, "paper")
     if target.exists() and not overwrite:
         raise ExtractError(f"{target}: already exists; use --force to overwrite it")
     if target.exists() and Path(paper).exists() and target.resolve() == Path(paper).resolve():

@@ -27,6 +27,7 @@ from .training import train
 
 LOCK_WAIT = 30.0
 FOLDS = ("film", "reference")
+REPORT_FILES = ("report.md", "summary.json", "figures/*.png")  # what write_report writes into --out
 
 
 @dataclass
@@ -123,6 +124,9 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
     """Build or refresh, validate, evaluate (both fold types), train, explain and write the report.
     repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100)."""
     path = str(db or kb.default_path())
+    kb.check_output_dir(out_dir, path, REPORT_FILES)
+    if models_dir is not None:
+        kb.check_output_dir(models_dir, path, ())
     repeats = int(repeats or (100 if full else 10))
     clock, trained = _Clock(), {}
     try:

@@ -40,6 +40,8 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
     dset = descriptors or ("paper7" if model == "paper" else "both")
+    if models_dir is not None:  # never a database file (its run folders are new, so nothing inside is at risk)
+        kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
         matrix = k.model_matrix()
         if len(matrix) < 4:

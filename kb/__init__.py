@@ -13,10 +13,12 @@ from ..schema.descriptors import PAPER7 as DESCRIPTORS
 from ..schema.descriptors import TARGET
 from .db import KBError, default_path
 from .knowledge import KnowledgeBase, build, locked, open  # noqa: A004
+from .paths import check_output, check_output_dir, require_file
 from .queries import descriptor_set
 from .results import code_version, data_hash, new_run_id
 
 KB = KnowledgeBase
 
 __all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
-           "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set"]
+           "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set", "check_output", "check_output_dir",
+           "require_file"]
