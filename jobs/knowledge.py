@@ -49,35 +49,42 @@ def _load_curated(k, data_dir: Path) -> IngestReport:
 
 
 def _state(path: str) -> tuple[int, int, str | None]:
-    """(user batches, user films, curated stamp) of an existing file, zeros for a missing one."""
+    """(user batches, user films, curated stamp) of a filmkb database, zeros for a missing file."""
     if not os.path.exists(path):
         return 0, 0, None
-    try:
-        with kb.open(path) as k:
-            return k.curated_state()
-    except FilmkbError:  # not a database we can read: rebuilt, the old file kept as PATH.bak
-        return 0, 0, None
+    with kb.open(path) as k:
+        return k.curated_state()
 
 
 def init(db=None, force: bool = False, data_dir: Path = DATA_DIR, wait: float = 0.0) -> tuple[str, IngestReport | None]:
     """Create the schema and load the curated data; idempotent, atomic, never loses user rows.
 
     The build goes to a scratch file that replaces the database only when complete, under the
-    writer lock. An existing file with the same curated data is left as it is; one holding
-    user-ingested films is refused unless `force`, and then it is first copied to PATH.bak.
+    writer lock. An existing file with the same curated data is left as it is. One holding
+    user-ingested films, or one that is not a filmkb database (a text file, another program's DuckDB
+    file, a damaged database), is refused unless `force`; then it is first kept under a backup name
+    that no earlier backup holds (PATH.bak, PATH.bak.1, ...), which the returned status names.
     """
     path = str(db or kb.default_path())
+    kb.require_file(path)
     with kb.locked(path, wait):
+        found = kb.not_a_knowledge_base(path)
+        if found:
+            if not force:
+                raise FilmkbError(f"{path}: found {found}; init left it as it is; `filmkb init --force` keeps it as "
+                                  f"{kb.next_backup(path)} and builds a new knowledge base")
+            return _build_unless_current(path, data_dir, None)
         batches, user_films, stamp = _state(path)
         if batches and not force:
             raise FilmkbError(f"{path} holds {user_films} user-ingested films in {batches} batches; "
                               "`filmkb init --force` rebuilds it from the curated data (after copying it to "
-                              f"{path}.bak)")
+                              f"{kb.next_backup(path)})")
         return _build_unless_current(path, data_dir, stamp if not batches else None)
 
 
 def _build_unless_current(path: str, data_dir: Path, stamp: str | None) -> tuple[str, IngestReport | None]:
-    """Leave a file built from the same curated data as it is; otherwise build it anew (keeping PATH.bak)."""
+    """Leave a file built from the same curated data as it is; otherwise build it anew, keeping an existing
+    file under a new backup name ('built (the old file kept as PATH.bak.1)')."""
     bad = check_metadata(data_dir)
     if bad:
         raise IngestError(bad)
@@ -85,14 +92,20 @@ def _build_unless_current(path: str, data_dir: Path, stamp: str | None) -> tuple
         return "up to date", None
     with kb.build(path, backup=os.path.exists(path)) as k:
         report = _load_curated(k, data_dir)
-    return "built", report
+    return ("built" if k.backup is None else f"built (the old file kept as {k.backup})"), report
 
 
 def refresh(db=None, data_dir: Path = DATA_DIR, wait: float = 0.0) -> str:
     """Build the knowledge base if missing or stale; a file holding user-ingested films is kept as it
-    is (never rebuilt behind the user's back). Returns what was done, in words."""
+    is (never rebuilt behind the user's back), and one that is not a filmkb database is refused.
+    Returns what was done, in words."""
     path = str(db or kb.default_path())
+    kb.require_file(path)
     with kb.locked(path, wait):
+        found = kb.not_a_knowledge_base(path)
+        if found:
+            raise FilmkbError(f"{path}: found {found}; nothing was changed; restore a good copy or run "
+                              f"`filmkb init --force` (which keeps it as {kb.next_backup(path)})")
         batches, user_films, stamp = _state(path)
         if batches:
             same = stamp == curated_stamp(data_dir)

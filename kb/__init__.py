@@ -12,8 +12,9 @@ from ..errors import FilmkbError
 from ..schema.descriptors import PAPER7 as DESCRIPTORS
 from ..schema.descriptors import TARGET
 from .db import KBError, default_path
-from .knowledge import KnowledgeBase, build, locked, open  # noqa: A004
+from .knowledge import KnowledgeBase, build, locked, not_a_knowledge_base, open  # noqa: A004
 from .paths import check_output, check_output_dir, require_file
+from .writer import next_backup
 from .queries import descriptor_set
 from .results import code_version, data_hash, new_run_id
 
@@ -21,4 +22,4 @@ KB = KnowledgeBase
 
 __all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
            "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set", "check_output", "check_output_dir",
-           "require_file"]
+           "require_file", "not_a_knowledge_base", "next_backup"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import FilmkbError
+from .paths import require_file
 
 KBError = FilmkbError  # the name the notebook API has always exported
 DEFAULT_DB = "filmkb.duckdb"
@@ -45,6 +46,8 @@ def connect(path: str | os.PathLike | None = None, read_only: bool = False) -> d
     is empty, not DuckDB's or cut short (checked cheaply from its headers, size and DuckDB's count of
     blocks in use) a 'damaged' one."""
     path = str(path or default_path())
+    if path != ":memory:":
+        require_file(path)  # a device, FIFO, socket or link loop is never opened (no endless read, no hang)
     if read_only and path != ":memory:" and not Path(path).exists():
         raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
     before = os.stat(path) if path != ":memory:" and Path(path).is_file() else None
@@ -89,7 +92,8 @@ _DAMAGE_MESSAGES = ("corrupt database file", "could not read enough bytes", "not
 def damaged(path: str, detail: str) -> FilmkbError:
     """The one-line error for a damaged database file, with the two ways out."""
     return FilmkbError(f"{path}: the database file looks damaged ({detail}); nothing was changed; restore a good "
-                       f"copy (e.g. {path}.bak) or rebuild it with `filmkb init --force`")
+                       f"copy (e.g. {path}.bak) or rebuild it with `filmkb init --force` (which keeps this file "
+                       "under a new .bak name)")
 
 
 def _is_damage(exc: BaseException) -> bool:
@@ -311,6 +315,12 @@ def view_query(name: str) -> str:
         if found:
             return found.group(1).strip()
     raise KeyError(f"no view {name} in {VIEWS_DIR}")
+
+
+def base_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The names of the tables in a database file (to say what a file that is not filmkb's holds)."""
+    return [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:

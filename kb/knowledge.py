@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 from ..errors import FilmkbError
 from . import migrations, writer
-from .db import connect, create_schema, default_path, engine_error
+from .db import base_tables, connect, create_schema, default_path, engine_error, file_damage, schema_version, table_names
+from .paths import is_duckdb, require_file
 from .queries import Queries
 from .results import Results
 from .store import Writes
@@ -28,6 +29,7 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
 
     def __init__(self, path: str, con=None, writing: bool = False):
         self.path = path
+        self.backup = None  # the name the old file was kept under, after `build(path, backup=True)` replaced it
         self._con = con
         self._scratch = None  # the private copy a transaction writes to
         self.writing = writing
@@ -40,6 +42,11 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
         if self._con is None:
             self._con = connect(self.path, read_only=True)
             with self._engine_errors():
+                try:
+                    migrations.refuse_newer(self._con, self.path)
+                except FilmkbError:
+                    self.close()
+                    raise
                 stale = migrations.pending(self._con)
             if stale:  # made by an older filmkb: upgrade in place, atomically
                 with self.transaction():
@@ -77,6 +84,7 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
             self._con, self.writing = connect(self._scratch), True
             try:
                 with self._engine_errors():
+                    migrations.refuse_newer(self._con, self.path)
                     self._con.begin()
                     migrations.upgrade(self._con)
                     yield self
@@ -124,8 +132,8 @@ def _writing(path: str, wait: float):
 @contextmanager
 def build(path: str, backup: bool = False):
     """A new knowledge base written to a private scratch file (schema created) that replaces `path`
-    atomically when the block succeeds (keeping the old file as PATH.bak if `backup`). The caller
-    holds the writer lock (`kb.locked`)."""
+    atomically when the block succeeds (keeping the old file under a new backup name, PATH.bak, PATH.bak.1,
+    ..., if `backup`: `k.backup` names it). The caller holds the writer lock (`kb.locked`)."""
     tmp = writer.scratch_name(path, "building")
     writer.remove_quietly(tmp)
     k = KnowledgeBase(path, connect(tmp), writing=True)
@@ -137,10 +145,46 @@ def build(path: str, backup: bool = False):
             k.con.commit()
             k.con.execute("CHECKPOINT")
         k.close()
-        writer.publish(tmp, path, backup=backup)
+        k.backup = writer.publish(tmp, path, backup=backup)
     finally:
         k.close()
         writer.remove_quietly(tmp)
+
+
+def not_a_knowledge_base(path: str) -> str | None:
+    """What is at `path` when it is not a filmkb database this code can open, in a few words ('a file that
+    is not a DuckDB database (1,234 bytes)', 'a DuckDB database without filmkb's tables (2 tables: a, b)',
+    'a damaged database (...)'); None for a missing file or a filmkb database (this schema or an older
+    one). A device, FIFO or socket, and a database made by a newer filmkb, raise FilmkbError."""
+    require_file(path)
+    if not os.path.exists(path):
+        return None
+    size = os.path.getsize(path)
+    if size == 0:
+        return "an empty file (0 bytes)"
+    if not is_duckdb(path):
+        return f"a file that is not a DuckDB database ({size:,} bytes)"
+    problem = file_damage(path, full=True)
+    if problem:
+        return f"a damaged database ({problem})"
+    try:
+        con = connect(path, read_only=True)
+    except FilmkbError as exc:
+        if "busy" in str(exc):
+            raise
+        return f"a database that cannot be opened ({str(exc).removeprefix(f'{path}: ')})"
+    try:
+        migrations.refuse_newer(con, path)
+        tables = base_tables(con)
+        version = schema_version(con) if "schema_migrations" in tables else None
+    finally:
+        con.close()
+    if version is None:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        count = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
+        return f"a DuckDB database without filmkb's tables ({count}{': ' if tables else ''}{shown})"
+    missing = [t for t in table_names() if t not in tables and t != "suggestions"]  # suggestions: added in version 4
+    return f"a filmkb database missing the tables {', '.join(missing)}" if missing else None
 
 
 def locked(path: str | os.PathLike | None = None, wait: float = 0.0):

@@ -6,6 +6,7 @@ user films are never touched except to add derived columns.
 
 from __future__ import annotations
 
+from ..errors import FilmkbError
 from ..schema.arrhenius import conductivity_25c
 from . import materials
 from .db import apply_views, now, schema_ddl, schema_version
@@ -75,6 +76,16 @@ def _to_4(con) -> str:
 
 
 STEPS = {2: _to_2, 3: _to_3, 4: _to_4}
+
+
+def refuse_newer(con, path: str) -> None:
+    """FilmkbError if the database was stamped by a newer filmkb (a schema version this code does not know):
+    it is neither read nor written, since this code cannot know what the newer schema means."""
+    from ..schema.tables import SCHEMA_VERSION
+
+    version = schema_version(con)
+    if version is not None and version > SCHEMA_VERSION:
+        raise FilmkbError(f"{path}: made by a newer filmkb (schema {version}); upgrade filmkb")
 
 
 def pending(con) -> list[int]:

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 
 from ..errors import FilmkbError
 from .db import damaged, file_damage
+from .paths import require_file
 
 _HELD: dict = {}  # (real path, thread) -> depth: re-entrant within one thread; other threads wait their turn
 COPIES: list[str] = []  # every database copy this process made (the benchmark counts them)
@@ -33,6 +34,7 @@ def real_path(path: str) -> str:
 @contextmanager
 def writer_lock(path: str, wait: float = 0.0):
     """Hold the advisory write lock of `path`; FilmkbError('database is busy') if another writer has it."""
+    require_file(path)  # a device, FIFO, socket or link loop is never locked, copied or replaced
     target = real_path(path)
     held = (target, threading.get_ident())
     if _HELD.get(held):
@@ -115,6 +117,7 @@ def copy_for_writing(path: str) -> str:
     """Copy the database (and any write-ahead log) to a private scratch file; returns its path.
     A damaged copy (any block failing its checksum, a cut-short file) is removed and refused, so
     no write ever publishes over a damaged database."""
+    require_file(path)
     source = real_path(path)
     if not os.path.exists(source):
         raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
@@ -131,18 +134,58 @@ def copy_for_writing(path: str) -> str:
     return tmp
 
 
-def publish(tmp: str, path: str, backup: bool = False) -> None:
-    """Atomically put the finished scratch file in place of the database (optionally keeping PATH.bak)."""
+def next_backup(path: str) -> str:
+    """PATH.bak, else PATH.bak.1, PATH.bak.2, ...: the first of these names that no file holds."""
+    candidate, n = f"{path}.bak", 0
+    while os.path.lexists(candidate) or os.path.lexists(f"{candidate}.wal"):
+        n += 1
+        candidate = f"{path}.bak.{n}"
+    return candidate
+
+
+def keep_backup(path: str) -> str:
+    """Copy the database file (and any write-ahead log) to a backup name no earlier backup holds
+    (`next_backup`); returns that name. Copied whole under a scratch name, then linked into place,
+    which fails rather than replace a file: a kill never leaves half a backup, nor loses an old one."""
     target = real_path(path)
-    if backup and os.path.exists(target):  # copied whole, then renamed: a kill never leaves half a .bak
-        partial = scratch_name(path, "backup")
+    partial = scratch_name(path, "backup")
+    try:
         shutil.copy2(target, partial)
-        try:
-            os.replace(partial, f"{path}.bak")
-        except OSError:  # PATH (a symbolic link) on another file system than the database
-            shutil.copy2(partial, f"{path}.bak")
-            os.remove(partial)
+        if os.path.exists(f"{target}.wal"):
+            shutil.copy2(f"{target}.wal", f"{partial}.wal")
+        while True:
+            kept = next_backup(path)
+            try:
+                _place(partial, kept)
+                break
+            except FileExistsError:  # taken meanwhile (by hand): the next free name
+                continue
+        if os.path.exists(f"{partial}.wal"):
+            _place(f"{partial}.wal", f"{kept}.wal")
+    finally:
+        remove_quietly(partial)
+    return kept
+
+
+def _place(source: str, name: str) -> None:
+    """Give `source` the new name `name` without ever replacing a file there (FileExistsError)."""
+    try:
+        os.link(source, name)
+    except FileExistsError:
+        raise
+    except OSError:  # PATH (a symbolic link) on another file system than the database, or no hard links
+        with open(source, "rb") as src, open(name, "xb") as out:
+            shutil.copyfileobj(src, out)
+        shutil.copystat(source, name)
+
+
+def publish(tmp: str, path: str, backup: bool = False) -> str | None:
+    """Atomically put the finished scratch file in place of the database; with `backup`, the old file is
+    first kept under a new backup name (`keep_backup`), which is returned."""
+    target = real_path(path)
+    kept = keep_backup(path) if backup and os.path.exists(target) else None
     os.replace(tmp, target)
     remove_quietly(f"{tmp}")
     if os.path.exists(f"{target}.wal"):  # replayed into the copy before it was checkpointed
         os.remove(f"{target}.wal")
+    return kept
