@@ -165,6 +165,8 @@ def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_ex
     """Ingest CSV/YAML film files, and methods files (header name, family, description, aliases, as
     data/methods.csv), as one transaction: all rows valid, or nothing written. Unknown columns of a film
     file are an error unless allow_extra_columns (their cells are then kept in the notes)."""
+    for f in files:  # a device, FIFO, socket or link loop is refused before anything is read
+        kb.require_file(f, "input file", directory_ok=True)
     substrate_records: list = []
     records, method_records = entry_records(files, limits, allow_extra_columns, substrate_records)
     method_files = sorted({r.file for r in method_records})
@@ -196,6 +198,7 @@ def ingest_bib(db, files, wait: float = 0.0) -> tuple[int, int]:
 
     entries, problems = [], []
     for path in files:
+        kb.require_file(path, "BibTeX file", directory_ok=True)
         try:
             text = Path(path).read_text(encoding="utf-8")
         except OSError as exc:

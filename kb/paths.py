@@ -41,7 +41,7 @@ def require_file(path, what: str = "database", directory_ok: bool = False) -> No
     directory, unless directory_ok): such a path is never read, waited on or replaced."""
     kind = not_a_file(path)
     if kind and not (directory_ok and kind == "a directory"):
-        raise FilmkbError(f"{path}: is {kind}, not a {what} file; nothing was read or written")
+        raise FilmkbError(f"{path}: the {what} is {kind}, not a regular file; nothing was read or written")
 
 
 def is_duckdb(path) -> bool:
