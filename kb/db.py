@@ -246,6 +246,9 @@ def engine_error(exc: BaseException, path: str) -> FilmkbError | None:
         return FilmkbError(f"{path}: {first_line(exc)}; nothing was written")
     if isinstance(exc, duckdb.InvalidInputException) and "read-only" in str(exc):
         return FilmkbError("query is read-only: only SELECT-like statements are allowed; nothing was changed")
+    if isinstance(exc, (duckdb.IOException, duckdb.FatalException)):  # no space, a file-size limit, ...
+        return FilmkbError(f"{path}: the write failed ({_engine_detail(exc).removeprefix('FATAL Error: ')}); "
+                           "nothing was written")
     if isinstance(exc, duckdb.Error):
         return FilmkbError(first_line(exc))
     return None

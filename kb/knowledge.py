@@ -81,8 +81,8 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
         with writer.writer_lock(self.path, wait):
             self.close()
             self._scratch = writer.copy_for_writing(self.path)
-            self._con, self.writing = connect(self._scratch), True
             try:
+                self._con, self.writing = connect(self._scratch), True
                 with self._engine_errors():
                     migrations.refuse_newer(self._con, self.path)
                     self._con.begin()
@@ -136,8 +136,9 @@ def build(path: str, backup: bool = False):
     ..., if `backup`: `k.backup` names it). The caller holds the writer lock (`kb.locked`)."""
     tmp = writer.scratch_name(path, "building")
     writer.remove_quietly(tmp)
-    k = KnowledgeBase(path, connect(tmp), writing=True)
+    k = KnowledgeBase(path, writing=True)
     try:
+        k._con = connect(tmp)
         with k._engine_errors():
             create_schema(k.con)
             k.con.begin()

@@ -107,10 +107,13 @@ def _alive(pid: int) -> bool:
 
 
 def remove_quietly(*paths: str) -> None:
+    """Remove each scratch file and its write-ahead log, if there (a failure to remove is not raised)."""
     for p in paths:
         for f in (p, f"{p}.wal"):
-            if os.path.exists(f):
+            try:
                 os.remove(f)
+            except OSError:  # not there (the usual case), or already gone
+                pass
 
 
 def copy_for_writing(path: str) -> str:
@@ -123,9 +126,17 @@ def copy_for_writing(path: str) -> str:
         raise FilmkbError(f"{path}: no such database; run `filmkb init` first")
     tmp = scratch_name(path, "writing")
     remove_quietly(tmp)
-    shutil.copy2(source, tmp)
-    if os.path.exists(f"{source}.wal"):
-        shutil.copy2(f"{source}.wal", f"{tmp}.wal")
+    try:
+        shutil.copy2(source, tmp)
+        if os.path.exists(f"{source}.wal"):
+            shutil.copy2(f"{source}.wal", f"{tmp}.wal")
+    except OSError as exc:  # no space, a file-size limit, no permission: no half copy is left behind
+        remove_quietly(tmp)
+        raise FilmkbError(f"{path}: cannot make the private copy a write works on ({exc.strerror or exc}); "
+                          "nothing was written") from None
+    except BaseException:
+        remove_quietly(tmp)
+        raise
     COPIES.append(tmp)
     problem = file_damage(tmp, full=True)
     if problem:
