@@ -14,16 +14,18 @@ On disk (one directory per model run)::
     pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
 
 A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
-with X the descriptors in ``manifest["descriptors"]`` order.
+with X the descriptors in ``manifest["descriptors"]`` order (plain Keras layers only: it loads in
+Keras' safe mode, without custom objects). The manifest records each file's SHA-256, checked before
+the file is read (:mod:`filmkb.ml.artifacts`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import FilmkbError
 from .contract import EvalRows, Members, Model
 from .domain import ranges
 from .folds import Layout
@@ -34,7 +36,7 @@ from .neural import LSTMModel, PBPModel
 __all__ = ["PaperEnsemble", "save", "load", "MANIFEST"]
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+PBP_FILE = "pbp_members.npz"
 DESCRIPTION = "mean of R LSTM + R PBP members; std of their mixture = sqrt(spread_2R^2 + mean PBP variance / 2)"
 
 
@@ -110,10 +112,12 @@ class PaperEnsemble(Model):
 # --------------------------------------------------------------------------------------- files
 
 
-def save(model: PaperEnsemble, directory, meta: dict) -> Path:
-    """Write the manifest (config, training matrix and ranges, `meta`), one .keras file per LSTM
-    member and the PBP members under `directory`."""
+def save(model: PaperEnsemble, directory, meta: dict) -> str:
+    """Write one .keras file per LSTM member, the PBP members (.npz) and the manifest (config, training
+    matrix and ranges, `meta`, each file's SHA-256) under `directory`; returns the manifest's SHA-256."""
     import keras
+
+    from .artifacts import write_manifest
 
     directory = Path(directory)
     (directory / "lstm").mkdir(parents=True, exist_ok=True)
@@ -122,13 +126,12 @@ def save(model: PaperEnsemble, directory, meta: dict) -> Path:
         name = f"lstm/member_{r:03d}.keras"
         _export_member(keras, model.lstm, r).save(directory / name)
         files.append(name)
-    model.pbp.members_.save(directory / "pbp_members.npz")
-    manifest = {"format_version": FORMAT_VERSION, **model.config(), "lstm_files": files, "pbp_file": "pbp_members.npz",
+    model.pbp.members_.save(directory / PBP_FILE)
+    manifest = {**model.config(), "lstm_files": files, "pbp_file": PBP_FILE,
                 "X_train": model.X_train_.tolist(), "y_train": model.y_train_.tolist(),
                 "ranges": ranges(model.X_train_, meta["descriptors"]),
                 "target": "neg_log10_sigma", **meta}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    return directory
+    return write_manifest(directory, manifest, files + [PBP_FILE])
 
 
 def _export_member(keras, lstm: LSTMModel, r: int):
@@ -147,38 +150,72 @@ def _export_member(keras, lstm: LSTMModel, r: int):
     return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
 
 
+def _keras_member(keras, path, data: bytes):
+    """A saved member, read from the bytes whose hash was checked (a private copy, so that the file cannot
+    change between check and read), in Keras' safe mode: no Lambda layer, no custom object."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="filmkb-member-") as tmp:
+        copy = Path(tmp) / "member.keras"
+        copy.write_bytes(data)
+        try:
+            return keras.saving.load_model(copy, compile=False, safe_mode=True)
+        except Exception as exc:  # Keras raises many types for a file it cannot read
+            raise FilmkbError(f"{path}: not an LSTM member filmkb wrote ({type(exc).__name__}: "
+                              f"{(str(exc).splitlines() or [''])[0][:200]}); retrain with `filmkb train`") from None
+
+
 def _load_lstm(directory: Path, manifest: dict) -> LSTMModel:
     """The LSTM members from their .keras files (weights and built-in standardisation)."""
     import keras
 
+    from .artifacts import verified
     from .engine import TrainedCopies
 
     tr, nt, xm, xs, ym, ys = [], [], [], [], [], []
-    for name in manifest["lstm_files"]:
-        model = keras.saving.load_model(directory / name)
-        norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
-        inner = model.get_layer("lstm_regressor")
+    names = manifest.get("lstm_files")
+    if not isinstance(names, list) or not names:
+        raise FilmkbError(f"{directory / MANIFEST}: lstm_files: not a list of the run's files; retrain with `filmkb train`")
+    for name in names:
+        path, data = verified(directory, manifest, name)
+        model = _keras_member(keras, path, data)
+        try:
+            norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
+            inner = model.get_layer("lstm_regressor")
+        except ValueError as exc:
+            raise FilmkbError(f"{path}: not an LSTM member filmkb wrote ({exc})") from None
         tr.append([np.asarray(v.value) for v in inner.trainable_variables])
         nt.append([np.asarray(v.value) for v in inner.non_trainable_variables])
         xm.append(np.asarray(norm.mean, dtype=np.float64).ravel())
         xs.append(np.sqrt(np.asarray(norm.variance, dtype=np.float64).ravel()))
         ym.append(float(scale.offset))
         ys.append(float(scale.scale))
-    lstm = LSTMModel(LSTMConfig(**manifest["lstm"]), repeats=len(manifest["lstm_files"]))
+    lstm = LSTMModel(LSTMConfig(**manifest["lstm"]), repeats=len(names))
     lstm.copies_ = TrainedCopies([np.stack(w) for w in zip(*tr)], [np.stack(w) for w in zip(*nt)], np.stack(xm),
                                  np.stack(xs), np.array(ym), np.array(ys))
     lstm.seeds_, lstm.n_features_in_ = np.array(manifest["seeds"]), len(manifest["descriptors"])
     return lstm
 
 
-def load(directory) -> tuple[PaperEnsemble, dict]:
-    """A trained ensemble and its manifest, read from a directory written by :func:`save`."""
+def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
+    """A trained ensemble and its manifest, read from a directory written by :func:`save` (`manifest`:
+    already read and checked by the caller). Every file must lie inside `directory` and match the hash
+    the manifest records."""
+    import io
+
+    from .artifacts import read_manifest, refuse_old, verified
     from .pbp import PBPMembers
 
     directory = Path(directory)
-    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest = read_manifest(directory) if manifest is None else manifest
+    refuse_old(directory, manifest)
+    path, data = verified(directory, manifest, manifest.get("pbp_file"))
+    try:
+        members = PBPMembers.load(io.BytesIO(data))
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        raise FilmkbError(f"{path}: not PBP members filmkb wrote ({exc}); retrain with `filmkb train`") from None
     pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
-    pbp.members_, pbp.seeds_ = PBPMembers.load(directory / manifest["pbp_file"]), np.array(manifest["seeds"])
+    pbp.members_, pbp.seeds_ = members, np.array(manifest["seeds"])
     model = PaperEnsemble(_load_lstm(directory, manifest), pbp)
     model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
     model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
