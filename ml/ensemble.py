@@ -11,6 +11,7 @@ On disk (one directory per model run)::
 
     manifest.json          descriptors, training range of each, film ids, training matrix, config
     lstm/member_000.keras  R self-contained Keras models: raw descriptors in, -log10 sigma out
+    lstm_members.npz       the same R members' weights and standardisation as plain arrays (what filmkb reads)
     pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
 
 A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
@@ -29,7 +30,6 @@ from ..errors import FilmkbError
 from .contract import EvalRows, Members, Model
 from .domain import ranges
 from .folds import Layout
-from .lstm import LSTMConfig
 from .members import combine
 from .neural import LSTMModel, PBPModel
 
@@ -37,6 +37,7 @@ __all__ = ["PaperEnsemble", "save", "load", "MANIFEST"]
 
 MANIFEST = "manifest.json"
 PBP_FILE = "pbp_members.npz"
+LSTM_FILE = "lstm_members.npz"
 DESCRIPTION = "mean of R LSTM + R PBP members; std of their mixture = sqrt(spread_2R^2 + mean PBP variance / 2)"
 
 
@@ -113,11 +114,13 @@ class PaperEnsemble(Model):
 
 
 def save(model: PaperEnsemble, directory, meta: dict) -> str:
-    """Write one .keras file per LSTM member, the PBP members (.npz) and the manifest (config, training
-    matrix and ranges, `meta`, each file's SHA-256) under `directory`; returns the manifest's SHA-256."""
+    """Write one .keras file per LSTM member (a portable export), the LSTM and PBP members as data (.npz,
+    what :func:`load` reads: bit-identical predictions) and the manifest (config, training matrix and
+    ranges, `meta`, each file's SHA-256) under `directory`; returns the manifest's SHA-256."""
     import keras
 
-    from .artifacts import write_manifest
+    from .artifacts import save_npz, write_manifest
+    from .model_state import dump
 
     directory = Path(directory)
     (directory / "lstm").mkdir(parents=True, exist_ok=True)
@@ -127,11 +130,12 @@ def save(model: PaperEnsemble, directory, meta: dict) -> str:
         _export_member(keras, model.lstm, r).save(directory / name)
         files.append(name)
     model.pbp.members_.save(directory / PBP_FILE)
-    manifest = {**model.config(), "lstm_files": files, "pbp_file": PBP_FILE,
+    save_npz(directory / LSTM_FILE, *dump("lstm", model.lstm))
+    manifest = {**model.config(), "lstm_files": files, "lstm_file": LSTM_FILE, "pbp_file": PBP_FILE,
                 "X_train": model.X_train_.tolist(), "y_train": model.y_train_.tolist(),
                 "ranges": ranges(model.X_train_, meta["descriptors"]),
                 "target": "neg_log10_sigma", **meta}
-    return write_manifest(directory, manifest, files + [PBP_FILE])
+    return write_manifest(directory, manifest, files + [PBP_FILE, LSTM_FILE])
 
 
 def _export_member(keras, lstm: LSTMModel, r: int):
@@ -150,65 +154,23 @@ def _export_member(keras, lstm: LSTMModel, r: int):
     return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
 
 
-def _keras_member(keras, path, data: bytes):
-    """A saved member, read from the bytes whose hash was checked (a private copy, so that the file cannot
-    change between check and read), in Keras' safe mode: no Lambda layer, no custom object."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="filmkb-member-") as tmp:
-        copy = Path(tmp) / "member.keras"
-        copy.write_bytes(data)
-        try:
-            return keras.saving.load_model(copy, compile=False, safe_mode=True)
-        except Exception as exc:  # Keras raises many types for a file it cannot read
-            raise FilmkbError(f"{path}: not an LSTM member filmkb wrote ({type(exc).__name__}: "
-                              f"{(str(exc).splitlines() or [''])[0][:200]}); retrain with `filmkb train`") from None
-
-
-def _load_lstm(directory: Path, manifest: dict) -> LSTMModel:
-    """The LSTM members from their .keras files (weights and built-in standardisation)."""
-    import keras
-
-    from .artifacts import verified
-    from .engine import TrainedCopies
-
-    tr, nt, xm, xs, ym, ys = [], [], [], [], [], []
-    names = manifest.get("lstm_files")
-    if not isinstance(names, list) or not names:
-        raise FilmkbError(f"{directory / MANIFEST}: lstm_files: not a list of the run's files; retrain with `filmkb train`")
-    for name in names:
-        path, data = verified(directory, manifest, name)
-        model = _keras_member(keras, path, data)
-        try:
-            norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
-            inner = model.get_layer("lstm_regressor")
-        except ValueError as exc:
-            raise FilmkbError(f"{path}: not an LSTM member filmkb wrote ({exc})") from None
-        tr.append([np.asarray(v.value) for v in inner.trainable_variables])
-        nt.append([np.asarray(v.value) for v in inner.non_trainable_variables])
-        xm.append(np.asarray(norm.mean, dtype=np.float64).ravel())
-        xs.append(np.sqrt(np.asarray(norm.variance, dtype=np.float64).ravel()))
-        ym.append(float(scale.offset))
-        ys.append(float(scale.scale))
-    lstm = LSTMModel(LSTMConfig(**manifest["lstm"]), repeats=len(names))
-    lstm.copies_ = TrainedCopies([np.stack(w) for w in zip(*tr)], [np.stack(w) for w in zip(*nt)], np.stack(xm),
-                                 np.stack(xs), np.array(ym), np.array(ys))
-    lstm.seeds_, lstm.n_features_in_ = np.array(manifest["seeds"]), len(manifest["descriptors"])
-    return lstm
-
-
 def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
     """A trained ensemble and its manifest, read from a directory written by :func:`save` (`manifest`:
-    already read and checked by the caller). Every file must lie inside `directory` and match the hash
-    the manifest records."""
+    already read and checked by the caller): the LSTM members from lstm_members.npz and the PBP members
+    from pbp_members.npz, data only. Every file the manifest lists (the .keras exports too) must lie
+    inside `directory` and match its recorded hash."""
     import io
 
-    from .artifacts import read_manifest, refuse_old, verified
+    from .artifacts import load_npz, read_manifest, refuse_old, verified
+    from .model_state import build
     from .pbp import PBPMembers
 
     directory = Path(directory)
     manifest = read_manifest(directory) if manifest is None else manifest
     refuse_old(directory, manifest)
+    files = manifest.get("files")
+    for name in files if isinstance(files, dict) else ():
+        verified(directory, manifest, name)
     path, data = verified(directory, manifest, manifest.get("pbp_file"))
     try:
         members = PBPMembers.load(io.BytesIO(data))
@@ -216,7 +178,8 @@ def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
         raise FilmkbError(f"{path}: not PBP members filmkb wrote ({exc}); retrain with `filmkb train`") from None
     pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
     pbp.members_, pbp.seeds_ = members, np.array(manifest["seeds"])
-    model = PaperEnsemble(_load_lstm(directory, manifest), pbp)
+    path, data = verified(directory, manifest, manifest.get("lstm_file"))
+    model = PaperEnsemble(build("lstm", *load_npz(data, path), where=path), pbp)
     model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
     model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
     return model, manifest
