@@ -24,6 +24,7 @@ __all__ = ["MANIFEST", "FORMAT_VERSION", "sha256", "inside", "verified", "read_m
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 2  # 1: the recommended model as a joblib pickle, no file hashes
 MAX_MANIFEST_BYTES = 64 * 2**20  # a manifest holds the training matrix of a few hundred films: far below
+MAX_FILE_BYTES = 2**30  # a run's largest file (trees, weights) is a few MB
 RETRAIN = "retrain with `filmkb train`"
 
 
@@ -71,6 +72,8 @@ def verified(directory, manifest: dict, name) -> tuple[Path, bytes]:
     expected = files.get(name) if isinstance(files, dict) else None
     if not isinstance(expected, str):
         raise FilmkbError(f"{path}: the run's manifest records no hash for this file; {RETRAIN}")
+    if os.stat(path).st_size > MAX_FILE_BYTES:
+        raise FilmkbError(f"{path}: larger than {MAX_FILE_BYTES >> 30} GB: not a model file filmkb wrote; {RETRAIN}")
     data = path.read_bytes()
     if hashlib.sha256(data).hexdigest() != expected:
         raise FilmkbError(f"{path}: hash does not match the run's manifest; the file was changed after training")
