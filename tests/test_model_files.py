@@ -171,6 +171,15 @@ def test_a_run_saved_as_a_pickle_by_an_older_filmkb_is_refused_without_reading_i
     (kept / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(FilmkbError, match=r"recommended.joblib: saved by an older filmkb as a pickle.*filmkb train"):
         recommended.load(kept)
+    # as an older filmkb recorded it: no hash of its manifest in the run's record (in a copy of the database)
+    db = str(tmp_path / "old.duckdb")
+    shutil.copy2(run[0], db)
+    with kb.open(db) as k, k.transaction():
+        k.store_run("train-old", "train", {"model": "recommended"}, "hash", 26, {}, models_dir=str(kept))
+    for command in (["predict", "--run", "train-old", "--film", "3"], ["explain", "--run", "train-old"],
+                    ["suggest", "--run", "train-old", "--substrate", "MgO"]):
+        _one_line_error(CliRunner().invoke(main, ["--db", db, *command]), "recommended.joblib: saved by an older "
+                        "filmkb as a pickle, which filmkb no longer loads", "retrain with `filmkb train`")
     assert not marker.exists()
 
 
