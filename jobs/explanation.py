@@ -55,7 +55,7 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|). For a
     recommended run, the chosen descriptor model is explained over its own descriptors. `trained`
     (a TrainResult the caller just made) is explained as it is in memory instead of read back from
-    its files (the main job: 10 .keras files cost ~3.5 s to load)."""
+    its files (the main job: no need to read back and check what it has just saved)."""
     from ..ml.plots import shap_plots
     from ..ml.shapley import exact_shap
 

@@ -57,21 +57,39 @@ class TrainResult:
 def load_run(k, run_id: str | None = None, model: str | None = None,
              descriptor_set: str | None = None) -> tuple[dict, object, dict]:
     """The model run (latest train run by default; of `model`, 'recommended' or 'paper', and trained with
-    `descriptor_set`, when given), its model and manifest, read from its files."""
-    from ..ml import ensemble, recommended
+    `descriptor_set`, when given), its model and manifest, read from its files. The manifest must match
+    the hash the knowledge base recorded for the run, and each model file the hash in the manifest
+    (:mod:`filmkb.ml.artifacts`); runs saved by earlier versions (a pickle, no hashes) are refused."""
+    from ..ml import artifacts, ensemble, recommended
 
     run = k.model_run(run_id, "train", model=model, descriptor_set=descriptor_set)
     directory = Path(run["models_dir"] or "")
-    if not (directory / "manifest.json").exists():
+    if not (directory / artifacts.MANIFEST).exists():
         raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")
-    manifest = run_manifest(directory)
-    model, _ = (recommended.load if manifest["model"] == "recommended" else ensemble.load)(directory)
+    expected = _config(run).get("manifest_sha256")
+    if not isinstance(expected, str):
+        artifacts.refuse_old(directory, artifacts.read_manifest(directory))  # a pickle: says so, never reads it
+        raise FilmkbError(f"{k.path}: run {run['id']} has no recorded hash of its manifest (saved by an older "
+                          "filmkb); retrain with `filmkb train`")
+    manifest = run_manifest(directory, expected)
+    model, _ = (recommended.load if manifest["model"] == "recommended" else ensemble.load)(directory, manifest)
     return run, model, manifest
 
 
-def run_manifest(directory) -> dict:
-    """A trained run's manifest.json, its kind under "model" ('paper' for runs saved before kinds)."""
-    manifest = json.loads((Path(directory) / "manifest.json").read_text())
+def _config(run: dict) -> dict:
+    try:
+        config = json.loads(run.get("config_json") or "{}")
+    except ValueError:
+        return {}
+    return config if isinstance(config, dict) else {}
+
+
+def run_manifest(directory, expected: str | None = None) -> dict:
+    """A trained run's manifest.json (checked against `expected`, its SHA-256 in the run's record, when
+    given), its kind under "model" ('paper' for runs saved before kinds)."""
+    from ..ml.artifacts import read_manifest
+
+    manifest = read_manifest(directory, expected)
     return {"model": manifest.get("model", "paper"), **manifest}
 
 

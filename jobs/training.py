@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import kb
 from ..errors import FilmkbError
+from ..ml.artifacts import MANIFEST, sha256
 from ..ml.domain import ranges
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
@@ -55,6 +56,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
                                               candidates=candidates, n_jobs=n_jobs, descriptors=dset,
                                               lstm_batch=lstm_batch)
             config["descriptor_set"] = dset
+            config["manifest_sha256"] = sha256(directory / MANIFEST)  # checked before the run's files are read
             seconds = time.perf_counter() - t0
             with k.transaction(WRITE_WAIT):
                 k.store_run(run_id, "train", config, config["data_hash"], len(matrix),

@@ -71,10 +71,14 @@ class RidgeModel(_Standardised):
     def __init__(self, random_state: int = 0):
         self.random_state = random_state
 
-    def _fit(self, Xs, y):
+    @staticmethod
+    def _regressor():
         from sklearn.linear_model import RidgeCV
 
-        self.model_ = RidgeCV(alphas=np.logspace(-3, 3, 25), store_cv_results=True).fit(Xs, y)
+        return RidgeCV(alphas=np.logspace(-3, 3, 25), store_cv_results=True)
+
+    def _fit(self, Xs, y):
+        self.model_ = self._regressor().fit(Xs, y)
         alphas = list(self.model_.alphas)
         self.loo_rmse_ = np.sqrt(float(np.mean(self.model_.cv_results_[:, alphas.index(self.model_.alpha_)])))
 
@@ -92,18 +96,23 @@ class GPModel(_Standardised):
         self.restarts = restarts
         self.max_iter = max_iter  # L-BFGS-B iterations per optimisation (None: scikit-learn's default)
 
+    def _regressor(self, n_features: int):
+        """The unfitted regressor: Constant x ARD RBF + White kernel, normalize_y, this model's optimiser."""
+        from sklearn.gaussian_process import GaussianProcessRegressor
+        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+        kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * RBF(np.ones(n_features), (1e-2, 1e3))
+                  + WhiteKernel(0.1, (1e-4, 1e1)))
+        optimizer = "fmin_l_bfgs_b" if self.max_iter is None else _capped_lbfgs(self.max_iter)
+        return GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=self.restarts,
+                                        random_state=self.seed_, optimizer=optimizer)
+
     def _fit(self, Xs, y):
         import warnings
 
         from sklearn.exceptions import ConvergenceWarning
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
 
-        kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * RBF(np.ones(Xs.shape[1]), (1e-2, 1e3))
-                  + WhiteKernel(0.1, (1e-4, 1e1)))
-        optimizer = "fmin_l_bfgs_b" if self.max_iter is None else _capped_lbfgs(self.max_iter)
-        self.model_ = GaussianProcessRegressor(kernel, normalize_y=True, n_restarts_optimizer=self.restarts,
-                                               random_state=self.seed_, optimizer=optimizer)
+        self.model_ = self._regressor(Xs.shape[1])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.model_.fit(Xs, y)
@@ -139,12 +148,15 @@ class ForestModel(_Standardised):
         self.min_samples_leaf = min_samples_leaf
         self.extra = extra
 
-    def _fit(self, Xs, y):
+    def _regressor(self):
         from sklearn.ensemble import ExtraTreesRegressor, RandomForestRegressor
 
         cls = ExtraTreesRegressor if self.extra else RandomForestRegressor
-        self.model_ = cls(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
-                          random_state=self.seed_, n_jobs=1).fit(Xs, y)
+        return cls(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf, random_state=self.seed_,
+                   n_jobs=1)
+
+    def _fit(self, Xs, y):
+        self.model_ = self._regressor().fit(Xs, y)
 
     def _predict(self, Xs):
         # each tree's own prediction through its Tree object, as DecisionTreeRegressor.predict computes it

@@ -11,30 +11,33 @@ On disk (one directory per model run)::
 
     manifest.json          descriptors, training range of each, film ids, training matrix, config
     lstm/member_000.keras  R self-contained Keras models: raw descriptors in, -log10 sigma out
+    lstm_members.npz       the same R members' weights and standardisation as plain arrays (what filmkb reads)
     pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
 
 A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
-with X the descriptors in ``manifest["descriptors"]`` order.
+with X the descriptors in ``manifest["descriptors"]`` order (plain Keras layers only: it loads in
+Keras' safe mode, without custom objects). The manifest records each file's SHA-256, checked before
+the file is read (:mod:`filmkb.ml.artifacts`).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import FilmkbError
 from .contract import EvalRows, Members, Model
 from .domain import ranges
 from .folds import Layout
-from .lstm import LSTMConfig
 from .members import combine
 from .neural import LSTMModel, PBPModel
 
 __all__ = ["PaperEnsemble", "save", "load", "MANIFEST"]
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 1
+PBP_FILE = "pbp_members.npz"
+LSTM_FILE = "lstm_members.npz"
 DESCRIPTION = "mean of R LSTM + R PBP members; std of their mixture = sqrt(spread_2R^2 + mean PBP variance / 2)"
 
 
@@ -110,10 +113,14 @@ class PaperEnsemble(Model):
 # --------------------------------------------------------------------------------------- files
 
 
-def save(model: PaperEnsemble, directory, meta: dict) -> Path:
-    """Write the manifest (config, training matrix and ranges, `meta`), one .keras file per LSTM
-    member and the PBP members under `directory`."""
+def save(model: PaperEnsemble, directory, meta: dict) -> str:
+    """Write one .keras file per LSTM member (a portable export), the LSTM and PBP members as data (.npz,
+    what :func:`load` reads: bit-identical predictions) and the manifest (config, training matrix and
+    ranges, `meta`, each file's SHA-256) under `directory`; returns the manifest's SHA-256."""
     import keras
+
+    from .artifacts import save_npz, write_manifest
+    from .model_state import dump
 
     directory = Path(directory)
     (directory / "lstm").mkdir(parents=True, exist_ok=True)
@@ -122,13 +129,13 @@ def save(model: PaperEnsemble, directory, meta: dict) -> Path:
         name = f"lstm/member_{r:03d}.keras"
         _export_member(keras, model.lstm, r).save(directory / name)
         files.append(name)
-    model.pbp.members_.save(directory / "pbp_members.npz")
-    manifest = {"format_version": FORMAT_VERSION, **model.config(), "lstm_files": files, "pbp_file": "pbp_members.npz",
+    model.pbp.members_.save(directory / PBP_FILE)
+    save_npz(directory / LSTM_FILE, *dump("lstm", model.lstm))
+    manifest = {**model.config(), "lstm_files": files, "lstm_file": LSTM_FILE, "pbp_file": PBP_FILE,
                 "X_train": model.X_train_.tolist(), "y_train": model.y_train_.tolist(),
                 "ranges": ranges(model.X_train_, meta["descriptors"]),
                 "target": "neg_log10_sigma", **meta}
-    (directory / MANIFEST).write_text(json.dumps(manifest, indent=1))
-    return directory
+    return write_manifest(directory, manifest, files + [PBP_FILE, LSTM_FILE])
 
 
 def _export_member(keras, lstm: LSTMModel, r: int):
@@ -147,39 +154,32 @@ def _export_member(keras, lstm: LSTMModel, r: int):
     return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
 
 
-def _load_lstm(directory: Path, manifest: dict) -> LSTMModel:
-    """The LSTM members from their .keras files (weights and built-in standardisation)."""
-    import keras
+def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
+    """A trained ensemble and its manifest, read from a directory written by :func:`save` (`manifest`:
+    already read and checked by the caller): the LSTM members from lstm_members.npz and the PBP members
+    from pbp_members.npz, data only. Every file the manifest lists (the .keras exports too) must lie
+    inside `directory` and match its recorded hash."""
+    import io
 
-    from .engine import TrainedCopies
-
-    tr, nt, xm, xs, ym, ys = [], [], [], [], [], []
-    for name in manifest["lstm_files"]:
-        model = keras.saving.load_model(directory / name)
-        norm, scale = model.get_layer("standardise"), model.get_layer("to_neg_log10_sigma")
-        inner = model.get_layer("lstm_regressor")
-        tr.append([np.asarray(v.value) for v in inner.trainable_variables])
-        nt.append([np.asarray(v.value) for v in inner.non_trainable_variables])
-        xm.append(np.asarray(norm.mean, dtype=np.float64).ravel())
-        xs.append(np.sqrt(np.asarray(norm.variance, dtype=np.float64).ravel()))
-        ym.append(float(scale.offset))
-        ys.append(float(scale.scale))
-    lstm = LSTMModel(LSTMConfig(**manifest["lstm"]), repeats=len(manifest["lstm_files"]))
-    lstm.copies_ = TrainedCopies([np.stack(w) for w in zip(*tr)], [np.stack(w) for w in zip(*nt)], np.stack(xm),
-                                 np.stack(xs), np.array(ym), np.array(ys))
-    lstm.seeds_, lstm.n_features_in_ = np.array(manifest["seeds"]), len(manifest["descriptors"])
-    return lstm
-
-
-def load(directory) -> tuple[PaperEnsemble, dict]:
-    """A trained ensemble and its manifest, read from a directory written by :func:`save`."""
+    from .artifacts import load_npz, read_manifest, refuse_old, verified
+    from .model_state import build
     from .pbp import PBPMembers
 
     directory = Path(directory)
-    manifest = json.loads((directory / MANIFEST).read_text())
+    manifest = read_manifest(directory) if manifest is None else manifest
+    refuse_old(directory, manifest)
+    files = manifest.get("files")
+    for name in files if isinstance(files, dict) else ():
+        verified(directory, manifest, name)
+    path, data = verified(directory, manifest, manifest.get("pbp_file"))
+    try:
+        members = PBPMembers.load(io.BytesIO(data))
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        raise FilmkbError(f"{path}: not PBP members filmkb wrote ({exc}); retrain with `filmkb train`") from None
     pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
-    pbp.members_, pbp.seeds_ = PBPMembers.load(directory / manifest["pbp_file"]), np.array(manifest["seeds"])
-    model = PaperEnsemble(_load_lstm(directory, manifest), pbp)
+    pbp.members_, pbp.seeds_ = members, np.array(manifest["seeds"])
+    path, data = verified(directory, manifest, manifest.get("lstm_file"))
+    model = PaperEnsemble(build("lstm", *load_npz(data, path), where=path), pbp)
     model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
     model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
     return model, manifest

@@ -564,7 +564,7 @@ class PBPMembers:
 
     @classmethod
     def load(cls, path) -> "PBPMembers":
-        with np.load(path) as z:
+        with np.load(path, allow_pickle=False) as z:  # data only: a pickled array is refused
             layers = sum(1 for k in z.files if k.startswith("M"))
             return cls(tuple(z[f"M{i}"] for i in range(layers)), tuple(z[f"V{i}"] for i in range(layers)),
                        z["a_n"], z["b_n"], z["x_mean"], z["x_std"], z["y_mean"], z["y_std"])

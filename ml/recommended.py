@@ -24,6 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..errors import FilmkbError
 from .contract import EvalRows, Members, Model, timed
 from .domain import Domain
 from .folds import Layout
@@ -306,35 +307,91 @@ def _held(pred, tests) -> tuple[np.ndarray, np.ndarray]:
 
 # --------------------------------------------------------------------------------------- files
 
-MODEL_FILE = "recommended.joblib"
+MODEL_FILE = "recommended.npz"
 
 
-def save(model: Recommended, directory, meta: dict):
-    """The fitted procedure (joblib, scikit-learn's own format) and a readable manifest.json: what it
-    chose and why, the paper offsets' variance components, calibration scales and domain threshold."""
-    import json
+def save(model: Recommended, directory, meta: dict) -> str:
+    """The fitted procedure as data (recommended.npz: JSON values and NumPy arrays, no pickle, see
+    :mod:`filmkb.ml.model_state`) and a readable manifest.json recording the file's SHA-256: what it
+    chose and why, the paper offsets' variance components, calibration scales and domain threshold.
+    Returns the manifest's own SHA-256."""
     from pathlib import Path
 
-    import joblib
+    from .artifacts import save_npz, write_manifest
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    joblib.dump(model, directory / MODEL_FILE)
+    save_npz(directory / MODEL_FILE, *_state(model))
     ft = model.fitted_
-    manifest = {"format_version": 1, "model": "recommended", "model_file": MODEL_FILE,
+    manifest = {"model": "recommended", "model_file": MODEL_FILE,
                 "chosen": model.chosen_.name, "choice": ft.choice.as_dict(),
                 "paper_effects": ft.components._asdict(), "calibration_scales": ft.scales,
                 "domain_threshold": ft.domain.threshold_, "target": "neg_log10_sigma", **meta}
-    (directory / "manifest.json").write_text(json.dumps(manifest, indent=1, default=float))
-    return directory
+    return write_manifest(directory, manifest, [MODEL_FILE])
 
 
-def load(directory) -> tuple[Recommended, dict]:
-    import json
+def load(directory, manifest: dict | None = None) -> tuple[Recommended, dict]:
+    """The procedure saved by :func:`save` and its manifest (`manifest`: already read and checked by the
+    caller). Its file must lie inside `directory` and match the hash the manifest records; runs saved
+    as a pickle by earlier versions are refused (retrain)."""
     from pathlib import Path
 
-    import joblib
+    from .artifacts import load_npz, read_manifest, refuse_old, verified
 
     directory = Path(directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    return joblib.load(directory / manifest["model_file"]), manifest
+    manifest = read_manifest(directory) if manifest is None else manifest
+    refuse_old(directory, manifest)
+    path, data = verified(directory, manifest, manifest.get("model_file"))
+    state, arrays = load_npz(data, path)
+    return _from_state(state, arrays, path), manifest
+
+
+def _state(model: Recommended) -> tuple[dict, dict]:
+    """(JSON values, arrays) of a fitted procedure: its parameters, what it learned (choice, residuals,
+    offsets' components, scales, domain) and its chosen candidate's fitted model."""
+    from .model_state import dump
+
+    ft, cand = model.fitted_, model.chosen_
+    spec = model.candidates if isinstance(model.candidates, str) else [c.name for c in candidates(model.candidates)]
+    f_meta, f_arrays = dump(cand.family, model.f_)
+    c = ft.choice
+    state = {"params": {"candidates": spec, "columns": {k: [int(j) for j in v] for k, v in model.columns.items()},
+                        "domain_columns": [int(j) for j in model.domain_columns], "inner_folds": int(model.inner_folds),
+                        "repeats": int(model.repeats), "random_state": int(model.random_state),
+                        "domain_quantile": float(model.domain_quantile), "n_jobs": int(model.n_jobs),
+                        "alpha": getattr(model, "alpha", ALPHA)},
+             "chosen": [cand.family, cand.descriptors],
+             "choice": {"index": c.index, "name": c.name, "mse": c.mse, "se": c.se, "rule": c.rule,
+                        "against_mean": c.against_mean},
+             "components": ft.components._asdict(), "scales": ft.scales, "y_mean": ft.y_mean,
+             "domain_quantile": ft.domain.quantile, "domain_threshold": ft.domain.threshold_, "f": f_meta}
+    arrays = {"r": ft.r, "groups": ft.groups, "domain.mean": ft.domain.mean_, "domain.scale": ft.domain.scale_,
+              "domain.Z": ft.domain.Z_, **{f"f.{k}": v for k, v in f_arrays.items()}}
+    return state, arrays
+
+
+def _from_state(state: dict, arrays: dict, where) -> Recommended:
+    """The procedure :func:`_state` described."""
+    from .model_state import build
+    from .select import Candidate
+
+    try:
+        p = state["params"]
+        model = Recommended(p["candidates"], {k: list(v) for k, v in p["columns"].items()}, list(p["domain_columns"]),
+                            p["inner_folds"], p["repeats"], p["random_state"], p["domain_quantile"], p["n_jobs"],
+                            p["alpha"])
+        model.chosen_ = Candidate(*state["chosen"])
+        ft = _Fitted.__new__(_Fitted)
+        ft.choice = Choice(**state["choice"])
+        ft.r, ft.groups = arrays["r"], arrays["groups"]
+        ft.components, ft.scales, ft.y_mean = Components(**state["components"]), dict(state["scales"]), state["y_mean"]
+        ft.domain = Domain(state["domain_quantile"])
+        ft.domain.mean_, ft.domain.scale_, ft.domain.Z_ = arrays["domain.mean"], arrays["domain.scale"], arrays["domain.Z"]
+        ft.domain.threshold_ = float(state["domain_threshold"])
+        f_meta = state["f"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise FilmkbError(f"{where}: not a recommended model filmkb wrote ({type(exc).__name__}: {exc}); "
+                          "retrain with `filmkb train`") from None
+    model.fitted_ = ft
+    model.f_ = build(model.chosen_.family, f_meta, {k[2:]: v for k, v in arrays.items() if k.startswith("f.")}, where)
+    return model
