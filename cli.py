@@ -12,28 +12,58 @@ from contextlib import contextmanager
 
 import click
 
+from .schema.cells import visible
 from .schema.names import METHOD_FAMILIES
 
 FORMATS = click.Choice(["table", "csv", "json"])
+TABLE_MAX_ROWS = 1_000  # rows `query` shows as a table unless --max-rows says otherwise
+COUNT_MAX_ROWS = 10_000_000  # rows past the shown ones that `query` counts for its note
+RAW_HELP = ("Write CSV cells exactly as stored, for machine use. Without --raw, CSV is written for people: a "
+            "text cell that a spreadsheet would run as a formula (one beginning with =, +, -, @, a tab or a "
+            "carriage return, unless it reads as a plain number such as -0.5) gets a leading ' (OWASP's "
+            "CSV-injection rule; `filmkb ingest` takes it off again), and printed CSV shows control "
+            "characters as \\u001b.")
+
+
+def _raw_option(command):
+    """The shared --raw flag of every command that writes CSV."""
+    return click.option("--raw", is_flag=True, help=RAW_HELP)(command)
+
+
+def _echo(message="", **kwargs) -> None:
+    """click.echo for people: control characters (other than newline and tab) shown as \\u001b, so text
+    from the knowledge base or the user cannot drive the terminal."""
+    click.echo(visible(str(message)), **kwargs)
 
 
 class _Group(click.Group):
     """The one error boundary: filmkb's own errors, and what the file system, the csv and YAML parsers
-    and the database engine raise, become `Error: FILE: what went wrong` with exit code 1."""
+    and the database engine raise, become `Error: FILE: what went wrong` with exit code 1. Every error
+    line, click's own usage errors included, shows control characters as \\u001b."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.ClickException as exc:
+            exc.message = visible(exc.message)
+            raise
 
     def invoke(self, ctx):
         from .errors import FilmkbError
 
         try:
             return super().invoke(ctx)
+        except click.ClickException as exc:
+            exc.message = visible(exc.message)
+            raise
         except FilmkbError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(visible(str(exc))) from None
         except (OSError, UnicodeError, MemoryError) as exc:
-            raise click.ClickException(_outside_error(exc, ctx)) from None
+            raise click.ClickException(visible(_outside_error(exc, ctx))) from None
         except Exception as exc:
             if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "yaml", "_csv", "csv"):
                 raise
-            raise click.ClickException(_outside_error(exc, ctx)) from None
+            raise click.ClickException(visible(_outside_error(exc, ctx))) from None
 
 
 def _outside_error(exc: BaseException, ctx) -> str:
@@ -47,22 +77,42 @@ def _outside_error(exc: BaseException, ctx) -> str:
     return f"{db}: {first}" if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb") else first
 
 
-def _emit(frame, fmt: str, title: str | None = None) -> None:
-    """Print a DataFrame as a rich table, CSV or JSON records."""
-    if fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    elif fmt == "json":
-        click.echo(frame.to_json(orient="records", indent=2, date_format="iso"))
-    else:
-        from rich.console import Console
-        from rich.table import Table
+def _csv_text(frame, raw: bool, header: bool = True) -> str:
+    """A DataFrame as CSV text: as stored with `raw`, else with formula cells neutralised (see RAW_HELP)."""
+    from .schema.cells import neutralised_frame
 
-        table = Table(title=title, show_lines=False)
-        for col in frame.columns:
-            table.add_column(str(col), overflow="fold")
-        for row in frame.itertuples(index=False):
-            table.add_row(*[_cell(v) for v in row])
-        Console(width=max(200, len(frame.columns) * 14)).print(table)
+    return (frame if raw else neutralised_frame(frame)).to_csv(index=False, header=header)
+
+
+def _echo_csv(text: str, raw: bool) -> None:
+    """Print CSV text: as it is with `raw` (color=True, or click strips escape sequences from piped
+    output), else for people (control characters visible)."""
+    click.echo(text, nl=False, color=True) if raw else _echo(text, nl=False)
+
+
+def _emit(frame, fmt: str, title: str | None = None, raw: bool = False) -> None:
+    """Print a DataFrame as a rich table, CSV or JSON records; only --raw CSV is printed as stored."""
+    if fmt == "csv":
+        _echo_csv(_csv_text(frame, raw), raw)
+    elif fmt == "json":
+        _echo(frame.to_json(orient="records", indent=2, date_format="iso"))
+    else:
+        _print_table(frame, title)
+
+
+def _print_table(frame, title: str | None = None) -> None:
+    """A rich table whose cells, headers and title print literally: no markup, no emoji codes, control
+    characters visible."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(visible(title)) if title else None, show_lines=False)
+    for col in frame.columns:
+        table.add_column(Text(visible(str(col))), overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*[Text(_cell(v)) for v in row])
+    Console(width=max(200, len(frame.columns) * 14), markup=False, emoji=False).print(table)
 
 
 def _cell(value) -> str:
@@ -72,7 +122,7 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return visible(str(value))
 
 
 @contextmanager
@@ -127,34 +177,84 @@ def init(ctx, force, wait):
 
     status, report = run(ctx.obj["db"], force=force, wait=wait)
     if report is None:
-        click.echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
+        _echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
     else:
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-        click.echo(f"{ctx.obj['db']}: {status}: {counts}")
+        _echo(f"{ctx.obj['db']}: {status}: {counts}")
 
 
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=10, show_default=True, metavar="SECONDS",
-              help="Interrupt the query after SECONDS (it writes nothing either way); 0 = no limit.")
+              help="Interrupt the query after SECONDS of the engine's work (it writes nothing either way); "
+                   "0 = no limit.")
+@click.option("--max-rows", type=click.IntRange(min=0), default=None, metavar="N",
+              help=f"Rows to print: the table stops after N [default: {TABLE_MAX_ROWS:,}] with a note of how many "
+                   "more there are; csv and json stream every row unless N is given. 0 = no limit.")
+@_raw_option
 @click.pass_context
-def query(ctx, sql, fmt, timeout):
+def query(ctx, sql, fmt, timeout, max_rows, raw):
     """Run read-only SQL against the knowledge base (writes are refused). A query still running after
-    --timeout seconds (default 10) is interrupted with a one-line error; --timeout 0 lets it run.
+    --timeout seconds (default 10) is interrupted with a one-line error; --timeout 0 lets it run. The
+    table shows the first 1,000 rows (--max-rows); csv and json are written as the rows are fetched.
 
     Example: filmkb query "SELECT substrate, count(*) FROM film_overview GROUP BY 1"
     """
     from . import kb
     from .kb.db import QueryTimeout
 
+    limit = (TABLE_MAX_ROWS if fmt == "table" else 0) if max_rows is None else max_rows
     with kb.open(ctx.obj["db"]) as db:
         try:
-            frame = db.sql(sql, timeout=timeout or None)
+            _write_query(db.stream(sql, timeout=timeout or None), fmt, limit, raw)
         except QueryTimeout:
             raise kb.FilmkbError(f"query interrupted after {timeout:g} s (--timeout {timeout:g}; "
                                  "use --timeout 0 for no limit)") from None
-    _emit(frame, fmt)
+
+
+def _write_query(chunks, fmt: str, limit: int, raw: bool) -> None:
+    """Write a query's rows chunk by chunk as they are fetched, up to `limit` rows (0: all), then say how
+    many more there are (on stderr for csv and json, so their text stays whole)."""
+    import pandas as pd
+
+    frames, written, leftover = [], 0, 0
+    for i, chunk in enumerate(chunks):
+        if limit and written + len(chunk) > limit:
+            leftover = written + len(chunk) - limit
+            chunk = chunk.iloc[:limit - written]
+        if fmt == "table":
+            frames.append(chunk)
+        elif fmt == "csv":
+            _echo_csv(_csv_text(chunk, raw, header=i == 0), raw)
+        elif len(chunk):
+            body = chunk.to_json(orient="records", indent=2, date_format="iso").strip()[1:-1].strip("\n")
+            _echo(("[\n" if written == 0 else ",\n") + body, nl=False)
+        written += len(chunk)
+        if leftover:
+            break
+    if fmt == "table":
+        _print_table(pd.concat(frames, ignore_index=True))
+    elif fmt == "json":
+        _echo("\n]" if written else "[]")
+    if leftover:
+        more = _count_rest(chunks, leftover)
+        where = "(use --max-rows or --format csv)" if fmt == "table" else f"(--max-rows {limit})"
+        _echo(f"... {more} more rows not shown {where}", err=fmt != "table")
+
+
+def _count_rest(chunks, counted: int) -> str:
+    """How many rows the rest of a query holds, counted up to COUNT_MAX_ROWS and within its --timeout."""
+    from .kb.db import QueryTimeout
+
+    try:
+        for chunk in chunks:
+            counted += len(chunk)
+            if counted > COUNT_MAX_ROWS:
+                return f"more than {COUNT_MAX_ROWS:,}"
+    except QueryTimeout:
+        return f"at least {counted:,} (counting them reached the --timeout)"
+    return f"{counted:,}"
 
 
 @main.command()
@@ -163,8 +263,9 @@ def query(ctx, sql, fmt, timeout):
 @click.option("--phase", help="cubic, tetragonal, amorphous or mixed.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--all-columns", is_flag=True, help="Show every column of the film_overview view.")
+@_raw_option
 @click.pass_context
-def films(ctx, substrate, method, phase, fmt, all_columns):
+def films(ctx, substrate, method, phase, fmt, all_columns, raw):
     """List films, optionally filtered by substrate, method and phase.
 
     Example: filmkb films --substrate MgO --method PLD
@@ -179,13 +280,14 @@ def films(ctx, substrate, method, phase, fmt, all_columns):
         frame = frame[["film_id", "reference", "composition", "method", "deposition_temp_c", "substrate",
                        "orientation", "phase", "thickness_nm", "conductivity_s_cm", "measurement_temp_c",
                        "conductivity_25c_s_cm", "duplicate_of", *note]]
-    _emit(frame, fmt, title=f"{len(frame)} films")
+    _emit(frame, fmt, title=f"{len(frame)} films", raw=raw)
 
 
 @main.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@_raw_option
 @click.pass_context
-def substrates(ctx, fmt):
+def substrates(ctx, fmt, raw):
     """List substrates with properties, pymatgen lattice constant and misfit against c-LLZO.
 
     Example: filmkb substrates --format csv
@@ -193,13 +295,14 @@ def substrates(ctx, fmt):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        _emit(db.substrates(), fmt, title="substrates")
+        _emit(db.substrates(), fmt, title="substrates", raw=raw)
 
 
 @main.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@_raw_option
 @click.pass_context
-def methods(ctx, fmt):
+def methods(ctx, fmt, raw):
     """List deposition methods with their family and the aliases papers use for them.
 
     Example: filmkb methods --format csv
@@ -207,15 +310,16 @@ def methods(ctx, fmt):
     from . import kb
 
     with kb.open(ctx.obj["db"]) as db:
-        _emit(db.methods(), fmt, title="deposition methods")
+        _emit(db.methods(), fmt, title="deposition methods", raw=raw)
 
 
 @main.command()
 @click.option("--complete", is_flag=True, help="Only distinct films with all seven descriptors (the model input).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE.csv or FILE.parquet instead of printing.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format when printing.")
+@_raw_option
 @click.pass_context
-def descriptors(ctx, complete, out, fmt):
+def descriptors(ctx, complete, out, fmt, raw):
     """The descriptor matrix: seven descriptors and -log10(sigma) per film.
 
     Example: filmkb descriptors --complete --out X.csv
@@ -230,13 +334,14 @@ def descriptors(ctx, complete, out, fmt):
         if out.endswith(".parquet"):
             frame.to_parquet(out, index=False)
         elif out.endswith(".csv"):
-            frame.to_csv(out, index=False)
+            with open(out, "w", encoding="utf-8", newline="") as handle:
+                handle.write(_csv_text(frame, raw))
         else:
             raise click.ClickException(f"{out}: use a .csv or .parquet file name")
-        click.echo(f"{out}: {len(frame)} rows x {len(kb.DESCRIPTORS)} descriptors + target")
+        _echo(f"{out}: {len(frame)} rows x {len(kb.DESCRIPTORS)} descriptors + target")
         return
     cols = ["film_id", *kb.DESCRIPTORS, kb.TARGET] if fmt == "table" else frame.columns
-    _emit(frame[list(cols)], fmt, title=f"{len(frame)} films")
+    _emit(frame[list(cols)], fmt, title=f"{len(frame)} films", raw=raw)
 
 
 @main.command()
@@ -253,29 +358,33 @@ def validate(ctx):
         failures = db.validate()
         untargeted = db.films_without_target()
     for film_id, why in untargeted:  # stored on purpose, so a note and not a failure
-        click.echo(f"films: row id {film_id}: not in the descriptor matrix: {why}")
+        _echo(f"films: row id {film_id}: not in the descriptor matrix: {why}")
     for failure in failures:
-        click.echo(str(failure))
+        _echo(str(failure))
     if failures:
-        click.echo(f"{len(failures)} failures", err=True)
+        _echo(f"{len(failures)} failures", err=True)
         sys.exit(1)
-    click.echo("all expectations met")
+    _echo("all expectations met")
 
 
 @main.command()
 @click.argument("out_dir", type=click.Path())
+@_raw_option
 @click.pass_context
-def export(ctx, out_dir):
+def export(ctx, out_dir, raw):
     """Write every table and view as Parquet and CSV, plus references.bib; and OUT_DIR/entries/: the user's
     batches as files `filmkb ingest` reads, with manifest.json. `filmkb init NEW && filmkb --db NEW ingest
     OUT_DIR/entries` rebuilds the same films, substrates, methods, references and batches.
+
+    The CSV files are written for people (see --raw); OUT_DIR/entries/ is always written that way, since
+    `filmkb ingest` takes the leading ' off again and so reads back the stored text.
 
     Example: filmkb export dump/
     """
     from .jobs import export as run
 
-    files = run(ctx.obj["db"], out_dir)
-    click.echo(f"{out_dir}: {len(files)} files (entries/: the user's batches, for `filmkb ingest {out_dir}/entries`)")
+    files = run(ctx.obj["db"], out_dir, raw=raw)
+    _echo(f"{out_dir}: {len(files)} files (entries/: the user's batches, for `filmkb ingest {out_dir}/entries`)")
 
 
 @main.command()
@@ -310,8 +419,8 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
     config = _lstm_config(epochs)
     with _progress("reproduce", silent) as tick:
         res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
-                  models_dir=models_dir, say=click.echo, progress=tick, candidates=candidates, n_jobs=n_jobs)
-    click.echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
+                  models_dir=models_dir, say=_echo, progress=tick, candidates=candidates, n_jobs=n_jobs)
+    _echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
 @main.command()
@@ -348,6 +457,9 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
     Drafts written by `filmkb extract` may keep their confidence and source columns: ingest knows
     them as draft columns and ignores them (a note says so); they are not stored.
 
+    A CSV cell written as ' followed by =, +, -, @, a tab or a carriage return (how `filmkb export`
+    and `filmkb extract` keep spreadsheets from running a cell as a formula) is read without that '.
+
     Example: filmkb ingest new_films.csv more.yaml --dry-run; filmkb ingest my_methods.csv my_films.csv
     """
     from .jobs import ingest as run
@@ -360,7 +472,7 @@ def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_ch
         from .jobs import replay
 
         done = replay(ctx.obj["db"], exports[0], wait=wait)
-        click.echo(f"{exports[0]}: replayed {len(done)} batches ({sum(n for _, n in done)} films)")
+        _echo(f"{exports[0]}: replayed {len(done)} batches ({sum(n for _, n in done)} films)")
         return
     bibs = [f for f in files if f.lower().endswith(".bib")]
     if bibs:
@@ -380,32 +492,32 @@ def _say_ingest(report, dry_run: bool) -> None:
     c = report.counts
     for file, names in report.draft_columns.items():
         plural = "s" if len(names) > 1 else ""
-        click.echo(f"{file}: draft column{plural} {', '.join(names)} (from `filmkb extract`) ignored")
+        _echo(f"{file}: draft column{plural} {', '.join(names)} (from `filmkb extract`) ignored")
     for file, line, name in report.known_methods:
-        click.echo(f"{file}:{line}: method {name} is already in the database as it is: skipped")
+        _echo(f"{file}:{line}: method {name} is already in the database as it is: skipped")
     if c.get("substrates"):
-        click.echo(f"added {c['substrates']} substrates")
+        _echo(f"added {c['substrates']} substrates")
     if report.methods:
         names = ", ".join(report.methods)
-        click.echo(f"dry run: {len(report.methods)} methods valid, would be added: {names}" if dry_run else
+        _echo(f"dry run: {len(report.methods)} methods valid, would be added: {names}" if dry_run else
                    f"batch {report.methods_batch_id}: added {len(report.methods)} methods ({names})")
     if not c["read"]:  # methods or substrates files only
         if c.get("substrates"):
             return
         if dry_run or not report.methods:
-            click.echo("dry run: nothing written" if dry_run else "nothing added: every method is already in the database")
+            _echo("dry run: nothing written" if dry_run else "nothing added: every method is already in the database")
         return
     for file, line, other in report.duplicates:
-        click.echo(f"{file}:{line}: already in the database as film {other}: skipped")
+        _echo(f"{file}:{line}: already in the database as film {other}: skipped")
     for file, line, other in report.near_duplicates:
-        click.echo(f"{file}:{line}: near-duplicate of film {other} (same reference and conditions, other conductivity): added")
+        _echo(f"{file}:{line}: near-duplicate of film {other} (same reference and conditions, other conductivity): added")
     if dry_run:
-        click.echo(f"dry run: {c['read']} entries valid, {c['added']} would be added, {c['duplicates']} duplicates; nothing written")
+        _echo(f"dry run: {c['read']} entries valid, {c['added']} would be added, {c['duplicates']} duplicates; nothing written")
     elif report.batch_id is None:
-        click.echo(f"nothing added: all {c['read']} entries are already in the database")
+        _echo(f"nothing added: all {c['read']} entries are already in the database")
     else:
         ids = ", ".join(map(str, report.film_ids))
-        click.echo(f"batch {report.batch_id}: added {c['added']} films (ids {ids}); "
+        _echo(f"batch {report.batch_id}: added {c['added']} films (ids {ids}); "
                    f"{c['duplicates']} duplicates skipped, {c['near_duplicates']} near-duplicates")
 
 
@@ -414,8 +526,9 @@ def _say_ingest(report, dry_run: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="CSV to write [default: <paper stem>.draft.csv in the current directory].")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@_raw_option
 @click.pass_context
-def extract(ctx, paper, out, force):
+def extract(ctx, paper, out, force, raw):
     """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, for you
     to review before `filmkb ingest`. Never writes the database: when the --db file exists, its method
     and substrate names (with those from add-method/add-substrate) are recognised, else the curated ones.
@@ -424,6 +537,7 @@ def extract(ctx, paper, out, force):
     table row, citing the reference the row cites in notes) and from sentences stating a film's
     conditions and conductivity (lower confidence). Each row has a confidence (0-1) and its source
     (page/line); `filmkb ingest` ignores those two columns. The paper's own DOI fills doi when found.
+    A cell a spreadsheet would run as a formula gets a leading ' (see --raw), which ingest takes off.
     Read every row against the paper: cells are drafts, not facts.
 
     Example: filmkb extract paper.pdf --out drafts.csv && filmkb ingest drafts.csv --dry-run
@@ -433,15 +547,15 @@ def extract(ctx, paper, out, force):
     from .jobs import extract as draft_paper
 
     start = time.perf_counter()
-    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force)
+    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force, raw=raw)
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
     kinds = {o: sum(d.origin == o for d in result.drafts) for o in ("table", "flattened", "sentence")}
-    click.echo(f"{target}: {len(result.drafts)} rows drafted ({kinds['table'] + kinds['flattened']} from tables, "
+    _echo(f"{target}: {len(result.drafts)} rows drafted ({kinds['table'] + kinds['flattened']} from tables, "
                f"{kinds['sentence']} from sentences), mean confidence {result.mean_confidence:.2f}, "
                f"{time.perf_counter() - start:.1f} s")
     if result.drafts:
-        click.echo(f"review them, then: filmkb ingest {target} --dry-run")
+        _echo(f"review them, then: filmkb ingest {target} --dry-run")
 
 
 @main.command("ingest-bib")
@@ -456,7 +570,7 @@ def ingest_bib(ctx, files, wait):
     from .jobs import ingest_bib as load_bib
 
     added, updated = load_bib(ctx.obj["db"], files, wait=wait)
-    click.echo(f"references: {added} added, {updated} completed")
+    _echo(f"references: {added} added, {updated} completed")
 
 
 @main.command("add-substrate")
@@ -495,7 +609,7 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
                   youngs_modulus=youngs, bulk_modulus=bulk, shear_modulus=shear, dielectric_constant=dielectric,
                   melting_point=melting_point)
     added = add(ctx.obj["db"], substrate, values, source, wait=wait)
-    click.echo(f"substrate {added} added")
+    _echo(f"substrate {added} added")
 
 
 @main.command("add-method")
@@ -518,7 +632,7 @@ def add_method(ctx, name, family, aliases, description, note, wait):
     from .jobs import add_method as add
 
     added = add(ctx.obj["db"], name, family, aliases, description=description, note=note, wait=wait)
-    click.echo(f"method {added} added")
+    _echo(f"method {added} added")
 
 
 @main.command()
@@ -533,7 +647,7 @@ def add(ctx, wait):
     from .jobs import ingest_records
 
     required = {"composition", "method", "deposition_temp_c", "substrate", "phase", "conductivity_s_cm"}
-    click.echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm, 0.45 eV). Empty = not given; "
+    _echo("One film; units may be typed with the value (700 C, 0.2 um, 0.12 mS/cm, 0.45 eV). Empty = not given; "
                "activation_energy_ev converts a value measured away from 25 C.")
     cells = {}
     for column in TEMPLATE_COLUMNS:
@@ -541,22 +655,23 @@ def add(ctx, wait):
         cells[column] = click.prompt(label, default="", show_default=False).strip()
     report = ingest_records(ctx.obj["db"], [("<interactive>", 1, cells)], wait=wait)
     if report.batch_id is None:
-        click.echo("nothing added: this film is already in the database")
+        _echo("nothing added: this film is already in the database")
     else:
-        click.echo(f"batch {report.batch_id}: added film {report.film_ids[0]}")
+        _echo(f"batch {report.batch_id}: added film {report.film_ids[0]}")
 
 
 @main.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@_raw_option
 @click.pass_context
-def history(ctx, fmt):
+def history(ctx, fmt, raw):
     """List ingest batches (curated load and user ingests) with their film counts.
 
     Example: filmkb history
     """
     from .jobs import history as batches
 
-    _emit(batches(ctx.obj["db"]), fmt, title="ingest batches")
+    _emit(batches(ctx.obj["db"]), fmt, title="ingest batches", raw=raw)
 
 
 @main.command()
@@ -571,7 +686,7 @@ def retract(ctx, batch, wait):
     from .jobs import retract as retract_batch
 
     n = retract_batch(ctx.obj["db"], batch, wait=wait)
-    click.echo(f"batch {batch}: removed {n} films")
+    _echo(f"batch {batch}: removed {n} films")
 
 
 DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
@@ -634,13 +749,13 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     _emit(table, "table", title=f"{folds} folds, {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
                                 f"coverage_1s/2s: share inside the 68 %/95 % intervals; paper figures are leave-one-film-out")
     if res.targets:
-        click.echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"
+        _echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"
                                             for k, v in res.targets.items()))
-    click.echo(f"run {run_id}: {len(res.predictions)} predictions stored, {res.seconds:.1f} s")
+    _echo(f"run {run_id}: {len(res.predictions)} predictions stored, {res.seconds:.1f} s")
     if json_out:
         with open(json_out, "w") as handle:
             json.dump(metrics_document(run_id, res, subset), handle, indent=2, allow_nan=True)
-        click.echo(f"metrics written to {json_out}")
+        _echo(f"metrics written to {json_out}")
 
 
 @main.command()
@@ -676,15 +791,15 @@ def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, des
                   models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs, descriptors=descriptors)
     fit = res.fit_metrics["training_fit"]
     if model == "paper":
-        click.echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
+        _echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
     else:
         why = res.config["why"]
-        click.echo(f"run {res.run_id}: recommended model on {res.n_films} films, {res.seconds:.1f} s: chose "
+        _echo(f"run {res.run_id}: recommended model on {res.n_films} films, {res.seconds:.1f} s: chose "
                    f"{res.config['chosen']} + paper offsets ({why['rule']})")
-        click.echo("inner MSE by candidate: " + ", ".join(f"{c} {v:.3f}±{why['inner_mse_se'][c]:.3f}"
+        _echo("inner MSE by candidate: " + ", ".join(f"{c} {v:.3f}±{why['inner_mse_se'][c]:.3f}"
                                                           for c, v in why["inner_mse"].items()))
-    click.echo(f"saved to {res.directory}")
-    click.echo(f"in-sample fit (not a validation; see `filmkb evaluate`): R2 {fit['r2']:.3f}, RMSE {fit['rmse']:.3f}")
+    _echo(f"saved to {res.directory}")
+    _echo(f"in-sample fit (not a validation; see `filmkb evaluate`): R2 {fit['r2']:.3f}, RMSE {fit['rmse']:.3f}")
 
 
 PREDICT_COLUMNS = ["source", "substrate", "deposition_temp_c", "thickness_nm", "log10_sigma_mean", "log10_sigma_std",
@@ -737,9 +852,10 @@ def _prediction_table(frame):
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
 @click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")
+@_raw_option
 @click.pass_context
 def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
-            measured, files, film_ids, all_films, run_id, descriptors, fmt, all_columns, no_store):
+            measured, files, film_ids, all_films, run_id, descriptors, fmt, all_columns, no_store, raw):
     """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
     of conditions or stored films, with the latest trained run (the recommended model by default).
     Each row says whether it lies inside the training data (domain) and whether its paper is known.
@@ -759,19 +875,20 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
     res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files,
               descriptors=descriptors)
     for warning in res.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
     what = "the recommended model" if res.model == "recommended" else "the paper's ensemble"
     if fmt != "table" or all_columns:
-        _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted with run {res.run_id}")
+        _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted with run {res.run_id}",
+              raw=raw)
     else:
         _emit(_prediction_table(res.frame), fmt, title=f"predicted with run {res.run_id} ({what}): mean ± sd, "
                                                          "σ with its 95 % interval")
     if fmt == "table":
         for line in _domain_lines(res.frame, res.model):
-            click.echo(line)
+            _echo(line)
         if res.frame["in_training"].any():
-            click.echo("in_training: the film is one of the run's training films, so its prediction is in-sample")
-        click.echo(f"{res.stored} predictions stored with run {res.run_id}" if res.stored else "nothing stored")
+            _echo("in_training: the film is one of the run's training films, so its prediction is in-sample")
+        _echo(f"{res.stored} predictions stored with run {res.run_id}" if res.stored else "nothing stored")
 
 
 def _domain_lines(frame, model: str) -> list[str]:
@@ -816,7 +933,7 @@ def _suggestion_table(frame, outside: bool = False, tested: bool = True):
     return table.assign(**{"outside its training range": frame["out_of_range"]}) if outside else table
 
 
-def _say_suggestions(res, fmt: str) -> None:
+def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
     """The suggest result as a table with its notes, CSV rows or the JSON document."""
     import pandas as pd
 
@@ -829,13 +946,13 @@ def _say_suggestions(res, fmt: str) -> None:
                "score": SCORE_LABELS[res.goal], "best_stored_log10_sigma": res.best_log10_sigma, "counts": res.counts,
                "notes": res.notes, "suggestions": json.loads(rows[rows["in_domain"]].to_json(orient="records")),
                "out_of_domain": json.loads(rows[~rows["in_domain"]].to_json(orient="records"))}
-        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        _echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
-        _emit(rows, "csv")
+        _emit(rows, "csv", raw=raw)
         return
     c = res.counts
-    click.echo(f"{c['candidates']} candidates ({c['substrates']} substrates x {c['temperatures']} temperatures x "
+    _echo(f"{c['candidates']} candidates ({c['substrates']} substrates x {c['temperatures']} temperatures x "
                f"{c['thicknesses']} thicknesses): {c['in_domain']} inside the model's domain, {c['out_of_domain']} "
                f"outside; {c['tested']} already tested" + (", dropped" if c["excluded_tested"] else ""))
     shown = not c["excluded_tested"]
@@ -843,17 +960,17 @@ def _say_suggestions(res, fmt: str) -> None:
         _emit(_suggestion_table(res.suggestions, tested=shown), "table",
               title=f"next films ({res.goal}: score = {SCORE_LABELS[res.goal]})")
     elif c["in_domain"] + c["out_of_domain"] == 0:
-        click.echo("every candidate is already tested: widen the ranges or drop --exclude-tested")
+        _echo("every candidate is already tested: widen the ranges or drop --exclude-tested")
     else:
-        click.echo("no candidate lies inside the model's domain: nothing to rank; the best outside it follow")
+        _echo("no candidate lies inside the model's domain: nothing to rank; the best outside it follow")
     if len(res.out_of_domain):
         _emit(_suggestion_table(res.out_of_domain, outside=True, tested=shown), "table",
               title="outside what the data knows (not ranked with the others; treat as guesses)")
     for line in [f"best stored film: log10 σ {res.best_log10_sigma:.2f}", *res.notes]:
-        click.echo(line)
+        _echo(line)
     if res.plot:
-        click.echo(f"plot written to {res.plot}")
-    click.echo(f"{res.stored} suggestions stored with run {res.run_id} (model run {res.model_run_id})" if res.stored
+        _echo(f"plot written to {res.plot}")
+    _echo(f"{res.stored} suggestions stored with run {res.run_id} (model run {res.model_run_id})" if res.stored
                else "nothing stored")
 
 
@@ -881,9 +998,10 @@ def _say_suggestions(res, fmt: str) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Write FILE.png: predicted log10 σ against T_dep per substrate.")
 @click.option("--no-store", is_flag=True, help="Do not store the suggestions in the database.")
+@_raw_option
 @click.pass_context
 def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, exclude_tested, goal, top, diverse,
-            run_id, fmt, plot, no_store):
+            run_id, fmt, plot, no_store, raw):
     """Suggest the next film: rank candidate deposition conditions (substrates x temperatures x thicknesses)
     by the goal's acquisition score under the recommended model; candidates outside the model's domain
     are listed apart with the descriptor that is out of range. Stored with the model run.
@@ -897,15 +1015,16 @@ def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, e
     res = run(ctx.obj["db"], constraints, goal=goal, top=top, diverse=diverse, run_id=run_id, store=not no_store,
               plot=plot)
     for warning in res.warnings:
-        click.echo(f"warning: {warning}", err=True)
-    _say_suggestions(res, fmt)
+        _echo(f"warning: {warning}", err=True)
+    _say_suggestions(res, fmt, raw)
 
 
 @main.command()
 @click.option("--run", "run_id", help="Suggest run id [default: the latest `filmkb suggest` run].")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@_raw_option
 @click.pass_context
-def suggestions(ctx, run_id, fmt):
+def suggestions(ctx, run_id, fmt, raw):
     """The suggestions stored by a `filmkb suggest` run, with the model run that predicted them.
 
     Example: filmkb suggestions --format csv
@@ -916,7 +1035,7 @@ def suggestions(ctx, run_id, fmt):
 
     rows = stored_suggestions(ctx.obj["db"], run_id)
     if fmt != "table":
-        _emit(rows, fmt)
+        _emit(rows, fmt, raw=raw)
         return
     mean, sd = -rows["neg_log10_sigma_mean"], rows["neg_log10_sigma_std"]
     _emit(pd.DataFrame({
@@ -938,8 +1057,9 @@ def suggestions(ctx, run_id, fmt):
               help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="Output format of the per-descriptor summary.")
+@_raw_option
 @click.pass_context
-def explain(ctx, run_id, out_dir, fmt):
+def explain(ctx, run_id, out_dir, fmt, raw):
     """Exact Shapley values of the trained ensemble for every film and descriptor, stored with the run
     id and plotted as the paper's Figure 7.
 
@@ -951,16 +1071,16 @@ def explain(ctx, run_id, out_dir, fmt):
 
     res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir)
     for warning in res.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        _echo(f"warning: {warning}", err=True)
     summary = pd.DataFrame({"descriptor": res.values.columns, "mean_abs_shap": res.values.abs().mean().to_numpy(),
                             "min_shap": res.values.min().to_numpy(), "max_shap": res.values.max().to_numpy()})
     summary = summary.sort_values("mean_abs_shap", ascending=False)
     _emit(summary, fmt, title=f"SHAP of run {res.run_id}: {len(res.values)} films, base value {res.base_value:.3f} "
-                              "(−log10 σ)")
+                              "(−log10 σ)", raw=raw)
     residual = float((res.values.sum(axis=1) + res.base_value - res.predictions).abs().max())
     if fmt == "table":
-        click.echo(f"{res.values.size} SHAP values stored with run {res.run_id}; additivity max error {residual:.1e}")
-        click.echo("figures: " + ", ".join(map(str, res.figures)))
+        _echo(f"{res.values.size} SHAP values stored with run {res.run_id}; additivity max error {residual:.1e}")
+        _echo("figures: " + ", ".join(map(str, res.figures)))
 
 
 if __name__ == "__main__":

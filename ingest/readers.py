@@ -15,6 +15,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..schema.cells import unneutralise
+
 
 @dataclass(frozen=True)
 class Record:
@@ -112,7 +114,7 @@ def _csv_records(path: Path, reader, limits: Limits) -> list[Record]:
     for row in reader:
         if len(row) > len(names):
             raise ReadError(f"{path}:{start}: row has more cells ({len(row)}) than the header has columns ({len(names)})")
-        cells = dict(zip(names, row))
+        cells = {name: unneutralise(value) for name, value in zip(names, row)}
         for name, value in cells.items():
             _check_cell(path, start, name or "(unnamed column)", value, limits)
         if cells.get("", "").strip():

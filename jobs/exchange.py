@@ -22,6 +22,7 @@ from ..ingest.catalogue import method_entries, substrate_file_entries
 from ..ingest.columns import PROPERTIES, SUBSTRATE_COLUMNS
 from ..ingest.entries import TEMPLATE_COLUMNS, reference_key
 from ..kb.quality import raise_on_failures
+from ..schema.cells import neutralise
 from ..schema.names import alias_key
 from ..schema.tables import SCHEMA_VERSION
 
@@ -37,19 +38,22 @@ EXPORT_FILES = ("*.parquet", "*.csv", "references.bib")  # what export writes in
 __all__ = ["export", "replay", "write_entries"]
 
 
-def export(db=None, out_dir=".") -> list[Path]:
+def export(db=None, out_dir=".", raw: bool = False) -> list[Path]:
     """Every table and view as Parquet and CSV plus references.bib (for analysis), and DIR/entries/:
-    the user's batches as files `filmkb ingest DIR/entries` replays. Returns the files written. Refuses an
-    OUT_DIR (or a file in it that it would write) that is the database or any DuckDB file."""
+    the user's batches as files `filmkb ingest DIR/entries` replays. Returns the files written.
+    The analysis CSVs neutralise cells a spreadsheet would run unless `raw`; the entries always do,
+    since ingest takes the added ' off again (schema/cells.py). Refuses an OUT_DIR (or a file in it
+    that it would write) that is the database or any DuckDB file."""
     kb.check_output_dir(out_dir, db or kb.default_path(), EXPORT_FILES)
     kb.check_output_dir(Path(out_dir) / "entries", db or kb.default_path())
     with kb.open(db) as k:
-        written = k.export(out_dir)
+        written = k.export(out_dir, raw=raw)
         return written + write_entries(k.user_additions(), Path(out_dir) / "entries")
 
 
 def _cell(value) -> str:
-    """A cell as text: floats repr-exact (they read back to the same double), missing values empty."""
+    """A cell as text: floats repr-exact (they read back to the same double), missing values empty, text
+    that a spreadsheet would run with a leading ' (ingest takes it off)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if hasattr(value, "item"):  # numpy scalar
@@ -58,7 +62,7 @@ def _cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    return neutralise(str(value))
 
 
 def _write_csv(path: Path, columns, rows: list[dict]) -> None:

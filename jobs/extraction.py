@@ -26,11 +26,11 @@ def vocabulary(db=None) -> Vocabulary:
         return k.vocabulary()
 
 
-def extract(paper, db=None, out=None, overwrite: bool = False) -> tuple[Path, Extraction]:
+def extract(paper, db=None, out=None, overwrite: bool = False, raw: bool = False) -> tuple[Path, Extraction]:
     """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, by default
     <paper stem>.draft.csv in the working directory; returns (CSV path, Extraction). Reads the knowledge
     base's vocabulary (never writes the database); refuses to replace an existing CSV unless `overwrite`,
-    and never the paper itself."""
+    and never the paper itself. Cells a spreadsheet would run are neutralised unless `raw`."""
     target = Path(out) if out else Path(Path(paper).stem + ".draft.csv")
     kb.check_output(target, db or kb.default_path())
     kb.require_file(paper, "paper")
@@ -40,5 +40,5 @@ def extract(paper, db=None, out=None, overwrite: bool = False) -> tuple[Path, Ex
         raise ExtractError(f"{target}: is the paper itself; choose another --out")
     document = read_paper(paper)
     result = draft(document, vocabulary(db))
-    write_drafts(result.drafts, target, overwrite=overwrite)
+    write_drafts(result.drafts, target, overwrite=overwrite, raw=raw)
     return target, result

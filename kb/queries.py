@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from ..errors import FilmkbError
 from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
 from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
-from .db import damaged, engine_error, file_damage, interrupt_after, table_names, view_query
+from .db import QueryTimeout, damaged, engine_error, file_damage, interrupt_after, table_names, view_query
+
+CHUNK_VECTORS = 50  # DuckDB vectors (2,048 rows each) fetched at a time by `stream`
 
 
 class Queries:
@@ -20,6 +23,36 @@ class Queries:
         nothing written, the connection still usable."""
         with self._engine_errors(), interrupt_after(self.con, timeout):
             return self.con.execute(statement, params or []).df()
+
+    def stream(self, statement: str, timeout: float | None = None):
+        """Run SQL and yield its rows as DataFrames of about 100,000 rows, fetched as they are read (the
+        first one always, empty for no rows, so the columns are known). `timeout` counts the engine's time
+        only, not the reader's: past it, QueryTimeout and nothing written."""
+        left = timeout or None
+
+        def engine(work):
+            nonlocal left
+            if left is not None and left <= 0:
+                raise QueryTimeout(timeout)
+            start = time.monotonic()
+            try:
+                with interrupt_after(self.con, left):
+                    return work()
+            except QueryTimeout:
+                raise QueryTimeout(timeout) from None
+            finally:
+                if left is not None:
+                    left -= time.monotonic() - start
+
+        with self._engine_errors():
+            engine(lambda: self.con.execute(statement))
+            chunk = engine(lambda: self.con.fetch_df_chunk(CHUNK_VECTORS))
+        yield chunk
+        while len(chunk):
+            with self._engine_errors():
+                chunk = engine(lambda: self.con.fetch_df_chunk(CHUNK_VECTORS))
+            if len(chunk):
+                yield chunk
 
     def _rows(self, statement: str, params=None) -> list[tuple]:
         """fetchall(), with DuckDB errors (a damaged file, ...) as one-line FilmkbErrors."""
@@ -274,8 +307,10 @@ class Queries:
                     curated=[n for (n,) in self._rows("SELECT note FROM ingest_batches WHERE kind = 'curated'")],
                     schema_version=self._one("SELECT max(version) FROM schema_migrations"))
 
-    def export(self, out_dir: str | os.PathLike) -> list[Path]:
-        """Every table and view as Parquet and CSV, plus references.bib; returns the files written."""
+    def export(self, out_dir: str | os.PathLike, raw: bool = False) -> list[Path]:
+        """Every table and view as Parquet and CSV, plus references.bib; returns the files written. The
+        CSVs neutralise text cells a spreadsheet would run (schema/cells.py) unless `raw`."""
+        from ..schema.cells import neutralised_frame
         from .bibtex import publications_bibtex
 
         out = Path(out_dir)
@@ -285,7 +320,10 @@ class Queries:
             frame = self.sql(f'SELECT * FROM "{name}"')
             for ext in ("parquet", "csv"):
                 path = out / f"{name}.{ext}"
-                frame.to_parquet(path, index=False) if ext == "parquet" else frame.to_csv(path, index=False)
+                if ext == "parquet":
+                    frame.to_parquet(path, index=False)
+                else:
+                    (frame if raw else neutralised_frame(frame)).to_csv(path, index=False)
                 written.append(path)
         bib = out / "references.bib"
         bib.write_text(publications_bibtex(self.sql("SELECT * FROM publications ORDER BY id")))

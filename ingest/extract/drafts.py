@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...schema.cells import neutralise
 from ...schema.names import Vocabulary
 from ..columns import DRAFT_COLUMNS
 from .citations import paper_citation, reference_list
@@ -59,9 +60,10 @@ def draft_columns() -> list:
     return list(TEMPLATE_COLUMNS) + [c for c in DRAFT_COLUMNS if c not in TEMPLATE_COLUMNS]
 
 
-def write_drafts(drafts: list, path, overwrite: bool = False) -> Path:
+def write_drafts(drafts: list, path, overwrite: bool = False, raw: bool = False) -> Path:
     """Write the drafts as CSV in the ingest template (+ confidence, source); refuses to replace an
-    existing file unless overwrite."""
+    existing file unless overwrite. A cell a spreadsheet would run gets a leading ' (which ingest takes
+    off again) unless `raw`."""
     path = Path(path)
     columns = draft_columns()
     try:
@@ -72,6 +74,6 @@ def write_drafts(drafts: list, path, overwrite: bool = False) -> Path:
         writer = csv.DictWriter(handle, columns, extrasaction="ignore")
         writer.writeheader()
         for d in drafts:
-            writer.writerow({**{c: "" for c in columns}, **d.cells, "confidence": f"{d.confidence:.2f}",
-                             "source": d.source})
+            row = {**{c: "" for c in columns}, **d.cells, "confidence": f"{d.confidence:.2f}", "source": d.source}
+            writer.writerow(row if raw else {c: neutralise(v) for c, v in row.items()})
     return path
