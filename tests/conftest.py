@@ -1,8 +1,11 @@
-"""Shared fixtures: one real knowledge base built once per session from the curated data,
-and per-test copies for tests that write."""
+"""Shared fixtures: one real knowledge base built once per test run (shared by the pytest-xdist
+workers through a file lock) from the curated data, and per-test copies for tests that write."""
 
+import fcntl
 import os
 import shutil
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -10,15 +13,61 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+SLOW = os.environ.get("FILMKB_SLOW") == "1"
+
+
+def _run_root(tmp_path_factory) -> Path:
+    """The folder every worker of this test run shares (the per-worker base folder's parent under
+    xdist; the base folder itself in a plain run)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@contextmanager
+def _once(tmp_path_factory, name: str):
+    """Yields (folder, built?) for `name`, a folder shared by the run's workers: the first worker to
+    arrive builds it (built? False) while the others wait on the lock, and later ones find it done."""
+    root = _run_root(tmp_path_factory)
+    folder, done = root / name, root / f"{name}.done"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not done.exists():
+                folder.mkdir(exist_ok=True)
+                yield folder, False
+                done.touch()
+            else:
+                yield folder, True
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
 
 @pytest.fixture(scope="session")
 def built_db(tmp_path_factory):
-    """Path of a DuckDB file built by `filmkb.jobs.init` from data/ (read it, do not write it)."""
+    """Path of a DuckDB file built by `filmkb.jobs.init` from data/ (read it, do not write it);
+    built once per run and shared by every worker."""
     from filmkb.jobs import init
 
-    path = str(tmp_path_factory.mktemp("kb") / "seed.duckdb")
-    status, report = init(path)
-    assert status == "built" and report.counts["films"] == 28
+    with _once(tmp_path_factory, "kb") as (folder, ready):
+        path = str(folder / "seed.duckdb")
+        if not ready:
+            status, report = init(path)
+            assert status == "built" and report.counts["films"] == 28
+    return path
+
+
+@pytest.fixture(scope="session")
+def recommended_db(built_db, tmp_path_factory):
+    """Path of a copy of the built knowledge base with the recommended model trained on it (small
+    candidates, one job); built once per run and shared. Read it, or copy it to write (its model
+    files stay where the run recorded them)."""
+    from filmkb.jobs import train
+
+    with _once(tmp_path_factory, "recommended") as (folder, ready):
+        path = str(folder / "trained.duckdb")
+        if not ready:
+            shutil.copy2(built_db, path)
+            train(path, candidates="small", n_jobs=1)
     return path
 
 
@@ -40,7 +89,7 @@ def kbase(built_db):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `slow` run only when FILMKB_SLOW=1."""
-    if os.environ.get("FILMKB_SLOW") == "1":
+    if SLOW:
         return
     skip = pytest.mark.skip(reason="slow: set FILMKB_SLOW=1 to run")
     for item in items:

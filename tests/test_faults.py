@@ -14,8 +14,9 @@ library. Invariants checked throughout:
   PATH.bak is written whole or not at all.
 
 Each CLI process costs a few seconds of imports and a full `init` about half a minute, so the
-default run keeps to the essential kill points; FILMKB_SLOW=1 adds sweeps over kill times and
-overlaps (`@pytest.mark.slow`).
+default run keeps to one real SIGKILL of a writer process and does the rest in this process (threads
+holding the lock, every spelling of the path); FILMKB_SLOW=1 adds the races of real processes, the
+other kill points and sweeps over kill times and overlaps (`@pytest.mark.slow`).
 """
 
 from __future__ import annotations
@@ -259,14 +260,10 @@ def inits(tmp_path_factory, procs):
 
 
 @pytest.fixture(scope="module")
-def seed_db(inits, request):
-    """A validated 28-film database (the race's result, or conftest's build if the race broke it)."""
-    try:
-        if state(inits.race)["films"] == SEED_FILMS:
-            return inits.race
-    except Exception:  # noqa: BLE001  (test_concurrent_init reports what went wrong)
-        pass
-    return request.getfixturevalue("built_db")
+def seed_db(built_db):
+    """The validated 28-film database the tests copy (conftest's build; the race's own result is
+    checked by test_concurrent_init_on_a_new_path)."""
+    return built_db
 
 
 @pytest.fixture
@@ -304,7 +301,8 @@ def background(request, tmp_path_factory, procs):
     the seed database exists and their tests collect them. Only scenarios of selected tests run."""
     scenarios = {"test_concurrent_ingests_and_a_retract": (prepare_concurrent, run_concurrent),
                  "test_force_rebuild_overlapping_ingests_loses_nothing_silently": (prepare_overlap, run_overlap)}
-    selected = {item.originalname for item in request.session.items} & set(scenarios)
+    selected = {item.originalname for item in request.session.items
+                if item.get_closest_marker("skip") is None} & set(scenarios)
     started = {}
     for name in sorted(selected):
         directory = tmp_path_factory.mktemp(name[5:25])
@@ -319,6 +317,7 @@ def background(request, tmp_path_factory, procs):
         scenario.thread.join(timeout=600)
 
 
+@pytest.mark.slow
 def test_concurrent_init_on_a_new_path(inits):
     """4 x `init` at once on a path that does not exist: one complete database, the others exit 0
     (up to date) or with a one-line 'database is busy', and no scratch file left."""
@@ -335,6 +334,7 @@ def test_concurrent_init_on_a_new_path(inits):
     validate(inits.race)
 
 
+@pytest.mark.slow
 def test_init_killed_as_it_builds_leaves_no_database_and_blocks_nothing(inits):
     """SIGKILL `init` on a new path the moment its build file appears: no database file at all, the
     lock is free at once, and the next `init` (the race above) builds a complete database and
@@ -512,6 +512,7 @@ def next_write_succeeds(db, tmp_path, tag: str) -> None:
     assert scratch(db) == [], "scratch files of killed writers outlive the next write"
 
 
+@pytest.mark.slow
 def test_kill_ingest_at_its_scratch_file(db, tmp_path, procs):
     """SIGKILL `ingest` 1 s after its private copy appears (mid-transaction) and as the copy disappears
     (renamed into place): old bytes or the whole batch, never blocked after, and the next write works
@@ -521,11 +522,21 @@ def test_kill_ingest_at_its_scratch_file(db, tmp_path, procs):
     next_write_succeeds(db, tmp_path, "ki_next")
 
 
+@pytest.mark.slow
 def test_kill_retract_at_its_scratch_file(db, tmp_path, procs):
     """SIGKILL `retract` the moment its private copy appears (mid-copy) and as it disappears."""
     seen = kill_retracts(db, tmp_path, procs, [("appear", 0.0), "vanish"], "kr")
     assert seen[0][1:] == ("killed mid-write", "old") and seen[1][1:] == ("killed", "new"), seen
     next_write_succeeds(db, tmp_path, "kr_next")
+
+
+def test_ingest_killed_mid_write_leaves_the_old_file(db, tmp_path, procs):
+    """The default tier's real SIGKILL: a `filmkb ingest` process killed the moment its private copy
+    appears leaves the old bytes, releases the lock, and the next write works and removes the dead
+    writer's scratch files (test_kill_ingest_at_its_scratch_file and the sweeps add more kill points)."""
+    seen = kill_ingests(db, tmp_path, procs, [("appear", 0.0)], "km")
+    assert seen[0][1:] == ("killed mid-write", "old"), seen
+    next_write_succeeds(db, tmp_path, "km_next")
 
 
 def measured(p) -> float:
@@ -626,6 +637,7 @@ def test_kill_force_rebuild_sweep(db, tmp_path, procs):
 # ------------------------------------------------------------------------------------ spellings
 
 
+@pytest.mark.slow
 def test_spellings_of_one_database_share_one_lock(db, tmp_path, procs, monkeypatch):
     """Relative, dotted, directory-symlink and file-symlink spellings all contend for the lock the test
     holds on the absolute path: without --wait each fails with 'database is busy', exit 1, file
@@ -660,11 +672,54 @@ def test_spellings_of_one_database_share_one_lock(db, tmp_path, procs, monkeypat
     validate(link)
 
 
+def test_spellings_of_one_database_share_one_lock_in_process(db, tmp_path, monkeypatch):
+    """Relative, dotted, directory-symlink and file-symlink spellings of the database, written through
+    the CLI in this process while another thread holds the lock on the absolute path: each fails with
+    'database is busy', exit 1, file unchanged; released, an ingest through the file link writes the
+    real file and leaves the link a link (test_spellings_of_one_database_share_one_lock does this with
+    real processes)."""
+    import threading
+
+    link = tmp_path / "link.duckdb"
+    link.symlink_to("kb.duckdb")
+    (tmp_path / "alias").symlink_to(tmp_path, target_is_directory=True)
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    spellings = ["../kb.duckdb", "../sub/../kb.duckdb", str(tmp_path / "alias" / "kb.duckdb"), str(link)]
+    before = digest(db)
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with kb.locked(os.path.abspath(db)):
+            held.set()
+            release.wait(60)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert held.wait(60)
+        for i, spelling in enumerate(spellings):
+            result = cli(spelling, "ingest", films_csv(tmp_path, f"spell{i}", 1))
+            assert result.exit_code == 1 and BUSY in result.output, (spelling, result.output)
+            assert len(result.output.strip().splitlines()) == 1, result.output
+        assert digest(db) == before
+    finally:
+        release.set()
+        thread.join(60)
+    result = cli(link, "ingest", films_csv(tmp_path, "through_link", 1))
+    assert result.exit_code == 0 and "added 1 films" in result.output, result.output
+    assert link.is_symlink() and os.readlink(link) == "kb.duckdb"
+    assert dois("through_link", 1) <= set(state(db)["dois"])
+    assert not os.path.exists(f"{link}.lock") and os.path.exists(f"{os.path.realpath(db)}.lock")
+    assert scratch(db) == []
+
+
 # ------------------------------------------------------------------------------------ collected last
 # The scenarios of these two tests run in the background (see `background`) while the tests above
 # run; being last in the file, they find them finished or nearly so.
 
 
+@pytest.mark.slow
 def test_concurrent_ingests_and_a_retract(background):
     """3 concurrent `ingest --wait` with 1, 2 and 3 new films plus a concurrent `retract` of an earlier
     2-film batch: every process succeeds and the final count is 28 + 2 - 2 + 1 + 2 + 3."""
@@ -684,6 +739,7 @@ def test_concurrent_ingests_and_a_retract(background):
     validate(db)
 
 
+@pytest.mark.slow
 def test_force_rebuild_overlapping_ingests_loses_nothing_silently(background):
     """`init --force` holding the lock while two ingests arrive: the `--wait` one lands in the rebuilt
     file, the other fails with 'database is busy', the earlier user batch is in PATH.bak."""

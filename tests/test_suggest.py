@@ -19,22 +19,12 @@ ISSUE = ["suggest", "--substrate", "MgO", "--substrate", "SrTiO3", "--method", "
          "--top", "5", "--format", "json"]
 
 
-@pytest.fixture(scope="module")
-def trained(built_db, tmp_path_factory):
-    """A copy of the built knowledge base with a recommended model trained on it (small candidates: fast)."""
-    from filmkb.jobs import train
-
-    path = str(tmp_path_factory.mktemp("suggest") / "trained.duckdb")
-    shutil.copy2(built_db, path)
-    train(path, candidates="small", n_jobs=1)
-    return path
-
-
 @pytest.fixture
-def db(trained, tmp_path):
-    """A private copy of the trained knowledge base (its model files stay where the run recorded them)."""
+def db(recommended_db, tmp_path):
+    """A private copy of the knowledge base with a trained recommended model (conftest's, small candidates;
+    its model files stay where the run recorded them)."""
     path = str(tmp_path / "filmkb.duckdb")
-    shutil.copy2(trained, path)
+    shutil.copy2(recommended_db, path)
     return path
 
 
