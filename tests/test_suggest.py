@@ -235,5 +235,5 @@ def test_a_later_paper_ensemble_run_is_passed_over_for_the_latest_recommended_on
     assert filmkb.suggest is job
     res = filmkb.suggest(db, {"substrate": ["MgO"], "temp_c": "600"}, top=1, store=False)
     assert res.model_run_id == recommended
-    refused = run(db, "suggest", "--run", "train-paper-later")
+    refused = run(db, "suggest", "--run", "train-paper-later", "--model", "recommended")
     assert refused.exit_code == 1 and "is not a recommended-model run" in refused.output
