@@ -149,11 +149,11 @@ class Results:
         rows = self.sql("SELECT * FROM model_runs WHERE kind = ? AND coalesce(json_extract_string(config_json, '$.model'), "
                         "'paper') = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind, model])
         if rows.empty:
+            how = f"filmkb {kind}" + (" --model paper" if model == "paper" else "")
             others = self.sql("SELECT id FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind])
             if others.empty:
-                raise FilmkbError(f"{self.path}: no trained model yet; run `filmkb {kind}` first")
+                raise FilmkbError(f"{self.path}: no trained model yet; run `{how}` first")
             other = "recommended" if model == "paper" else "paper"
-            how = "filmkb train --model paper" if model == "paper" else "filmkb train"
             raise FilmkbError(f"{self.path}: no trained {model} model (the latest train run, {others['id'].iloc[0]}, is "
                               f"the {other} model: use it with --model {other} or --run); run `{how}` first")
         return rows.iloc[0].to_dict()

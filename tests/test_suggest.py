@@ -193,7 +193,7 @@ def test_plot_file_is_a_png_and_diverse_spreads_the_temperatures(db, tmp_path):
 
 def test_suggest_needs_a_trained_recommended_model(db_path):
     result = run(db_path, "suggest")
-    assert result.exit_code == 1 and "train the recommended model first: filmkb train" in result.output
+    assert result.exit_code == 1 and "run `filmkb train` first" in result.output
 
 
 def test_ml_suggest_returns_a_dataframe(db):
