@@ -690,6 +690,27 @@ def retract(ctx, batch, wait):
 
 
 DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
+MODEL_CHOICE = click.Choice(["recommended", "paper"])
+
+
+def _model_option(f):
+    """--model on the commands that use a trained run (predict, explain, suggest)."""
+    return click.option("--model", "model", type=MODEL_CHOICE, default=None,
+                        help="recommended: the latest recommended-model run; paper: the latest run of the paper's LSTM "
+                             "+ PBP ensemble [default: recommended, or the model of --run].")(f)
+
+
+def _answered_by(kind: str, run_id: str) -> str:
+    from .jobs.runs import answered_by
+
+    return answered_by(kind, run_id)
+
+
+def _output_name(kind: str) -> str:
+    """The `model` column of csv and json output: 'recommended' or 'ensemble' (as stored predictions name it)."""
+    from .jobs.runs import OUTPUT_NAMES
+
+    return OUTPUT_NAMES[kind]
 
 
 @main.command()
@@ -804,7 +825,7 @@ def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, des
 
 PREDICT_COLUMNS = ["source", "substrate", "deposition_temp_c", "thickness_nm", "log10_sigma_mean", "log10_sigma_std",
                    "sigma_s_cm", "sigma_low_s_cm", "sigma_high_s_cm", "extrapolation", "in_training",
-                   "measured_log10_sigma", "z_score", "model", "known_paper", "paper_offset", "domain_distance",
+                   "measured_log10_sigma", "z_score", "model", "run_id", "known_paper", "paper_offset", "domain_distance",
                    "domain_threshold", "in_domain", "shrink_weight"]
 
 
@@ -845,7 +866,8 @@ def _prediction_table(frame):
               help="CSV/YAML in the ingest template; conductivity_s_cm may be empty or absent (repeatable).")
 @click.option("--film", "film_ids", multiple=True, type=int, help="A stored film id (repeatable).")
 @click.option("--all-films", is_flag=True, help="Every stored film with complete descriptors.")
-@click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
+@click.option("--run", "run_id", help="Model run id, of either model [default: the latest recommended-model run].")
+@_model_option
 @click.option("--descriptors", type=click.Choice(["paper7", "extended", "both"]), default=None,
               help="Use the latest run trained with this descriptor set (`filmkb train --descriptors`; "
                    "'both': the recommended model choosing among both sets).")
@@ -855,10 +877,11 @@ def _prediction_table(frame):
 @_raw_option
 @click.pass_context
 def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
-            measured, files, film_ids, all_films, run_id, descriptors, fmt, all_columns, no_store, raw):
+            measured, files, film_ids, all_films, run_id, model, descriptors, fmt, all_columns, no_store, raw):
     """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
-    of conditions or stored films, with the latest trained run (the recommended model by default).
-    Each row says whether it lies inside the training data (domain) and whether its paper is known.
+    of conditions or stored films, with the recommended model (its latest run, after `reproduce` as after
+    `train`); --model paper or --run ID for the paper's ensemble. The output names the model and run that
+    answered. Each row says whether it lies inside the training data (domain) and whether its paper is known.
 
     Example: filmkb predict --composition LLZO --method PLD --substrate MgO --orientation 100 --temp-c 700 --thickness-nm 300
     """
@@ -873,22 +896,20 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
         raise click.ClickException("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, "
                                    "--film ID or --all-films")
     res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files,
-              descriptors=descriptors)
+              descriptors=descriptors, model=model)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
-    what = "the recommended model" if res.model == "recommended" else "the paper's ensemble"
+    by = _answered_by(res.model, res.run_id)
     if fmt != "table" or all_columns:
-        _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted with run {res.run_id}",
-              raw=raw)
+        _emit(res.frame if all_columns else res.frame[PREDICT_COLUMNS], fmt, title=f"predicted by {by}", raw=raw)
     else:
-        _emit(_prediction_table(res.frame), fmt, title=f"predicted with run {res.run_id} ({what}): mean ± sd, "
-                                                         "σ with its 95 % interval")
+        _emit(_prediction_table(res.frame), fmt, title=f"predicted by {by}: mean ± sd, σ with its 95 % interval")
     if fmt == "table":
         for line in _domain_lines(res.frame, res.model):
             _echo(line)
         if res.frame["in_training"].any():
             _echo("in_training: the film is one of the run's training films, so its prediction is in-sample")
-        _echo(f"{res.stored} predictions stored with run {res.run_id}" if res.stored else "nothing stored")
+        _echo(f"model: {by}; " + (f"{res.stored} predictions stored with the run" if res.stored else "nothing stored"))
 
 
 def _domain_lines(frame, model: str) -> list[str]:
@@ -942,14 +963,14 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
     both = pd.concat([res.suggestions, res.out_of_domain], ignore_index=True)
     rows = both[list(SUGGEST_KEYS)].rename(columns=SUGGEST_KEYS)
     if fmt == "json":
-        doc = {"model_run": res.model_run_id, "suggest_run": res.run_id or None, "goal": res.goal,
+        doc = {"model": _output_name(res.model), "model_run": res.model_run_id, "suggest_run": res.run_id or None, "goal": res.goal,
                "score": SCORE_LABELS[res.goal], "best_stored_log10_sigma": res.best_log10_sigma, "counts": res.counts,
                "notes": res.notes, "suggestions": json.loads(rows[rows["in_domain"]].to_json(orient="records")),
                "out_of_domain": json.loads(rows[~rows["in_domain"]].to_json(orient="records"))}
         _echo(json.dumps(doc, indent=2, ensure_ascii=False))
         return
     if fmt == "csv":
-        _emit(rows, "csv", raw=raw)
+        _emit(rows.assign(model=_output_name(res.model), model_run=res.model_run_id), "csv", raw=raw)
         return
     c = res.counts
     _echo(f"{c['candidates']} candidates ({c['substrates']} substrates x {c['temperatures']} temperatures x "
@@ -970,8 +991,9 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
         _echo(line)
     if res.plot:
         _echo(f"plot written to {res.plot}")
-    _echo(f"{res.stored} suggestions stored with run {res.run_id} (model run {res.model_run_id})" if res.stored
-               else "nothing stored")
+    by = _answered_by(res.model, res.model_run_id)
+    _echo(f"{res.stored} suggestions stored with run {res.run_id} (model: {by})" if res.stored
+          else f"nothing stored (model: {by})")
 
 
 @main.command()
@@ -993,7 +1015,8 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
                    "balanced: upper confidence bound (mean + 1.96 sd of log10 σ).")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many suggestions to list.")
 @click.option("--diverse", is_flag=True, help="No two suggestions on one substrate closer than a temperature step.")
-@click.option("--run", "run_id", help="Recommended-model train run [default: the latest].")
+@click.option("--run", "run_id", help="Train run, of either model [default: the latest recommended-model run].")
+@_model_option
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--plot", type=click.Path(dir_okay=False),
               help="Write FILE.png: predicted log10 σ against T_dep per substrate.")
@@ -1001,10 +1024,11 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
 @_raw_option
 @click.pass_context
 def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, exclude_tested, goal, top, diverse,
-            run_id, fmt, plot, no_store, raw):
+            run_id, model, fmt, plot, no_store, raw):
     """Suggest the next film: rank candidate deposition conditions (substrates x temperatures x thicknesses)
-    by the goal's acquisition score under the recommended model; candidates outside the model's domain
-    are listed apart with the descriptor that is out of range. Stored with the model run.
+    by the goal's acquisition score under the recommended model (--model paper or --run ID: the paper's
+    ensemble); candidates outside the model's domain are listed apart with the descriptor that is out of
+    range. Stored with the model run, which the output names.
 
     Example: filmkb suggest --substrate MgO --substrate SrTiO3 --method PLD --temp-c 500:900:50 --top 5
     """
@@ -1013,7 +1037,7 @@ def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, e
     constraints = {"substrate": list(substrates), "method": method, "temp_c": temp_c, "thickness_nm": thickness_nm,
                    "composition": composition, "phase": phase, "exclude_tested": exclude_tested}
     res = run(ctx.obj["db"], constraints, goal=goal, top=top, diverse=diverse, run_id=run_id, store=not no_store,
-              plot=plot)
+              plot=plot, model=model)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     _say_suggestions(res, fmt, raw)
@@ -1052,16 +1076,18 @@ def suggestions(ctx, run_id, fmt, raw):
 
 
 @main.command()
-@click.option("--run", "run_id", help="Model run id [default: the latest `filmkb train` run].")
+@click.option("--run", "run_id", help="Model run id, of either model [default: the latest recommended-model run].")
+@_model_option
 @click.option("--out", "out_dir", default="reports/figures", show_default=True, type=click.Path(),
               help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="Output format of the per-descriptor summary.")
 @_raw_option
 @click.pass_context
-def explain(ctx, run_id, out_dir, fmt, raw):
-    """Exact Shapley values of the trained ensemble for every film and descriptor, stored with the run
-    id and plotted as the paper's Figure 7.
+def explain(ctx, run_id, model, out_dir, fmt, raw):
+    """Exact Shapley values of a trained model's mean for every film and descriptor, stored with the run
+    id and plotted as the paper's Figure 7: the recommended model's descriptor part by default, the
+    paper's ensemble with --model paper or --run ID. The output names the model and run explained.
 
     Example: filmkb explain --run train-20261124T120000-abcd1234 --out reports/
     """
@@ -1069,18 +1095,23 @@ def explain(ctx, run_id, out_dir, fmt, raw):
 
     from .jobs import explain as run
 
-    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir)
+    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir, model=model)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     summary = pd.DataFrame({"descriptor": res.values.columns, "mean_abs_shap": res.values.abs().mean().to_numpy(),
                             "min_shap": res.values.min().to_numpy(), "max_shap": res.values.max().to_numpy()})
-    summary = summary.sort_values("mean_abs_shap", ascending=False)
-    _emit(summary, fmt, title=f"SHAP of run {res.run_id}: {len(res.values)} films, base value {res.base_value:.3f} "
-                              "(−log10 σ)", raw=raw)
+    summary = summary.sort_values("mean_abs_shap", ascending=False).assign(model=_output_name(res.model), run_id=res.run_id)
+    by = _answered_by(res.model, res.run_id)
+    table = summary if fmt != "table" else summary.drop(columns=["model", "run_id"])
+    _emit(table, fmt, title=f"SHAP of {by}: {len(res.values)} films, base value {res.base_value:.3f} (−log10 σ)",
+          raw=raw)
     residual = float((res.values.sum(axis=1) + res.base_value - res.predictions).abs().max())
     if fmt == "table":
-        _echo(f"{res.values.size} SHAP values stored with run {res.run_id}; additivity max error {residual:.1e}")
-        _echo("figures: " + ", ".join(map(str, res.figures)))
+        for note in res.notes:
+            _echo(note)
+        _echo(f"model: {by}; {res.values.size} SHAP values stored with the run; additivity max error {residual:.1e}")
+        if res.figures:
+            _echo("figures: " + ", ".join(map(str, res.figures)))
 
 
 if __name__ == "__main__":

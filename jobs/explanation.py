@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import kb
 from ..errors import FilmkbError
-from ..schema.descriptors import MODEL_COLUMNS
+from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
 
 __all__ = ["explain", "ExplainResult"]
@@ -27,6 +27,8 @@ class ExplainResult:
     features: pd.DataFrame
     figures: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    model: str = "recommended"  # which model answered: 'recommended' or 'paper'
+    notes: list = field(default_factory=list)
 
     def long(self) -> pd.DataFrame:
         """One row per (film, descriptor): film_id, descriptor, shap_value, base_value."""
@@ -35,27 +37,33 @@ class ExplainResult:
         return frame
 
 
-def _explained(model, manifest: dict, run_id: str):
-    """(descriptor names, mean function of those columns, background rows) of a trained run."""
+NO_DESCRIPTOR = ("run {run} (the recommended model) chose the training mean with paper offsets: no descriptor changes "
+                 "its prediction, so every Shapley value is 0 (no figures drawn); `filmkb explain --model paper` "
+                 "explains the paper's LSTM + PBP ensemble")
+
+
+def _explained(model, manifest: dict):
+    """(descriptor names, mean function of those columns, background rows) of a trained run; a recommended
+    model that chose the mean is a constant of the seven descriptors (its offsets are the paper's, not theirs)."""
     if manifest["model"] != "recommended":
         return manifest["descriptors"], model.predict_mean, model.X_train_
     chosen = model.chosen_
     if not chosen.descriptors:
-        raise FilmkbError(f"run {run_id} chose the training mean with paper offsets: it uses no descriptor, so "
-                          "there is nothing to explain; explain a paper run (`filmkb train --model paper`, "
-                          "then `filmkb explain --run ...`)")
+        return list(PAPER7), lambda Z: model.f_.predict(np.asarray(Z)[:, :1]), None
     names = [MODEL_COLUMNS[j] for j in model.columns[chosen.descriptors]]
     return names, model.f_.predict, None
 
 
 def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True, k=None,
-            trained=None) -> ExplainResult:
+            trained=None, model: str | None = None) -> ExplainResult:
     """Exact SHAP (all coalitions, training films as background) of a trained model's mean for every
     film with complete descriptors; stored in `shap_values` with the run id (replacing that run's
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|). For a
     recommended run, the chosen descriptor model is explained over its own descriptors. `trained`
     (a TrainResult the caller just made) is explained as it is in memory instead of read back from
-    its files (the main job: no need to read back and check what it has just saved)."""
+    its files (the main job: no need to read back and check what it has just saved). model: 'recommended'
+    (the default: the latest recommended run) or 'paper' (the latest paper's ensemble); run_id alone uses
+    that run."""
     from ..ml.plots import shap_plots
     from ..ml.shapley import exact_shap
 
@@ -63,21 +71,23 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
         kb.check_output_dir(out_dir, db or (k.path if k is not None else kb.default_path()), ("*.png",))
     with opened(db, k) as k:
         if trained is not None:
-            run, model, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
+            run, fitted, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
         else:
-            run, model, manifest = load_run(k, run_id)
+            run, fitted, manifest = load_run(k, run_id, model)
         matrix = k.model_matrix()
         warnings = [w for w in [stale_warning(run, matrix)] if w]
-        names, predict, background = _explained(model, manifest, run["id"])
+        names, predict, background = _explained(fitted, manifest)
         features = matrix[list(names)]
         X = features.to_numpy(dtype=np.float64)
         ex = exact_shap(predict, X, background=X if background is None else background)
         values = pd.DataFrame(ex.values, index=features.index, columns=list(names))
+        constant = manifest["model"] == "recommended" and not fitted.chosen_.descriptors
         result = ExplainResult(run["id"], values, float(ex.base_values[0]),
-                               pd.Series(ex.predictions, index=features.index), features, warnings=warnings)
+                               pd.Series(ex.predictions, index=features.index), features, warnings=warnings,
+                               model=manifest["model"], notes=[NO_DESCRIPTOR.format(run=run["id"])] if constant else [])
         if store:
             with k.transaction(WRITE_WAIT):
                 k.store_shap(run["id"], result.long())
-    if out_dir is not None:
+    if out_dir is not None and not result.notes:
         result.figures = shap_plots(ex.values, features, Path(out_dir))
     return result

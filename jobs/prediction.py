@@ -20,7 +20,7 @@ from ..ml.metrics import Z95
 from ..ml.recommended import NEW_PAPER
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from ..schema.names import ROOM_TEMPERATURE_C
-from .runs import WRITE_WAIT, load_run, stale_warning
+from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning
 
 __all__ = ["predict", "PredictResult", "condition_frame", "predicted"]
 
@@ -145,7 +145,7 @@ def predicted(frame: pd.DataFrame, model, manifest: dict, run_id: str) -> pd.Dat
     kind = manifest["model"]
     p = _recommended_predictions(frame, model) if kind == "recommended" else _paper_predictions(frame, model, manifest)
     out = frame.copy()
-    out["model"] = "recommended" if kind == "recommended" else "ensemble"
+    out["model"] = OUTPUT_NAMES[kind]
     out["neg_log10_sigma_mean"], out["neg_log10_sigma_std"] = p["mean"], p["sd"]
     out["log10_sigma_mean"], out["log10_sigma_std"] = -p["mean"], p["sd"]
     out["sigma_s_cm"] = 10.0 ** (-p["mean"])
@@ -177,7 +177,8 @@ def _typed_conditions(k, cells: dict | None, files) -> list:
 
 
 def predict(conditions=None, db=None, films=None, run_id: str | None = None, store: bool = True,
-            cells: dict | None = None, files=(), descriptors: str | None = None) -> PredictResult:
+            cells: dict | None = None, files=(), descriptors: str | None = None,
+            model: str | None = None) -> PredictResult:
     """Predict log10(sigma / S cm^-1) with its uncertainty for new conditions and/or stored films.
 
     conditions: Condition objects, dicts or a DataFrame with substrate (any alias),
@@ -186,6 +187,8 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     condition as ingest-template cells (units allowed); files: CSV/YAML conditions in the ingest
     template. films: film ids, or "all". Each prediction is stored with the run id unless store=False.
     descriptors: use the latest run trained with that set ('paper7', 'extended' or 'both'; see train).
+    model: 'recommended' (the default: the latest recommended run) or 'paper' (the latest paper's
+    ensemble); run_id alone uses that run, whichever model it holds.
     """
     if conditions is None and films is None and not cells and not files:
         raise FilmkbError("nothing to predict: give conditions, a CSV of conditions or films")
@@ -194,7 +197,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
         if typed:
             records = conditions.to_dict("records") if isinstance(conditions, pd.DataFrame) else conditions
             conditions = typed if records is None else [*records, *typed]
-        run, model, manifest = load_run(k, run_id, descriptor_set=descriptors)
+        run, model, manifest = load_run(k, run_id, model, descriptor_set=descriptors)
         parts = [condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
         parts += [_film_frame(k, films)] if films is not None else []
         warnings = [w for w in [stale_warning(run, k.model_matrix())] if w]

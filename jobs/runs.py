@@ -11,7 +11,8 @@ from .. import kb
 from ..errors import FilmkbError
 from ..schema.descriptors import PAPER7, TARGET
 
-__all__ = ["WRITE_WAIT", "matrix_hash", "models_root", "opened", "TrainResult", "load_run", "stale_warning"]
+__all__ = ["WRITE_WAIT", "MODELS", "matrix_hash", "models_root", "opened", "TrainResult", "chosen_run", "answered_by", "OUTPUT_NAMES",
+           "load_run", "stale_warning"]
 WRITE_WAIT = 30.0  # seconds a finished job waits for another writer before giving up
 
 
@@ -54,15 +55,35 @@ class TrainResult:
     config: dict = field(default_factory=dict)
 
 
+MODELS = ("recommended", "paper")
+KIND_NAMES = {"recommended": "the recommended model", "paper": "the paper's LSTM + PBP ensemble"}
+OUTPUT_NAMES = {"recommended": "recommended", "paper": "ensemble"}  # the `model` of output rows and stored predictions
+
+
+def chosen_run(k, run_id: str | None = None, model: str | None = None, descriptor_set: str | None = None) -> dict:
+    """The train run a prediction uses: `run_id` (of `model` when that is given too), else the latest run of
+    `model` (default 'recommended', after `reproduce` as after `train`; 'paper' for the paper's ensemble),
+    trained with `descriptor_set` when given."""
+    if model is not None and model not in MODELS:
+        raise FilmkbError(f"unknown model '{model}' (expected one of {', '.join(MODELS)})")
+    model = model or (None if run_id else "recommended")
+    return k.model_run(run_id, "train", model=model, descriptor_set=descriptor_set)
+
+
+def answered_by(kind: str, run_id: str) -> str:
+    """Which model answered, as output lines name it: kind and run id."""
+    return f"{KIND_NAMES.get(kind, kind)}, run {run_id}"
+
+
 def load_run(k, run_id: str | None = None, model: str | None = None,
              descriptor_set: str | None = None) -> tuple[dict, object, dict]:
-    """The model run (latest train run by default; of `model`, 'recommended' or 'paper', and trained with
-    `descriptor_set`, when given), its model and manifest, read from its files. The manifest must match
-    the hash the knowledge base recorded for the run, and each model file the hash in the manifest
-    (:mod:`filmkb.ml.artifacts`); runs saved by earlier versions (a pickle, no hashes) are refused."""
+    """The model run (:func:`chosen_run`: the latest recommended run by default), its model and manifest,
+    read from its files. The manifest must match the hash the knowledge base recorded for the run, and
+    each model file the hash in the manifest (:mod:`filmkb.ml.artifacts`); runs saved by earlier
+    versions (a pickle, no hashes) are refused."""
     from ..ml import artifacts, ensemble, recommended
 
-    run = k.model_run(run_id, "train", model=model, descriptor_set=descriptor_set)
+    run = chosen_run(k, run_id, model, descriptor_set)
     directory = Path(run["models_dir"] or "")
     if not (directory / artifacts.MANIFEST).exists():
         raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")

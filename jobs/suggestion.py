@@ -20,7 +20,7 @@ from ..ml.metrics import Z95
 from ..schema.descriptors import MODEL_COLUMNS, TARGET
 from .grid import build_grid
 from .prediction import condition_frame, predicted
-from .runs import WRITE_WAIT, load_run, matrix_hash, opened, stale_warning
+from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning
 
 __all__ = ["suggest", "suggest_frame", "stored_suggestions", "SuggestResult", "SCORE_LABELS"]
 
@@ -55,18 +55,19 @@ class SuggestResult:
     seconds: float = 0.0
     plot: Path | None = None
     candidates: pd.DataFrame = field(default=None, repr=False)  # every predicted grid row
+    model: str = "recommended"  # which model predicted: 'recommended' or 'paper'
 
 
 def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", top: int = 10, diverse: bool = False,
-            run_id: str | None = None, store: bool = True, plot=None, k=None) -> SuggestResult:
+            run_id: str | None = None, store: bool = True, plot=None, k=None, model: str | None = None) -> SuggestResult:
     """Rank candidate deposition conditions for the next film.
 
     constraints: dict with substrate (list of names or aliases; default every stored substrate), method,
     temp_c and thickness_nm ("start:stop:step", stop included, or (start, stop, step), or one value; °C
     and nm), composition, phase, exclude_tested (drop conditions a stored film already covers). goal:
     exploit, explore or balanced; top: suggestions listed; diverse: no two on one substrate closer than a
-    temperature step; run_id: a recommended train run (default the latest); plot: a PNG path; k: an open
-    knowledge base to use (left open)."""
+    temperature step; run_id: a train run (default the latest recommended one); model: 'recommended' (default)
+    or 'paper' (the latest paper's ensemble); plot: a PNG path; k: an open knowledge base to use (left open)."""
     if goal not in acquisition.GOALS:
         raise FilmkbError(f"unknown goal '{goal}' (expected one of {', '.join(acquisition.GOALS)})")
     if int(top) < 1:
@@ -75,20 +76,22 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
         raise FilmkbError(f"--plot {plot}: expected a file name ending {', '.join(PLOT_SUFFIXES)}")
     t0 = time.perf_counter()
     with opened(db, k) as k:
-        run, model, manifest = load_run(k, run_id, model="recommended")
+        run, fitted, manifest = load_run(k, run_id, model)
         grid = build_grid(k, constraints)
         matrix = k.model_matrix()
         best = float(matrix[TARGET].min())
-        out, notes = _scored(k, grid, model, manifest, run["id"], goal, best)
+        out, notes = _scored(k, grid, fitted, manifest, run["id"], goal, best)
         inside, outside, counts, ties = _ranked(out, goal, int(top), diverse, grid)
         counts.update(substrates=len(grid.constraints["substrate"]), temperatures=len(grid.temp.values),
                       thicknesses=len(grid.thickness.values))
         res = SuggestResult(kb.new_run_id("suggest") if store else "", run["id"], goal, -best, inside, outside, counts,
-                            grid.notes + notes + ties, [w for w in [stale_warning(run, matrix)] if w], candidates=out)
+                            grid.notes + notes + ties, [w for w in [stale_warning(run, matrix)] if w], candidates=out,
+                            model=manifest["model"])
         res.plot = _plot(res, k, Path(plot)) if plot is not None else None
         if store:
             config = {"goal": goal, "top": int(top), "diverse": bool(diverse), "kappa": acquisition.KAPPA,
-                      "constraints": grid.constraints, "model_run": run["id"], "best_stored_neg_log10_sigma": best}
+                      "constraints": grid.constraints, "model_run": run["id"], "model": manifest["model"],
+                      "best_stored_neg_log10_sigma": best}
             with k.transaction(WRITE_WAIT):
                 k.store_run(res.run_id, "suggest", config, matrix_hash(matrix, MODEL_COLUMNS), len(matrix),
                             {**res.counts, "seconds": time.perf_counter() - t0})
@@ -113,7 +116,12 @@ def _scored(k, grid, model, manifest, model_run: str, goal: str, best: float) ->
         "" if inside else (why or f"nearest training film at distance {d:.2f} (threshold {t:.2f})")
         for inside, why, d, t in zip(out["in_domain"], out["extrapolation"], out["domain_distance"],
                                      out["domain_threshold"])]
-    notes.append(f"model {model_run}: {model.chosen_.name} + paper offsets, {USES[model.chosen_.descriptors]}")
+    if manifest["model"] == "recommended":
+        notes.append(f"model: {answered_by('recommended', model_run)}: {model.chosen_.name} + paper offsets, "
+                     f"{USES[model.chosen_.descriptors]}")
+    else:
+        notes.append(f"model: {answered_by('paper', model_run)}, on {', '.join(manifest['descriptors'])}, as trained "
+                     "(no paper offsets, no shrinking out of the domain)")
     return out, notes
 
 
@@ -184,7 +192,7 @@ def suggest_frame(db=None, constraints: dict | None = None, goal: str = "balance
     (column in_domain); the run ids, goal and notes in `.attrs`."""
     res = suggest(db, constraints, goal=goal, top=top, **options)
     frame = pd.concat([res.suggestions, res.out_of_domain], ignore_index=True)
-    frame.attrs.update(model_run=res.model_run_id, suggest_run=res.run_id, goal=goal, notes=res.notes,
+    frame.attrs.update(model_run=res.model_run_id, model=res.model, suggest_run=res.run_id, goal=goal, notes=res.notes,
                        best_stored_log10_sigma=res.best_log10_sigma)
     return frame
 

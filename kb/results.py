@@ -146,8 +146,14 @@ class Results:
                 raise FilmkbError(f"{self.path}: run '{run_id}' is not a {model}-model run; give one or run "
                                   f"`filmkb {kind}`")
             return run
-        rows = self.sql("SELECT * FROM model_runs WHERE kind = ? AND json_extract_string(config_json, '$.model') = ? "
-                        "ORDER BY created_at DESC, id DESC LIMIT 1", [kind, model])
+        rows = self.sql("SELECT * FROM model_runs WHERE kind = ? AND coalesce(json_extract_string(config_json, '$.model'), "
+                        "'paper') = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind, model])
         if rows.empty:
-            raise FilmkbError(f"{self.path}: no trained {model} model; train the {model} model first: filmkb {kind}")
+            how = f"filmkb {kind}" + (" --model paper" if model == "paper" else "")
+            others = self.sql("SELECT id FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind])
+            if others.empty:
+                raise FilmkbError(f"{self.path}: no trained model yet; run `{how}` first")
+            other = "recommended" if model == "paper" else "paper"
+            raise FilmkbError(f"{self.path}: no trained {model} model (the latest train run, {others['id'].iloc[0]}, is "
+                              f"the {other} model: use it with --model {other} or --run); run `{how}` first")
         return rows.iloc[0].to_dict()

@@ -183,7 +183,7 @@ def test_plot_file_is_a_png_and_diverse_spreads_the_temperatures(db, tmp_path):
 
 def test_suggest_needs_a_trained_recommended_model(db_path):
     result = run(db_path, "suggest")
-    assert result.exit_code == 1 and "train the recommended model first: filmkb train" in result.output
+    assert result.exit_code == 1 and "run `filmkb train` first" in result.output
 
 
 def test_ml_suggest_returns_a_dataframe(db):
@@ -225,5 +225,5 @@ def test_a_later_paper_ensemble_run_is_passed_over_for_the_latest_recommended_on
     assert filmkb.suggest is job
     res = filmkb.suggest(db, {"substrate": ["MgO"], "temp_c": "600"}, top=1, store=False)
     assert res.model_run_id == recommended
-    refused = run(db, "suggest", "--run", "train-paper-later")
+    refused = run(db, "suggest", "--run", "train-paper-later", "--model", "recommended")
     assert refused.exit_code == 1 and "is not a recommended-model run" in refused.output

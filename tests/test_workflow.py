@@ -74,7 +74,7 @@ def test_saved_members_load_and_predict_like_the_trained_ensemble(trained):
 def test_predict_conditions_and_films_stores_each_prediction_with_the_run(trained, tmp_path):
     path, res = _copy(trained, tmp_path)
     out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700,
-                       "thickness_nm": 300, "method": "PLD"}], db=path, films=[3])
+                       "thickness_nm": 300, "method": "PLD"}], db=path, films=[3], model="paper")
     f = out.frame
     assert out.run_id == res.run_id and out.warnings == [] and out.stored == 2
     assert np.allclose(f["log10_sigma_mean"], -f["neg_log10_sigma_mean"])
@@ -91,7 +91,8 @@ def test_predict_conditions_and_films_stores_each_prediction_with_the_run(traine
 def test_conditions_outside_the_training_range_are_flagged(trained, tmp_path):
     path, _ = _copy(trained, tmp_path)
     out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300},
-                      {"substrate": "MgO", "deposition_temp_c": 1500, "thickness_nm": 300}], db=path, store=False)
+                      {"substrate": "MgO", "deposition_temp_c": 1500, "thickness_nm": 300}], db=path, store=False,
+                     model="paper")
     assert out.frame["extrapolation"].iloc[0] == ""
     assert "inv_t_dep" in out.frame["extrapolation"].iloc[1]
     assert out.stored == 0
@@ -101,20 +102,20 @@ def test_predict_warns_that_the_model_is_stale_after_an_ingest(trained, tmp_path
     path, res = _copy(trained, tmp_path)
     result = CliRunner().invoke(main, ["--db", path, "ingest", str(TEMPLATE)])
     assert result.exit_code == 0, result.output
-    out = filmkb.predict(db=path, films="all", store=False)
+    out = filmkb.predict(db=path, films="all", store=False, model="paper")
     assert out.stale and "filmkb train" in out.warnings[0] and "2 film(s) added" in out.warnings[0]
-    cli = CliRunner().invoke(main, ["--db", path, "predict", "--film", "1", "--no-store"])
+    cli = CliRunner().invoke(main, ["--db", path, "predict", "--film", "1", "--no-store", "--model", "paper"])
     assert cli.exit_code == 0 and "is stale" in cli.output and "retrain with `filmkb train`" in cli.output
 
 
 def test_explain_is_additive_stored_with_its_run_and_plotted(trained, tmp_path):
     path, res = _copy(trained, tmp_path)
-    ex = filmkb.explain(path, out_dir=tmp_path / "fig")
+    ex = filmkb.explain(path, out_dir=tmp_path / "fig", model="paper")
     gap = ex.values.sum(axis=1) + ex.base_value - ex.predictions
     assert float(gap.abs().max()) < 1e-8
     direct = res.model.predict_mean(ex.features.to_numpy())
     np.testing.assert_allclose(ex.predictions.to_numpy(), direct, atol=1e-9)
-    filmkb.explain(path)  # a second explain of the same run replaces its values
+    filmkb.explain(path, run_id=res.run_id)  # a second explain of the same run replaces its values
     with kb.open(path) as k:
         rows = k.sql("SELECT * FROM shap_values")
     assert len(rows) == 26 * 7 and set(rows["run_id"]) == {res.run_id}
@@ -127,7 +128,7 @@ def test_cli_predict_options_and_bad_csv(trained, tmp_path):
     path, res = _copy(trained, tmp_path)
     ok = CliRunner().invoke(main, ["--db", path, "predict", "--composition", "Li7La3Zr2O12", "--method", "PLD",
                                    "--substrate", "MgO", "--orientation", "100", "--temp-c", "700 °C",
-                                   "--thickness-nm", "0.3 um", "--format", "json"])
+                                   "--thickness-nm", "0.3 um", "--format", "json", "--model", "paper"])
     assert ok.exit_code == 0, ok.output
     row = json.loads(ok.output)[0]
     assert row["thickness_nm"] == pytest.approx(300) and row["sigma_low_s_cm"] < row["sigma_s_cm"]
