@@ -107,7 +107,7 @@ def _print_table(frame, title: str | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(visible(title)) if title else None, show_lines=False)
+    table = Table(title=Text(visible(title), style="table.title") if title else None, show_lines=False)
     for col in frame.columns:
         table.add_column(Text(visible(str(col))), overflow="fold")
     for row in frame.itertuples(index=False):

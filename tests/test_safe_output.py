@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from filmkb.cli import main
 from filmkb.ingest.readers import read_csv
-from filmkb.schema.cells import neutralise, unneutralise, visible
+from filmkb.schema.cells import neutralise, neutralised_frame, unneutralise, visible
 
 FORMULA = "=cmd|' /C calc'!A0"
 JOURNAL = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -90,6 +90,19 @@ def stored(db) -> list[tuple]:
 def test_neutralise_prefixes_formulas_leaves_numbers_and_is_undone_exactly(text, written):
     assert neutralise(text) == written
     assert unneutralise(written) == text
+
+
+def test_neutralised_frame_agrees_with_the_rule_for_text_and_object_columns():
+    import pandas as pd
+
+    texts = [FORMULA, "-0.5", QUOTED, "''=x", "'-0.5", "-5 °C", "@a", "\t=x", "plain", "", "-", "-NaN", None]
+    frame = pd.DataFrame({"s": texts, "o": pd.Series(texts, dtype=object), "x": range(len(texts)),
+                          "f": [-0.5] * len(texts)})
+    out = neutralised_frame(frame.rename(columns={"x": "=x"}))
+    expected = [None if t is None else neutralise(t) for t in texts]
+    for column in ("s", "o"):
+        assert [None if pd.isna(v) else v for v in out[column]] == expected, column
+    assert list(out.columns) == ["s", "o", "'=x", "f"] and (out["f"] == -0.5).all()
 
 
 def test_visible_escapes_controls_but_keeps_newline_and_tab():
