@@ -249,3 +249,12 @@ def test_raw_is_documented(built_db):
         help_text = " ".join(ok(cli(built_db, command, "--help")).output.split())
         assert "--raw" in help_text and "OWASP" in help_text, command
     assert "--max-rows" in ok(cli(built_db, "query", "--help")).output
+
+
+def test_query_note_says_when_counting_stopped_at_the_timeout(built_db):
+    sql = "SELECT range, md5(repeat(range::VARCHAR, 200)) AS h FROM range(20000000)"  # GBs to hash past row 3
+    result = ok(cli(built_db, "query", sql, "--max-rows", "3", "--timeout", "2"))
+    assert "│ 2     │" in result.stdout
+    note = result.stdout.splitlines()[-1]
+    assert note.startswith("... at least ") and note.endswith(
+        " more rows not shown (counting stopped at the --timeout; use --max-rows or --format csv)"), note
