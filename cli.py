@@ -107,7 +107,7 @@ def _print_table(frame, title: str | None = None) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=Text(visible(title)) if title else None, show_lines=False)
+    table = Table(title=Text(visible(title), style="table.title") if title else None, show_lines=False)
     for col in frame.columns:
         table.add_column(Text(visible(str(col))), overflow="fold")
     for row in frame.itertuples(index=False):
@@ -238,23 +238,24 @@ def _write_query(chunks, fmt: str, limit: int, raw: bool) -> None:
     elif fmt == "json":
         _echo("\n]" if written else "[]")
     if leftover:
-        more = _count_rest(chunks, leftover)
-        where = "(use --max-rows or --format csv)" if fmt == "table" else f"(--max-rows {limit})"
-        _echo(f"... {more} more rows not shown {where}", err=fmt != "table")
+        more, why = _count_rest(chunks, leftover)
+        where = "use --max-rows or --format csv" if fmt == "table" else f"--max-rows {limit}"
+        _echo(f"... {more} more rows not shown ({why + '; ' if why else ''}{where})", err=fmt != "table")
 
 
-def _count_rest(chunks, counted: int) -> str:
-    """How many rows the rest of a query holds, counted up to COUNT_MAX_ROWS and within its --timeout."""
+def _count_rest(chunks, counted: int) -> tuple[str, str | None]:
+    """How many rows the rest of a query holds, counted up to COUNT_MAX_ROWS and within its --timeout:
+    (the number as said, why counting stopped early or None)."""
     from .kb.db import QueryTimeout
 
     try:
         for chunk in chunks:
             counted += len(chunk)
             if counted > COUNT_MAX_ROWS:
-                return f"more than {COUNT_MAX_ROWS:,}"
+                return f"more than {COUNT_MAX_ROWS:,}", None
     except QueryTimeout:
-        return f"at least {counted:,} (counting them reached the --timeout)"
-    return f"{counted:,}"
+        return f"at least {counted:,}", "counting stopped at the --timeout"
+    return f"{counted:,}", None
 
 
 @main.command()

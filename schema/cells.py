@@ -18,6 +18,7 @@ import re
 
 FORMULA_START = frozenset("=+-@\t\r")
 _NUMBER = re.compile(r"[+-]?(?:(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|inf|infinity|nan)", re.IGNORECASE)
+_SUSPECT = re.compile("'*[=+\\-@\t\r]")
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 __all__ = ["FORMULA_START", "neutralise", "neutralised_frame", "unneutralise", "visible"]
@@ -45,9 +46,20 @@ def neutralised_frame(frame):
     """A copy of a DataFrame whose text cells and column names are neutralised (numbers stay numbers)."""
     out = frame.rename(columns=lambda c: neutralise(c) if isinstance(c, str) else c)
     for i, dtype in enumerate(frame.dtypes):
-        if dtype == object or str(dtype) in ("str", "string"):
+        if str(dtype) in ("str", "string"):
+            out.isetitem(i, _neutralised_strings(frame.iloc[:, i]))
+        elif dtype == object:
             out.isetitem(i, frame.iloc[:, i].map(neutralise, na_action="ignore"))
     return out
+
+
+def _neutralised_strings(column):
+    """`neutralise` over a pandas string column, vectorised (most columns hold no formula at all)."""
+    suspect = column.str.match(_SUSPECT.pattern, na=False)
+    if not suspect.any():
+        return column
+    number = column.str.lstrip("'").str.fullmatch(_NUMBER.pattern, flags=re.IGNORECASE, na=False)
+    return column.mask(suspect & ~number, "'" + column)
 
 
 def visible(text: str) -> str:

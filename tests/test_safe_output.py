@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from filmkb.cli import main
 from filmkb.ingest.readers import read_csv
-from filmkb.schema.cells import neutralise, unneutralise, visible
+from filmkb.schema.cells import neutralise, neutralised_frame, unneutralise, visible
 
 FORMULA = "=cmd|' /C calc'!A0"
 JOURNAL = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -92,6 +92,19 @@ def test_neutralise_prefixes_formulas_leaves_numbers_and_is_undone_exactly(text,
     assert unneutralise(written) == text
 
 
+def test_neutralised_frame_agrees_with_the_rule_for_text_and_object_columns():
+    import pandas as pd
+
+    texts = [FORMULA, "-0.5", QUOTED, "''=x", "'-0.5", "-5 °C", "@a", "\t=x", "plain", "", "-", "-NaN", None]
+    frame = pd.DataFrame({"s": texts, "o": pd.Series(texts, dtype=object), "x": range(len(texts)),
+                          "f": [-0.5] * len(texts)})
+    out = neutralised_frame(frame.rename(columns={"x": "=x"}))
+    expected = [None if t is None else neutralise(t) for t in texts]
+    for column in ("s", "o"):
+        assert [None if pd.isna(v) else v for v in out[column]] == expected, column
+    assert list(out.columns) == ["s", "o", "'=x", "f"] and (out["f"] == -0.5).all()
+
+
 def test_visible_escapes_controls_but_keeps_newline_and_tab():
     assert visible("a\x1b[2J\x07\x9b\u202eb\n\tc\r") == "a\\u001b[2J\\u0007\\u009b\\u202eb\n\tc\\u000d"
 
@@ -111,7 +124,8 @@ def test_export_csv_is_neutralised_and_raw_writes_what_is_stored(hostile_db, tmp
     raw_cells = set(cells((raw / "films.csv").read_text()) + cells((raw / "publications.csv").read_text()))
     assert {FORMULA, JOURNAL, QUOTED, ESCAPES} <= raw_cells
     # the entries are ingest's input, written in the form ingest reads back, --raw or not
-    assert (raw / "entries" / "batch-0002-films.csv").read_text() == (out / "entries" / "batch-0002-films.csv").read_text()
+    entries = Path("entries") / "batch-0002-films.csv"
+    assert (raw / entries).read_text() == (out / entries).read_text()
 
 
 def test_round_trip_gives_back_formulas_quotes_and_escapes_unchanged(hostile_db, tmp_path):
@@ -236,3 +250,12 @@ def test_raw_is_documented(built_db):
         help_text = " ".join(ok(cli(built_db, command, "--help")).output.split())
         assert "--raw" in help_text and "OWASP" in help_text, command
     assert "--max-rows" in ok(cli(built_db, "query", "--help")).output
+
+
+def test_query_note_says_when_counting_stopped_at_the_timeout(built_db):
+    sql = "SELECT range, md5(repeat(range::VARCHAR, 200)) AS h FROM range(20000000)"  # GBs to hash past row 3
+    result = ok(cli(built_db, "query", sql, "--max-rows", "3", "--timeout", "2"))
+    assert "│ 2     │" in result.stdout
+    note = result.stdout.splitlines()[-1]
+    assert note.startswith("... at least ") and note.endswith(
+        " more rows not shown (counting stopped at the --timeout; use --max-rows or --format csv)"), note
