@@ -17,6 +17,7 @@ from filmkb.cli import main
 from filmkb.errors import FilmkbError
 from filmkb.ml import ensemble, model_state, recommended
 from filmkb.ml.artifacts import load_npz, save_npz, sha256
+from filmkb.ml.domain import Domain
 from filmkb.ml.lstm import PAPER
 from filmkb.ml.select import Candidate
 from filmkb.schema.descriptors import MODEL_COLUMNS, PAPER7
@@ -103,6 +104,23 @@ def test_predictions_after_loading_are_the_trained_models_bit_for_bit(run):
             np.testing.assert_array_equal(after[key], before[key], err_msg=key)
     assert loaded.chosen_ == res.model.chosen_ and loaded.fitted_.choice == res.model.fitted_.choice
     assert _predict(path).exit_code == 0
+
+
+def test_a_procedure_that_chose_a_descriptor_model_reloads_bit_for_bit(run, tmp_path):
+    path, res = run
+    with kb.open(path) as k:
+        m = k.model_matrix()
+    X, y, groups = m[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), m[kb.TARGET].to_numpy(), m["reference_id"].to_numpy()
+    model, _ = recommended.load(res.directory)  # a private copy, then as if it had chosen extra trees
+    model.chosen_ = Candidate("et", "extended")
+    model.f_ = model.chosen_.model(3, 2).fit(X[:, model.columns["extended"]], y)
+    model.fitted_.domain = Domain().fit(X[:, model.columns["extended"]], groups)  # its own descriptors' domain
+    recommended.save(model, tmp_path / "et", {"descriptors": list(MODEL_COLUMNS)})
+    loaded, manifest = recommended.load(tmp_path / "et")
+    assert manifest["chosen"] == "et:extended" and loaded.chosen_ == model.chosen_
+    before, after = model.predict_parts(X * 1.01, groups), loaded.predict_parts(X * 1.01, groups)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
 
 
 def test_a_pickle_in_place_of_the_model_runs_nothing_and_is_refused_in_one_line(run, kept, tmp_path):
