@@ -5,6 +5,7 @@ name a file outside its run's folder. Every candidate family round-trips to the 
 import json
 import pickle
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -236,7 +237,17 @@ def test_every_candidate_family_reloads_to_the_same_predictions(family, matrix, 
     assert type(back) is type(model) and back.get_params().keys() == model.get_params().keys()
 
 
+def _modules(config) -> set:
+    """Every Python module a Keras config names (a custom object would name its own)."""
+    if isinstance(config, dict):
+        return ({config["module"]} if isinstance(config.get("module"), str) else set()).union(
+            *[_modules(v) for v in config.values()])
+    return set().union(*[_modules(v) for v in config]) if isinstance(config, list) else set()
+
+
 def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
+    import keras
+
     X, y = matrix
     model = _fitted("ensemble", X, y)
     directory = tmp_path / "run"
@@ -244,6 +255,11 @@ def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
     loaded, _ = ensemble.load(directory)
     np.testing.assert_array_equal(loaded.parts(X)["mean"], model.parts(X)["mean"])
     member = directory / "lstm" / "member_001.keras"
+    config = zipfile.ZipFile(member).read("config.json")
+    assert all(m.split(".")[0] == "keras" for m in _modules(json.loads(config))) and b"Lambda" not in config
+    exported = keras.saving.load_model(member, safe_mode=True, compile=False)  # plain Keras: no custom object
+    np.testing.assert_allclose(exported.predict(X.astype("float32"), verbose=0)[:, 0], model.lstm.predict_members(X).mean[1],
+                               atol=1e-4)
     good = member.read_bytes()
     member.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
     with pytest.raises(FilmkbError, match="member_001.keras: hash does not match the run's manifest"):
