@@ -5,6 +5,7 @@ name a file outside its run's folder. Every candidate family round-trips to the 
 import json
 import pickle
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from filmkb.cli import main
 from filmkb.errors import FilmkbError
 from filmkb.ml import ensemble, model_state, recommended
 from filmkb.ml.artifacts import load_npz, save_npz, sha256
+from filmkb.ml.domain import Domain
 from filmkb.ml.lstm import PAPER
 from filmkb.ml.select import Candidate
 from filmkb.schema.descriptors import MODEL_COLUMNS, PAPER7
@@ -103,6 +105,23 @@ def test_predictions_after_loading_are_the_trained_models_bit_for_bit(run):
             np.testing.assert_array_equal(after[key], before[key], err_msg=key)
     assert loaded.chosen_ == res.model.chosen_ and loaded.fitted_.choice == res.model.fitted_.choice
     assert _predict(path).exit_code == 0
+
+
+def test_a_procedure_that_chose_a_descriptor_model_reloads_bit_for_bit(run, tmp_path):
+    path, res = run
+    with kb.open(path) as k:
+        m = k.model_matrix()
+    X, y, groups = m[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), m[kb.TARGET].to_numpy(), m["reference_id"].to_numpy()
+    model, _ = recommended.load(res.directory)  # a private copy, then as if it had chosen extra trees
+    model.chosen_ = Candidate("et", "extended")
+    model.f_ = model.chosen_.model(3, 2).fit(X[:, model.columns["extended"]], y)
+    model.fitted_.domain = Domain().fit(X[:, model.columns["extended"]], groups)  # its own descriptors' domain
+    recommended.save(model, tmp_path / "et", {"descriptors": list(MODEL_COLUMNS)})
+    loaded, manifest = recommended.load(tmp_path / "et")
+    assert manifest["chosen"] == "et:extended" and loaded.chosen_ == model.chosen_
+    before, after = model.predict_parts(X * 1.01, groups), loaded.predict_parts(X * 1.01, groups)
+    for key in before:
+        np.testing.assert_array_equal(after[key], before[key], err_msg=key)
 
 
 def test_a_pickle_in_place_of_the_model_runs_nothing_and_is_refused_in_one_line(run, kept, tmp_path):
@@ -218,7 +237,17 @@ def test_every_candidate_family_reloads_to_the_same_predictions(family, matrix, 
     assert type(back) is type(model) and back.get_params().keys() == model.get_params().keys()
 
 
+def _modules(config) -> set:
+    """Every Python module a Keras config names (a custom object would name its own)."""
+    if isinstance(config, dict):
+        return ({config["module"]} if isinstance(config.get("module"), str) else set()).union(
+            *[_modules(v) for v in config.values()])
+    return set().union(*[_modules(v) for v in config]) if isinstance(config, list) else set()
+
+
 def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
+    import keras
+
     X, y = matrix
     model = _fitted("ensemble", X, y)
     directory = tmp_path / "run"
@@ -226,6 +255,11 @@ def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
     loaded, _ = ensemble.load(directory)
     np.testing.assert_array_equal(loaded.parts(X)["mean"], model.parts(X)["mean"])
     member = directory / "lstm" / "member_001.keras"
+    config = zipfile.ZipFile(member).read("config.json")
+    assert all(m.split(".")[0] == "keras" for m in _modules(json.loads(config))) and b"Lambda" not in config
+    exported = keras.saving.load_model(member, safe_mode=True, compile=False)  # plain Keras: no custom object
+    np.testing.assert_allclose(exported.predict(X.astype("float32"), verbose=0)[:, 0], model.lstm.predict_members(X).mean[1],
+                               atol=1e-4)
     good = member.read_bytes()
     member.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
     with pytest.raises(FilmkbError, match="member_001.keras: hash does not match the run's manifest"):

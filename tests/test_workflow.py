@@ -60,7 +60,7 @@ def test_saved_members_load_and_predict_like_the_trained_ensemble(trained):
     path, res = trained
     X = res.model.X_train_
     lstm = res.model.lstm.predict_members(X).mean
-    member = keras.saving.load_model(res.directory / "lstm" / "member_001.keras")
+    member = keras.saving.load_model(res.directory / "lstm" / "member_001.keras", safe_mode=True)
     alone = np.asarray(member.predict(X.astype("float32"), verbose=0))[:, 0]
     np.testing.assert_allclose(alone, lstm[1], atol=1e-4)
     loaded, _ = ensemble.load(res.directory)
