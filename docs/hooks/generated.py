@@ -1,0 +1,128 @@
+"""MkDocs hook: fills the pages' generated parts from the code itself, so they cannot drift.
+
+A page asks for a part with an HTML comment on its own line:
+
+    <!-- generated: tables -->        every table of schema/tables.py: column, type, unit, description
+    <!-- generated: views -->         every view of schema/views/*.sql: its header comment and its columns
+    <!-- generated: benchmarks -->    the table each benchmark script last wrote to benchmarks/results/
+    <!-- include: CHANGELOG.md -->    a file of the repository, verbatim
+
+Everything here is cheap (an in-memory DuckDB with the empty schema); no benchmark is run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+MARKER = re.compile(r"^<!-- (generated|include): (\S+) -->$", re.M)
+
+# unit suffixes of column names (schema/tables.py: "Units are canonical and stated in the column name")
+UNITS = [("_s_cm", "S/cm"), ("_per_k", "1/K"), ("_angstrom", "Å"), ("_gpa", "GPa"), ("_nm", "nm"), ("_ev", "eV"),
+         ("_c", "°C"), ("_k", "K")]
+
+
+def _unit(column: str) -> str:
+    for suffix, unit in UNITS:
+        if column.endswith(suffix):
+            return unit
+    return ""
+
+
+def _cell(text) -> str:
+    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")
+
+
+def _table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _connection():
+    """An in-memory DuckDB holding filmkb's empty schema and every view."""
+    import duckdb
+
+    from filmkb.kb import db
+
+    con = duckdb.connect(":memory:")
+    db.create_schema(con)
+    db.apply_views(con)
+    return con
+
+
+def _models() -> dict:
+    """table name -> SQLModel class, for the Field descriptions."""
+    from sqlmodel import SQLModel
+
+    from filmkb.schema import tables  # noqa: F401  (registers the tables)
+
+    return {m.class_.__tablename__: m.class_ for m in SQLModel._sa_registry.mappers}
+
+
+def tables() -> str:
+    con, models = _connection(), _models()
+    from sqlmodel import SQLModel
+
+    out = []
+    for table in SQLModel.metadata.sorted_tables:
+        cls = models.get(table.name)
+        doc = " ".join((cls.__doc__ or "").split()) if cls is not None else ""
+        fields = getattr(cls, "model_fields", {}) if cls is not None else {}
+        types = dict(con.execute(f"SELECT column_name, data_type FROM information_schema.columns "
+                                 f"WHERE table_name = '{table.name}' ORDER BY ordinal_position").fetchall())
+        rows = []
+        for column in table.columns:
+            info = fields.get(column.name)
+            rows.append([f"`{column.name}`", types.get(column.name, str(column.type)), _unit(column.name),
+                         (info.description if info is not None else "") or ""])
+        out.append(f"### `{table.name}`\n\n{doc}\n\n" + _table(["column", "type", "unit", "description"], rows))
+    return "\n\n".join(out)
+
+
+def views() -> str:
+    from filmkb.kb import db
+
+    con = _connection()
+    out = []
+    for path in db.view_files():
+        text = path.read_text(encoding="utf-8")
+        name = re.search(r"CREATE OR REPLACE VIEW (\w+)", text).group(1)
+        header = "\n".join(line[2:].removeprefix(" ") for line in text.splitlines() if line.startswith("--"))
+        header = header.split("\n\n")[0]
+        stated = dict(re.findall(r"^\s+(\w+)\s.*\[([^\]]+)\]\s*$", header, re.M))  # "name  what  [unit]"
+        rows = [[f"`{c}`", t, stated.get(c) or _unit(c)] for c, t in con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()]
+        out.append(f"### `{name}`\n\nFrom `schema/views/{path.name}`:\n\n```text\n{header}\n```\n\n"
+                   + _table(["column", "type", "unit"], rows))
+    return "\n\n".join(out)
+
+
+def benchmarks() -> str:
+    """benchmarks/results/NAME.md as each script wrote it, one section per script."""
+    out = []
+    for script in sorted((ROOT / "benchmarks").glob("*.py")):
+        if script.name.startswith("_"):
+            continue
+        doc = (script.read_text(encoding="utf-8").split('"""')[1].strip().splitlines() or [""])[0]
+        result = ROOT / "benchmarks" / "results" / f"{script.stem}.md"
+        body = (result.read_text(encoding="utf-8").strip() if result.exists() else
+                f"No result is committed yet: `python benchmarks/{script.name} --markdown "
+                f"benchmarks/results/{script.stem}.md` writes it.")
+        out.append(f"## `{script.name}`\n\n{doc}\n\n{body}")
+    return "\n\n".join(out)
+
+
+GENERATORS = {"tables": tables, "views": views, "benchmarks": benchmarks}
+
+
+def on_page_markdown(markdown: str, page, config, files) -> str:
+    def replace(match: re.Match) -> str:
+        kind, arg = match.groups()
+        if kind == "include":
+            return (ROOT / arg).read_text(encoding="utf-8")
+        return GENERATORS[arg]()
+
+    return MARKER.sub(replace, markdown)
