@@ -3,7 +3,7 @@ drafts reproduce the curated rows in data/seed_films.csv.
 
     python benchmarks/extract_speed.py [--paper PATH] [--repeats N] [--markdown FILE]
 
-The seed paper's text is not part of the repository: give it with --paper or $FILMKB_SEED_PAPER;
+The seed paper's text is not part of the repository: give it with --paper or $FILMKB_SEED_TEXT;
 without either, ../shared/seed/000_29cc666e3bd4078c.txt beside the repository is tried.
 
 Three figures: the whole command as a user runs it (a fresh `filmkb` process: Python start-up,
@@ -26,7 +26,7 @@ from pathlib import Path
 import _markdown
 
 SEED_NAME = "000_29cc666e3bd4078c.txt"
-SEED = Path(os.environ.get("FILMKB_SEED_PAPER") or Path(__file__).resolve().parents[2] / "shared/seed" / SEED_NAME)
+SEED = Path(os.environ.get("FILMKB_SEED_TEXT") or Path(__file__).resolve().parents[2] / "shared/seed" / SEED_NAME)
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     _markdown.add_option(parser)
     args = parser.parse_args()
     if not args.paper.is_file():
-        sys.exit(f"no paper at {args.paper}: give the seed paper's text with --paper PATH or $FILMKB_SEED_PAPER")
+        sys.exit(f"no paper at {args.paper}: give the seed paper's text with --paper PATH or $FILMKB_SEED_TEXT")
     rows = []
 
     work = Path(tempfile.mkdtemp(prefix="filmkb-extract-"))

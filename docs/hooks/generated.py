@@ -5,6 +5,9 @@ A page asks for a part with an HTML comment on its own line:
     <!-- generated: tables -->        every table of schema/tables.py: column, type, unit, description
     <!-- generated: views -->         every view of schema/views/*.sql: its header comment and its columns
     <!-- generated: benchmarks -->    the table each benchmark script last wrote to benchmarks/results/
+    <!-- generated: template-columns -->  the ingest template's columns (ingest/entries.py)
+    <!-- generated: abbreviations -->  composition abbreviations and their nominal formulas (ingest/normalise.py)
+    <!-- generated: aliases -->       the curated methods and substrates with every alias (data/*.csv)
     <!-- include: CHANGELOG.md -->    a file of the repository, verbatim
 
 Everything here is cheap (an in-memory DuckDB with the empty schema); no benchmark is run.
@@ -115,7 +118,34 @@ def benchmarks() -> str:
     return "\n\n".join(out)
 
 
-GENERATORS = {"tables": tables, "views": views, "benchmarks": benchmarks}
+def template_columns() -> str:
+    from filmkb.ingest.entries import TEMPLATE_COLUMNS
+
+    return "```text\n" + ", ".join(TEMPLATE_COLUMNS) + "\n```"
+
+
+def abbreviations() -> str:
+    from filmkb.ingest.normalise import ABBREVIATIONS
+
+    return _table(["written (any case)", "nominal formula"], [[f"`{k}`", v] for k, v in ABBREVIATIONS.items()])
+
+
+def aliases() -> str:
+    import csv
+
+    def rows(name: str, columns: list[str]) -> list[list[str]]:
+        with open(ROOT / "data" / name, newline="", encoding="utf-8") as handle:
+            return [[r[c] if c != "aliases" else ", ".join(r[c].split("|")) for c in columns]
+                    for r in csv.DictReader(handle)]
+
+    return ("Deposition methods (`data/methods.csv`):\n\n"
+            + _table(["method", "family", "aliases (any case)"], rows("methods.csv", ["name", "family", "aliases"]))
+            + "\n\nSubstrates (`data/substrates.csv`; an orientation may follow in parentheses, `STO (100)`):\n\n"
+            + _table(["substrate", "formula", "aliases (any case)"], rows("substrates.csv", ["name", "formula", "aliases"])))
+
+
+GENERATORS = {"tables": tables, "views": views, "benchmarks": benchmarks, "template-columns": template_columns,
+              "abbreviations": abbreviations, "aliases": aliases}
 
 
 def on_page_markdown(markdown: str, page, config, files) -> str:
