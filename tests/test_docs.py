@@ -101,3 +101,34 @@ def test_readme_tour_runs_on_a_fresh_database(tmp_path):
         assert done.returncode == 0, f"$ {command}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
         assert "Traceback" not in done.stderr, f"$ {command}\n{done.stderr[-2000:]}"
     assert (tmp_path / "filmkb.duckdb").exists()
+
+
+def documented_invocations() -> list[tuple[str, str]]:
+    """(page, line) for every `$ filmkb ...` line in README.md and docs/*.md."""
+    pages = [README, *sorted((ROOT / "docs").glob("*.md"))]
+    return [(page.name, line[2:]) for page in pages for line in page.read_text(encoding="utf-8").splitlines()
+            if line.startswith("$ filmkb")]
+
+
+def problems(line: str) -> list[str]:
+    """What is wrong with one documented `filmkb ...` line: an unknown command or option."""
+    from filmkb.cli import main
+
+    words = line.split("#")[0].split()[1:]
+    while words and words[0].startswith("--"):  # group options: --db PATH
+        words = words[2:]
+    command = main.commands.get(words[0]) if words else None
+    if command is None:
+        return [f"no command {words[:1]}"]
+    known = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)} | {"--help"}
+    return [f"{command.name} has no option {w}" for w in words if w.startswith("--") and w.split("=")[0] not in known]
+
+
+def test_documented_commands_and_options_exist():
+    """Every `$ filmkb COMMAND --option` in the README and the docs names a real command and option."""
+    assert problems("filmkb films --colour red") and problems("filmkb film --substrate MgO")  # the check can fail
+    assert not problems("filmkb --db x.duckdb films --substrate MgO --format=csv")
+    invocations = documented_invocations()
+    assert len(invocations) > 20
+    wrong = [f"{page}: {line}: {problem}" for page, line in invocations for problem in problems(line)]
+    assert not wrong, "\n".join(wrong)
