@@ -69,6 +69,7 @@ def test_machine_path_pattern_catches_what_it_should():
     assert not MACHINE_PATH.search("https://example.org/home/page and ~/tmp/x")
 
 
+@pytest.mark.slow  # 5-16 s: Material, mkdocstrings and the CLI pages
 def test_mkdocs_build_strict(tmp_path):
     if shutil.which("mkdocs", path=_env()["PATH"]) is None:
         pytest.fail("mkdocs is not installed: pip install -e '.[docs]' (the test extra includes it)")
