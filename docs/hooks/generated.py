@@ -15,7 +15,11 @@ Everything here is cheap (an in-memory DuckDB with the empty schema); no benchma
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
+import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,6 +146,18 @@ def aliases() -> str:
             + _table(["method", "family", "aliases (any case)"], rows("methods.csv", ["name", "family", "aliases"]))
             + "\n\nSubstrates (`data/substrates.csv`; an orientation may follow in parentheses, `STO (100)`):\n\n"
             + _table(["substrate", "formula", "aliases (any case)"], rows("substrates.csv", ["name", "formula", "aliases"])))
+
+
+def on_startup(command: str, dirty: bool) -> None:
+    """Let mkdocstrings find the package. It looks for a folder named `filmkb`, but the repository root
+    *is* the package, under whatever name it was cloned (and an editable install maps the name to the
+    root, which griffe does not follow): a temporary folder holding a link `filmkb` -> the root is put
+    first on the search path for this build."""
+    folder = tempfile.mkdtemp(prefix="filmkb-docs-")
+    link = os.path.join(folder, "filmkb")
+    os.symlink(ROOT, link, target_is_directory=True)
+    sys.path.insert(0, folder)
+    atexit.register(lambda: (os.unlink(link), os.rmdir(folder)))  # the link only, never what it points to
 
 
 GENERATORS = {"tables": tables, "views": views, "benchmarks": benchmarks, "template-columns": template_columns,
