@@ -31,6 +31,8 @@ UNITS = [("_s_cm", "S/cm"), ("_per_k", "1/K"), ("_angstrom", "Å"), ("_gpa", "GP
 
 
 def _unit(column: str) -> str:
+    if column.endswith("log10_sigma"):
+        return "log10(S/cm)" if not column.startswith("neg_") else "−log10(S/cm)"
     for suffix, unit in UNITS:
         if column.endswith(suffix):
             return unit
@@ -89,21 +91,23 @@ def tables() -> str:
 
 
 def views() -> str:
+    """Each view's header comment, then its columns as DuckDB reports them. A header line
+    `name  what  [unit]` gives a column its meaning and unit, also in the later views that repeat it."""
     from filmkb.kb import db
 
-    con = _connection()
+    con, stated = _connection(), {}
     out = []
     for path in db.view_files():
         text = path.read_text(encoding="utf-8")
         name = re.search(r"CREATE OR REPLACE VIEW (\w+)", text).group(1)
         header = "\n".join(line[2:].removeprefix(" ") for line in text.splitlines() if line.startswith("--"))
-        header = header.split("\n\n")[0]
-        stated = dict(re.findall(r"^\s+(\w+)\s.*\[([^\]]+)\]\s*$", header, re.M))  # "name  what  [unit]"
-        rows = [[f"`{c}`", t, stated.get(c) or _unit(c)] for c, t in con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()]
+        stated |= {c: (what.strip(), unit) for c, what, unit in
+                   re.findall(r"^\s+(\w+)\s+(.*?)\s*\[([^\]]+)\]\s*$", header, re.M)}
+        columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                              f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()
+        rows = [[f"`{c}`", t, stated.get(c, ("", ""))[1] or _unit(c), stated.get(c, ("", ""))[0]] for c, t in columns]
         out.append(f"### `{name}`\n\nFrom `schema/views/{path.name}`:\n\n```text\n{header}\n```\n\n"
-                   + _table(["column", "type", "unit"], rows))
+                   + _table(["column", "type", "unit", "meaning"], rows))
     return "\n\n".join(out)
 
 
