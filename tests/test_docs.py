@@ -133,3 +133,18 @@ def test_documented_commands_and_options_exist():
     assert len(invocations) > 20
     wrong = [f"{page}: {line}: {problem}" for page, line in invocations for problem in problems(line)]
     assert not wrong, "\n".join(wrong)
+
+
+COMMIT = re.compile(r"(?<![\w.])(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
+DAY_WORDS = re.compile(r"this session|this machine|on this VM|the machine of the day|in the same hour", re.I)
+
+
+def test_prose_names_no_commit_and_no_machine_of_the_day():
+    """The README and the manual's own pages compare no commits and no machines: timings belong to the
+    benchmark tables, which name the one version they measured."""
+    assert COMMIT.search("ac51b08 took 146 s") and not COMMIT.search("doi:10.3390/batteries9090430")
+    pages = [README, ROOT / "CHANGELOG.md", ROOT / "benchmarks" / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    found = [f"{page.name}:{n}: {line.strip()}" for page in pages
+             for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1)
+             if COMMIT.search(line) or DAY_WORDS.search(line)]
+    assert not found, "\n".join(found)
