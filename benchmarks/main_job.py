@@ -1,7 +1,7 @@
 """Time the main job (`filmkb reproduce`) step by step on a freshly built database, count how often
 it opens and copies the database file, and time `predict` / `explain` on the model it trains.
 
-    python benchmarks/main_job.py [--repeats 10] [--full] [--workdir DIR]
+    python benchmarks/main_job.py [--repeats 10] [--full] [--workdir DIR] [--markdown FILE]
 
 The target: the default run (10 seeds) in about two minutes on 2 cores.
 """
@@ -12,6 +12,8 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+
+import _markdown
 
 
 def _cpu() -> float:
@@ -30,6 +32,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--full", action="store_true")
     parser.add_argument("--workdir", default=None)
+    _markdown.add_option(parser)
     args = parser.parse_args()
     import filmkb
 
@@ -42,7 +45,8 @@ def main() -> None:
 
         t = time.perf_counter()
         filmkb.init(db)  # the build, timed on its own; reproduce then finds the knowledge base up to date
-        print(f"{'init (build)':>16}: {time.perf_counter() - t:7.1f} s")
+        build = time.perf_counter() - t
+        print(f"{'init (build)':>16}: {build:7.1f} s")
         opened, copied = len(kb_db.OPENED), len(writer.COPIES)
         t, cpu = time.perf_counter(), _cpu()
         res = filmkb.reproduce(db, out_dir=work / "reports", repeats=args.repeats, full=args.full, say=lambda s: None)
@@ -53,12 +57,18 @@ def main() -> None:
               f"{cpu / total:.2f} cores busy on average)")
         print(f"{'database':>16}: opened {len(kb_db.OPENED) - opened} times, copied {len(writer.COPIES) - copied} "
               f"time(s) by reproduce")
+        rows = [["init (build)", f"{build:.1f}"], *[[step, f"{s:.1f}"] for step, s in res.timings.items()],
+                [f"reproduce total (wall; {cpu:.0f} s of CPU)", f"{total:.1f}"]]
         t = time.perf_counter()
         out = filmkb.predict([{"substrate": "MgO", "deposition_temp_c": 700, "thickness_nm": 300}], db=db, films="all")
-        print(f"{'predict':>16}: {time.perf_counter() - t:7.1f} s for {len(out.frame)} rows (models loaded from disk)")
+        predict = time.perf_counter() - t
+        print(f"{'predict':>16}: {predict:7.1f} s for {len(out.frame)} rows (models loaded from disk)")
+        rows.append([f"predict, {len(out.frame)} rows (models loaded from disk)", f"{predict:.1f}"])
         t = time.perf_counter()
         filmkb.explain(db, run_id=res.train_run)
         print(f"{'explain again':>16}: {time.perf_counter() - t:7.1f} s")
+        rows.append(["explain again (compiled)", f"{time.perf_counter() - t:.1f}"])
+        _markdown.write(args.markdown, _markdown.table(["step", "seconds"], rows))
 
 
 if __name__ == "__main__":

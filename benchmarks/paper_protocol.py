@@ -4,7 +4,7 @@ trained with the many-copies engine, against sequential ``model.fit``.
 
     python benchmarks/paper_protocol.py [--db PATH] [--repeats 100] [--epochs 3200]
                                         [--folds film|reference] [--arrangement features|steps]
-                                        [--sequential 2] [--json OUT]
+                                        [--sequential 2] [--json OUT] [--markdown FILE]
 
 Prints the wall time (XLA compiles included), models per second, the LOO metrics of LSTM, PBP
 and the ensemble beside the paper's, and the speed-up against sequential fitting: ``--sequential``
@@ -21,6 +21,8 @@ import os
 import tempfile
 import time
 from pathlib import Path
+
+import _markdown
 
 
 
@@ -56,6 +58,30 @@ def _print_metrics(metrics: dict) -> None:
                   f"{m['coverage_1s']:7.2f}{m['coverage_2s']:7.2f}{ref}")
 
 
+def _markdown_body(out: dict, metrics: dict) -> str:
+    """The run's speed and its metrics beside the paper's, as markdown tables."""
+    from filmkb.ml.evaluate import PAPER_METRICS
+
+    speed = [[f"{out['n_lstm_models']} LSTM + {out['n_pbp_models']} PBP models, wall (compiles included)",
+              f"{out['wall_s']:.1f} s ({out['models_per_s']:.1f} models/s)"],
+             ["of which the LSTMs", f"{out['lstm_s']:.1f} s"], ["of which PBP", f"{out['pbp_s']:.1f} s"]]
+    if "sequential_fit_s" in out:
+        speed.append(["sequential `model.fit`, one LSTM (mean of the timed fits)",
+                      f"{sum(out['sequential_fit_s']) / len(out['sequential_fit_s']):.1f} s"])
+        speed.append(["speed-up over sequential fits, whole protocol", f"{out['speedup_wall']:.0f}x"])
+    rows = []
+    for subset in ("all", "figure6"):
+        for model, m in metrics[subset].items():
+            p = PAPER_METRICS.get(model) if subset == "all" else None
+            rows.append([subset, model, f"{m['r2']:.2f}", f"{m['rmse']:.3f}", f"{m['mape']:.3f}", f"{m['nll']:.2f}",
+                         f"{m['coverage_1s']:.2f} / {m['coverage_2s']:.2f}",
+                         f"{p['r2']:.2f} / {p['rmse']:.3f} / {p['mape']:.3f}" if p else ""])
+    return (f"{out['n_films']} films, folds {out['folds']}, {out['repeats']} repeats, {out['epochs']} epochs.\n\n"
+            + _markdown.table(["measure", "value"], speed) + "\n\n"
+            + _markdown.table(["films", "model", "R²", "RMSE", "MAPE", "NLL", "in 68 % / 95 %",
+                               "paper R² / RMSE / MAPE"], rows))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", help="knowledge base (default: build one from data/ in a temp dir)")
@@ -66,6 +92,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sequential", type=int, default=2, help="model.fit runs to time (0: skip)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", help="write the figures to this file")
+    _markdown.add_option(parser)
     args = parser.parse_args(argv)
 
     import jax
@@ -112,6 +139,7 @@ def main(argv=None) -> int:
     _print_metrics(res.metrics)
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=2))
+    _markdown.write(args.markdown, _markdown_body(out, res.metrics))
     return 0
 
 

@@ -6,7 +6,7 @@ per dataset, test RMSE and test log-likelihood (mean +- standard error over spli
 std(ddof=0)/sqrt(n_splits)) beside the published numbers, plus the seconds per split.
 
     python benchmarks/pbp_uci.py [--data DIR] [--datasets boston,yacht] [--splits N]
-                                 [--json OUT] [--many]
+                                 [--json OUT] [--many] [--markdown FILE]
 
 ``--many`` also times the many-small-fits case: 100 models, 28 points x 7 descriptors,
 hidden=(5,), 100 epochs, trained in one vmapped call (leave-one-out style masks).
@@ -188,6 +188,8 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="write the summary here")
     ap.add_argument("--many", action="store_true", help="also time 100 small vmapped fits")
     ap.add_argument("--quiet", action="store_true", help="no per-split lines")
+    ap.add_argument("--markdown", type=Path, metavar="FILE", default=None,
+                    help="also write the result as a markdown table to FILE (the docs include benchmarks/results/)")
     args = ap.parse_args(argv)
 
     pbp = _import_pbp()
@@ -219,6 +221,17 @@ def main(argv=None) -> int:
         out["_many"] = many
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
+    if args.markdown and results:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import _markdown
+
+        body = format_table(results)
+        if args.many:
+            body += (f"\n\nMany small fits: {many['n_models']} models of {many['n']} x {many['d']}, {many['epochs']} "
+                     f"epochs, hidden {many['hidden']}, in one `fit_many` call: {many['seconds']:.2f} s "
+                     f"({many['first_call_seconds']:.2f} s with the compile); the single-model path "
+                     f"{many['sequential_seconds_per_model']:.3f} s per model.")
+        _markdown.write(args.markdown, body)
     return 0
 
 

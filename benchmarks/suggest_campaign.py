@@ -1,6 +1,6 @@
 """A retrospective campaign: how many picks each suggest strategy needs to find the best stored film.
 
-    python benchmarks/suggest_campaign.py [--db FILE] [--starts 20] [--seed 0] [--candidates small]
+    python benchmarks/suggest_campaign.py [--db FILE] [--starts 20] [--seed 0] [--candidates small] [--markdown FILE]
 
 The pool is every stored film with complete descriptors (`model_matrix`). A start is the films of 3
 random papers (never the paper of the best film, else there is nothing to find); each step refits the
@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import _markdown
 import numpy as np
 
 from filmkb import kb
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=20, help="random starts (the same for every strategy)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--candidates", default="small", help="the recommended model's candidates refitted per pick")
+    _markdown.add_option(parser)
     args = parser.parse_args()
     t0 = time.perf_counter()
     X, y, g = pool(args.db)
@@ -90,15 +92,22 @@ def main() -> None:
     print(f"pool: {len(y)} films of {len(np.unique(g))} papers; best film log10 σ {-y.min():.2f} (paper "
           f"{g[np.argmin(y)]}); {args.starts} starts of {START_PAPERS} papers; model refitted per pick: "
           f"recommended_model(candidates={args.candidates!r})")
+    rows = []
     for goal in STRATEGIES:
         t = time.perf_counter()
         picks = np.array([campaign(goal, X, y, g, s, np.random.default_rng([args.seed, i]), args.candidates)
                           for i, s in enumerate(starts)])
         print(f"{goal:9s} picks to the best film: {picks.mean():5.2f} ± {picks.std() / np.sqrt(len(picks)):.2f} "
               f"(min {picks.min()}, max {picks.max()}; {time.perf_counter() - t:.0f} s)")
+        rows.append([goal, f"{picks.mean():.2f} ± {picks.std() / np.sqrt(len(picks)):.2f}", picks.min(), picks.max()])
     print("candidate chosen by the refitted procedure: "
           + ", ".join(f"{name} {n / sum(CHOSEN.values()):.0%}" for name, n in CHOSEN.most_common()))
     print(f"wall time {time.perf_counter() - t0:.0f} s")
+    chosen = ", ".join(f"{name} {n / sum(CHOSEN.values()):.0%}" for name, n in CHOSEN.most_common())
+    _markdown.write(args.markdown, f"Pool: {len(y)} films of {len(np.unique(g))} papers; {args.starts} starts of "
+                    f"{START_PAPERS} papers; model refitted per pick: recommended_model(candidates={args.candidates!r}), "
+                    f"which chose {chosen}. Picks until the best film is picked, mean ± standard error:\n\n"
+                    + _markdown.table(["strategy", "picks to the best film", "min", "max"], rows))
 
 
 if __name__ == "__main__":
