@@ -216,7 +216,7 @@ def test_init_force_on_user_films_twice_keeps_both_backups(kbfile):
 
 # ------------------------------------------------------------------------------------------ 3. not files
 
-def cli_process(*args, timeout=90):
+def cli_process(*args, timeout=120):
     """`python -m filmkb.cli ARGS` in a subprocess: (exit code, non-empty output lines); fails on a hang."""
     done = subprocess.run([sys.executable, "-m", "filmkb.cli", *args], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
@@ -228,7 +228,7 @@ def cli_process(*args, timeout=90):
 def test_a_fifo_as_db_is_refused_at_once(command, tmp_path):
     fifo = str(tmp_path / "pipe.duckdb")
     os.mkfifo(fifo)
-    code, lines = cli_process("--db", fifo, *command, timeout=60)
+    code, lines = cli_process("--db", fifo, *command)
     assert code == 1 and lines == [f"Error: {fifo}: the database is a named pipe (FIFO), not a regular file; "
                                    "nothing was read or written"], lines
     assert Path(fifo).is_fifo() and scratch_left(tmp_path) == []
@@ -237,7 +237,7 @@ def test_a_fifo_as_db_is_refused_at_once(command, tmp_path):
 def test_a_link_to_dev_zero_as_db_is_never_read(tmp_path):
     link = str(tmp_path / "zero.duckdb")
     os.symlink("/dev/zero", link)
-    code, lines = cli_process("--db", link, "films", timeout=60)
+    code, lines = cli_process("--db", link, "films")
     assert code == 1 and len(lines) == 1 and "a character device" in lines[0], lines
 
 
@@ -258,6 +258,18 @@ def test_a_device_or_a_link_loop_as_db_is_never_replaced(target, command, tmp_pa
         assert os.readlink(link) == "/dev/null" and Path("/dev/null").is_char_device()
 
 
+def test_a_link_in_place_of_the_lock_file_never_truncates_its_target(kbfile, tmp_path):
+    path = kbfile[0]
+    victim = tmp_path / "victim.duckdb"
+    shutil.copy2(path, victim)
+    before = digest(victim)
+    os.symlink(victim, f"{path}.lock")
+    line = refused(run(path, "ingest", str(TEMPLATE)), path)
+    assert "lock file" in line
+    assert digest(victim) == before
+    unchanged(kbfile)
+
+
 @pytest.mark.parametrize("kind", ["fifo", "zero"])
 @pytest.mark.parametrize("command", ["ingest", "ingest-bib", "extract"])
 def test_an_input_that_is_not_a_file_is_refused_at_once(kind, command, kbfile, tmp_path):
@@ -265,7 +277,7 @@ def test_an_input_that_is_not_a_file_is_refused_at_once(kind, command, kbfile, t
     name = str(tmp_path / {"ingest": "films.csv", "ingest-bib": "refs.bib", "extract": "paper.txt"}[command])
     os.mkfifo(name) if kind == "fifo" else os.symlink("/dev/zero", name)
     args = [command, name] + (["--out", str(tmp_path / "drafts.csv")] if command == "extract" else [])
-    code, lines = cli_process("--db", db, *args, timeout=60)
+    code, lines = cli_process("--db", db, *args)
     what = "a named pipe (FIFO)" if kind == "fifo" else "a character device"
     assert code == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {name}: ") and what in lines[0], lines
     unchanged(kbfile)
