@@ -172,6 +172,21 @@ def test_init_refuses_another_programs_duckdb_file(tmp_path):
     assert digest(path) == before and scratch_left(tmp_path) == []
 
 
+def test_reproduce_never_rebuilds_over_a_file_that_is_not_a_knowledge_base(tmp_path):
+    """`reproduce` builds a missing knowledge base (`refresh`), but a file that is not one is refused
+    with or without user films: only `init --force` replaces it, keeping a backup."""
+    from filmkb.errors import FilmkbError
+    from filmkb.jobs.knowledge import refresh
+
+    path = str(tmp_path / "kb.duckdb")
+    Path(path).write_text("not a database\n")
+    with pytest.raises(FilmkbError) as caught:
+        refresh(path)
+    assert str(caught.value).startswith(f"{path}: found a file that is not a DuckDB database")
+    assert "\n" not in str(caught.value) and f"{path}.bak" in str(caught.value)
+    assert Path(path).read_text() == "not a database\n" and sorted(os.listdir(tmp_path)) == ["kb.duckdb", "kb.duckdb.lock"]
+
+
 def test_plain_init_on_a_damaged_file_with_user_films_refuses(kbfile):
     path = kbfile[0]
     raw = Path(path).read_bytes()
