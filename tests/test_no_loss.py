@@ -353,3 +353,19 @@ def test_init_force_that_runs_out_of_space_leaves_the_file_and_no_scratch(kbfile
     assert done.returncode == 1 and len(lines) == 1 and "File too large" in lines[0], lines
     unchanged(kbfile)
     assert not [n for n in os.listdir(Path(path).parent) if ".bak" in n]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder (CI runs as root): "
+                    "the file-size limit above is the real failure there")
+def test_a_write_into_a_folder_made_read_only_leaves_no_scratch_file(db_path):
+    path = db_path
+    kbfile = (path, films(path), digest(path))
+    Path(f"{path}.lock").touch()
+    folder = Path(path).parent
+    folder.chmod(0o555)
+    try:
+        line = refused(run(path, "ingest", str(TEMPLATE)), path)
+    finally:
+        folder.chmod(0o755)
+    assert "nothing was written" in line
+    unchanged(kbfile)
