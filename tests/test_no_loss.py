@@ -184,7 +184,8 @@ def test_reproduce_never_rebuilds_over_a_file_that_is_not_a_knowledge_base(tmp_p
         refresh(path)
     assert str(caught.value).startswith(f"{path}: found a file that is not a DuckDB database")
     assert "\n" not in str(caught.value) and f"{path}.bak" in str(caught.value)
-    assert Path(path).read_text() == "not a database\n" and sorted(os.listdir(tmp_path)) == ["kb.duckdb", "kb.duckdb.lock"]
+    assert Path(path).read_text() == "not a database\n"
+    assert sorted(os.listdir(tmp_path)) == ["kb.duckdb", "kb.duckdb.lock"]
 
 
 def test_plain_init_on_a_damaged_file_with_user_films_refuses(kbfile):
