@@ -164,7 +164,8 @@ def main(ctx, db_path):
 
 
 @main.command()
-@click.option("--force", is_flag=True, help="Rebuild even if user-ingested films exist (the old file is kept as .bak).")
+@click.option("--force", is_flag=True, help="Rebuild even if the file holds user-ingested films or is not a filmkb "
+              "database (the old file is kept as PATH.bak, or PATH.bak.1, ... if that exists).")
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait for another writer to finish before giving up.")
 @click.pass_context
@@ -526,7 +527,7 @@ def _say_ingest(report, dry_run: bool) -> None:
 @click.argument("paper", type=click.Path())
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="CSV to write [default: <paper stem>.draft.csv in the current directory].")
-@click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("--force", is_flag=True, help="Overwrite --out if it exists (never a database file: refused).")
 @_raw_option
 @click.pass_context
 def extract(ctx, paper, out, force, raw):

@@ -16,7 +16,8 @@ from contextlib import contextmanager
 
 from ..errors import FilmkbError
 from . import migrations, writer
-from .db import base_tables, connect, create_schema, default_path, engine_error, file_damage, schema_version, table_names
+from .db import (base_tables, connect, create_schema, default_path, engine_error, file_damage, schema_version,
+                 table_names)
 from .paths import is_duckdb, require_file
 from .queries import Queries
 from .results import Results

@@ -20,8 +20,8 @@ from ..errors import FilmkbError
 
 _DUCKDB_SIGNATURE = b"DUCK"  # bytes 8-12 of every DuckDB file
 _FILMKB_NAMES = re.compile(r"(\.\d+\.(writing|building|backup)(\.wal)?|\.bak(\.\d+)?|\.lock|\.wal)$")
-_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISFIFO, "a named pipe (FIFO)"),
-          (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+_KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+          (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
 __all__ = ["not_a_file", "require_file", "is_duckdb", "check_output", "check_output_dir"]
 

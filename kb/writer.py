@@ -14,6 +14,7 @@ import fcntl
 import os
 import re
 import shutil
+import stat
 import threading
 import time
 from contextlib import contextmanager
@@ -44,10 +45,7 @@ def writer_lock(path: str, wait: float = 0.0):
         finally:
             _HELD[held] -= 1
         return
-    try:
-        handle = open(f"{target}.lock", "w")
-    except OSError as exc:
-        raise FilmkbError(f"{path}: cannot create the lock file {target}.lock: {exc.strerror}") from None
+    handle = _open_lock(path, f"{target}.lock")
     deadline = time.monotonic() + wait
     try:
         while True:
@@ -67,6 +65,20 @@ def writer_lock(path: str, wait: float = 0.0):
             _HELD.pop(held, None)
     finally:
         handle.close()
+
+
+def _open_lock(path: str, lock: str):
+    """The lock file, opened without truncating or following a link (a link or pipe put in its place
+    never makes the lock write over, or wait on, another file)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        fd = os.open(lock, flags, 0o644)
+    except OSError as exc:
+        raise FilmkbError(f"{path}: cannot create the lock file {lock}: {exc.strerror}") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FilmkbError(f"{path}: the lock file {lock} is not a regular file; remove it and retry")
+    return os.fdopen(fd, "r+")
 
 
 def scratch_name(path: str, suffix: str) -> str:

@@ -172,6 +172,22 @@ def test_init_refuses_another_programs_duckdb_file(tmp_path):
     assert digest(path) == before and scratch_left(tmp_path) == []
 
 
+def test_reproduce_never_rebuilds_over_a_file_that_is_not_a_knowledge_base(tmp_path):
+    """`reproduce` builds a missing knowledge base (`refresh`), but a file that is not one is refused
+    with or without user films: only `init --force` replaces it, keeping a backup."""
+    from filmkb.errors import FilmkbError
+    from filmkb.jobs.knowledge import refresh
+
+    path = str(tmp_path / "kb.duckdb")
+    Path(path).write_text("not a database\n")
+    with pytest.raises(FilmkbError) as caught:
+        refresh(path)
+    assert str(caught.value).startswith(f"{path}: found a file that is not a DuckDB database")
+    assert "\n" not in str(caught.value) and f"{path}.bak" in str(caught.value)
+    assert Path(path).read_text() == "not a database\n"
+    assert sorted(os.listdir(tmp_path)) == ["kb.duckdb", "kb.duckdb.lock"]
+
+
 def test_plain_init_on_a_damaged_file_with_user_films_refuses(kbfile):
     path = kbfile[0]
     raw = Path(path).read_bytes()
@@ -216,7 +232,7 @@ def test_init_force_on_user_films_twice_keeps_both_backups(kbfile):
 
 # ------------------------------------------------------------------------------------------ 3. not files
 
-def cli_process(*args, timeout=90):
+def cli_process(*args, timeout=120):
     """`python -m filmkb.cli ARGS` in a subprocess: (exit code, non-empty output lines); fails on a hang."""
     done = subprocess.run([sys.executable, "-m", "filmkb.cli", *args], capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
@@ -228,7 +244,7 @@ def cli_process(*args, timeout=90):
 def test_a_fifo_as_db_is_refused_at_once(command, tmp_path):
     fifo = str(tmp_path / "pipe.duckdb")
     os.mkfifo(fifo)
-    code, lines = cli_process("--db", fifo, *command, timeout=60)
+    code, lines = cli_process("--db", fifo, *command)
     assert code == 1 and lines == [f"Error: {fifo}: the database is a named pipe (FIFO), not a regular file; "
                                    "nothing was read or written"], lines
     assert Path(fifo).is_fifo() and scratch_left(tmp_path) == []
@@ -237,7 +253,7 @@ def test_a_fifo_as_db_is_refused_at_once(command, tmp_path):
 def test_a_link_to_dev_zero_as_db_is_never_read(tmp_path):
     link = str(tmp_path / "zero.duckdb")
     os.symlink("/dev/zero", link)
-    code, lines = cli_process("--db", link, "films", timeout=60)
+    code, lines = cli_process("--db", link, "films")
     assert code == 1 and len(lines) == 1 and "a character device" in lines[0], lines
 
 
@@ -258,6 +274,18 @@ def test_a_device_or_a_link_loop_as_db_is_never_replaced(target, command, tmp_pa
         assert os.readlink(link) == "/dev/null" and Path("/dev/null").is_char_device()
 
 
+def test_a_link_in_place_of_the_lock_file_never_truncates_its_target(kbfile, tmp_path):
+    path = kbfile[0]
+    victim = tmp_path / "victim.duckdb"
+    shutil.copy2(path, victim)
+    before = digest(victim)
+    os.symlink(victim, f"{path}.lock")
+    line = refused(run(path, "ingest", str(TEMPLATE)), path)
+    assert "lock file" in line
+    assert digest(victim) == before
+    unchanged(kbfile)
+
+
 @pytest.mark.parametrize("kind", ["fifo", "zero"])
 @pytest.mark.parametrize("command", ["ingest", "ingest-bib", "extract"])
 def test_an_input_that_is_not_a_file_is_refused_at_once(kind, command, kbfile, tmp_path):
@@ -265,7 +293,7 @@ def test_an_input_that_is_not_a_file_is_refused_at_once(kind, command, kbfile, t
     name = str(tmp_path / {"ingest": "films.csv", "ingest-bib": "refs.bib", "extract": "paper.txt"}[command])
     os.mkfifo(name) if kind == "fifo" else os.symlink("/dev/zero", name)
     args = [command, name] + (["--out", str(tmp_path / "drafts.csv")] if command == "extract" else [])
-    code, lines = cli_process("--db", db, *args, timeout=60)
+    code, lines = cli_process("--db", db, *args)
     what = "a named pipe (FIFO)" if kind == "fifo" else "a character device"
     assert code == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {name}: ") and what in lines[0], lines
     unchanged(kbfile)
@@ -326,3 +354,19 @@ def test_init_force_that_runs_out_of_space_leaves_the_file_and_no_scratch(kbfile
     assert done.returncode == 1 and len(lines) == 1 and "File too large" in lines[0], lines
     unchanged(kbfile)
     assert not [n for n in os.listdir(Path(path).parent) if ".bak" in n]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only folder (CI runs as root): "
+                    "the file-size limit above is the real failure there")
+def test_a_write_into_a_folder_made_read_only_leaves_no_scratch_file(db_path):
+    path = db_path
+    kbfile = (path, films(path), digest(path))
+    Path(f"{path}.lock").touch()
+    folder = Path(path).parent
+    folder.chmod(0o555)
+    try:
+        line = refused(run(path, "ingest", str(TEMPLATE)), path)
+    finally:
+        folder.chmod(0o755)
+    assert "nothing was written" in line
+    unchanged(kbfile)
