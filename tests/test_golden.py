@@ -1,12 +1,14 @@
 """The numbers held fixed: a seeded `filmkb evaluate --repeats 2` must print the JSON recorded before
 the refactor (tests/golden/, made at commit 230b10c), key for key and value for value.
 
-Bit-for-bit equality is a property of one CPU (XLA compiles for the host's instruction set, and
-3,200 LSTM epochs amplify a last-bit difference), so on the CPU the file was recorded on every
-value must be identical; elsewhere the deterministic float64 models must agree to 1e-9 and the
-LSTM-based ones only in structure.
+Bit-for-bit equality is a property of one CPU, named by its model and instruction-set flags (XLA
+compiles for the host's instruction set, the host BLAS picks its kernels by them, and 3,200 LSTM
+epochs amplify a last-bit difference), so on the CPU the file was recorded on every value must be
+identical; elsewhere the float64 models must agree to 1e-5 (the GP's L-BFGS-B moved 3.8e-6 between
+two AMD EPYCs) and the LSTM-based ones only in structure.
 """
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -21,10 +23,14 @@ STABLE_MODELS = ("mean", "ridge", "gp", "rf", "pbp")
 
 
 def _cpu() -> str:
+    """The CPU's model name and a hash of its instruction-set flags."""
+    name, flags = "unknown", ""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
+        if line.startswith("model name") and name == "unknown":
+            name = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            flags = " ".join(sorted(line.split(":", 1)[1].split()))
+    return f"{name} [flags {hashlib.sha256(flags.encode()).hexdigest()[:12]}]"
 
 
 def _stable(doc: dict) -> dict:
@@ -57,4 +63,4 @@ def test_seeded_evaluate_json_is_unchanged(db_path, tmp_path):
         got, want = _stable(doc), _stable(golden)
         for subset in want:
             for model in want[subset]:
-                assert got[subset][model] == pytest.approx(want[subset][model], rel=1e-9, nan_ok=True)
+                assert got[subset][model] == pytest.approx(want[subset][model], rel=1e-6, abs=1e-5, nan_ok=True)
