@@ -14,7 +14,10 @@ On disk (one directory per model run)::
     pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
 
 A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
-with X the descriptors in ``manifest["descriptors"]`` order.
+with X the descriptors in ``manifest["descriptors"]`` order. :func:`load` reads the members' weights
+from the same files without Keras (zipfile, h5py) and predicts them in NumPy (:class:`LoadedLSTM`):
+importing Keras costs ~3 s of CPU (it imports scikit-learn for its wrappers), longer than the
+prediction a loaded run is for.
 """
 
 from __future__ import annotations
@@ -147,7 +150,79 @@ def _export_member(keras, lstm: LSTMModel, r: int):
     return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
 
 
-def _load_lstm(directory: Path, manifest: dict) -> LSTMModel:
+class LoadedLSTM:
+    """The LSTM members of a saved run as arrays, predicted in NumPy in float32 as Keras computes them
+    (dropout off): standardise, LSTM over the sequence arrangement, dense layer, back to -log10 sigma."""
+
+    name = "lstm"
+    stochastic = True
+
+    def __init__(self, config: LSTMConfig, weights: list, seeds):
+        self.config, self.weights, self.seeds_ = config, weights, np.asarray(seeds)
+
+    @property
+    def repeats(self) -> int:
+        return len(self.weights)
+
+    def predict_members(self, X) -> Members:
+        X = np.asarray(X, dtype=np.float64)
+        return Members(np.stack([_member_forward(w, X, self.config.arrangement) for w in self.weights]))
+
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _member_forward(w: dict, X, arrangement: str) -> np.ndarray:
+    """One member's -log10 sigma at the rows of X (Keras's LSTM cell: gates i, f, c, o; sigmoid, tanh)."""
+    xs = ((X - w["x_mean"]) / w["x_std"]).astype(np.float32)
+    steps = xs[:, :, None] if arrangement == "steps" else xs[:, None, :]
+    units = w["recurrent"].shape[0]
+    h = np.zeros((len(X), units), np.float32)
+    c = np.zeros((len(X), units), np.float32)
+    for t in range(steps.shape[1]):
+        z = steps[:, t, :] @ w["kernel"] + h @ w["recurrent"] + w["bias"]
+        i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
+        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+    out = (h @ w["dense_kernel"] + w["dense_bias"])[:, 0].astype(np.float64)
+    return out * w["y_std"] + w["y_mean"]
+
+
+def _read_member(path: Path) -> dict:
+    """Weights and standardisation of one saved member, read from its .keras archive (config.json and
+    model.weights.h5) without Keras; KeyError if the file is laid out otherwise."""
+    import io
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        config = json.loads(archive.read("config.json"))
+        weights = archive.read("model.weights.h5")
+    layers = {layer["config"]["name"]: layer["config"] for layer in config["config"]["layers"]}
+    norm, scale = layers["standardise"], layers["to_neg_log10_sigma"]
+    with h5py.File(io.BytesIO(weights), "r") as h5:
+        cell, dense = h5["layers/functional/layers/lstm/cell/vars"], h5["layers/functional/layers/dense/vars"]
+        out = {"kernel": np.asarray(cell["0"]), "recurrent": np.asarray(cell["1"]), "bias": np.asarray(cell["2"]),
+               "dense_kernel": np.asarray(dense["0"]), "dense_bias": np.asarray(dense["1"])}
+    variance = np.asarray(norm["variance"], dtype=np.float64).ravel()
+    out.update(x_mean=np.asarray(norm["mean"], dtype=np.float64).ravel(), x_std=np.maximum(np.sqrt(variance), 1e-7),
+               y_mean=float(scale["offset"]), y_std=float(scale["scale"]))
+    return out
+
+
+def _load_lstm(directory: Path, manifest: dict):
+    """The LSTM members, read without Keras (:class:`LoadedLSTM`), or through Keras if a file is laid out
+    otherwise than :func:`save` writes it."""
+    try:
+        weights = [_read_member(directory / name) for name in manifest["lstm_files"]]
+    except (KeyError, TypeError, ValueError):
+        return _load_lstm_keras(directory, manifest)
+    return LoadedLSTM(LSTMConfig(**manifest["lstm"]), weights, manifest["seeds"])
+
+
+def _load_lstm_keras(directory: Path, manifest: dict) -> LSTMModel:
     """The LSTM members from their .keras files (weights and built-in standardisation)."""
     import keras
 

@@ -141,3 +141,32 @@ def test_only_a_paper_run_means_no_default_model_and_the_error_says_what_to_do(b
     assert "--model paper" in res.output and "filmkb train" in res.output
     with kb.open(path) as k:
         assert k.sql("SELECT count(*) AS n FROM predictions")["n"].iloc[0] == 0
+
+
+def test_a_saved_paper_run_predicts_without_keras_as_keras_does(both):
+    """Predicting with a saved paper run reads its LSTM members without Keras (NumPy, float32), with Keras's
+    numbers; a fresh process that predicts never imports Keras."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import keras
+    import numpy as np
+
+    from filmkb.ml import ensemble
+
+    path, _, paper = both
+    with kb.open(path) as k:
+        directory = Path(k.model_run(paper)["models_dir"])
+    loaded, manifest = ensemble.load(directory)
+    assert isinstance(loaded.lstm, ensemble.LoadedLSTM)
+    X = loaded.X_train_
+    member = keras.saving.load_model(directory / manifest["lstm_files"][0])
+    by_keras = np.asarray(member.predict(X.astype("float32"), verbose=0))[:, 0]
+    np.testing.assert_allclose(loaded.lstm.predict_members(X).mean[0], by_keras, atol=1e-5)
+    code = ("import sys; from filmkb.jobs import predict; "
+            f"res = predict(cells={{'substrate': 'MgO', 'deposition_temp_c': '700', 'thickness_nm': '300'}}, "
+            f"db={path!r}, model='paper', store=False); "
+            "print(res.model, 'keras' in sys.modules, 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["paper", "False", "False"]
