@@ -115,7 +115,16 @@ def measure(db: str, pythonpath: Path, bytecode: bool, runs: int, cwd: Path) -> 
         rows.append({"command": label, "bytecode": "yes" if bytecode else "no", "median_s": median,
                      "min_s": min(times), "max_s": max(times), "cpu_s": statistics.median(r[1] for r in runs_),
                      "target_s": target, "met": median <= target, "model": answered(out)})
+        print(_line(rows[-1]), flush=True)
     return rows
+
+
+HEADER = f"{'command':<26} {'bytecode':<9} {'median s':>9} {'min-max s':>12} {'cpu s':>6} {'target s':>9}  met  model"
+
+
+def _line(r: dict) -> str:
+    return (f"{r['command']:<26} {r['bytecode']:<9} {r['median_s']:>9.2f} {r['min_s']:>5.2f}-{r['max_s']:<6.2f} "
+            f"{r['cpu_s']:>6.2f} {r['target_s']:>9.1f}  {'yes' if r['met'] else 'NO ':<4} {r['model']}")
 
 
 def main() -> None:
@@ -132,16 +141,16 @@ def main() -> None:
         modes = {"both": [False, True], "yes": [True], "no": [False]}[args.bytecode]
         load = os.getloadavg()[0]
         rows = []
+        print(HEADER, flush=True)
         for bytecode in modes:
             code = package_copy(work / ("pkg-bytecode" if bytecode else "pkg-source"))
             rows += measure(db, code, bytecode, args.runs, work)
         print(f"\n{args.runs} cold runs each (median; min-max), load average {load:.1f} -> {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} cores")
         print("cpu s: user + system seconds of the process (all threads), less sensitive to a busy machine")
-        print(f"{'command':<26} {'bytecode':<9} {'median s':>9} {'min-max s':>12} {'cpu s':>6} {'target s':>9}  met  model")
+        print(HEADER)
         for r in rows:
-            print(f"{r['command']:<26} {r['bytecode']:<9} {r['median_s']:>9.2f} {r['min_s']:>5.2f}-{r['max_s']:<6.2f} "
-                  f"{r['cpu_s']:>6.2f} {r['target_s']:>9.1f}  {'yes' if r['met'] else 'NO ':<4} {r['model']}")
+            print(_line(r))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
