@@ -212,6 +212,54 @@ def _read_member(path: Path) -> dict:
     return out
 
 
+class LoadedPBP:
+    """The PBP members of a saved run (its .npz), predicted in NumPy float64: the same moment propagation
+    as :func:`filmkb.ml.pbp._predict_core` (checked equal in tests), without importing JAX (~1.2 s of CPU)."""
+
+    def __init__(self, arrays: dict):
+        layers = sum(1 for k in arrays if k.startswith("M"))
+        self.M = [np.asarray(arrays[f"M{i}"], dtype=np.float64) for i in range(layers)]
+        self.V = [np.asarray(arrays[f"V{i}"], dtype=np.float64) for i in range(layers)]
+        self.a_n, self.b_n = np.asarray(arrays["a_n"], np.float64), np.asarray(arrays["b_n"], np.float64)
+        self.x_mean, self.x_std = np.asarray(arrays["x_mean"], np.float64), np.asarray(arrays["x_std"], np.float64)
+        self.y_mean, self.y_std = np.asarray(arrays["y_mean"], np.float64), np.asarray(arrays["y_std"], np.float64)
+
+    def predict_members(self, X) -> Members:
+        X = np.asarray(X, dtype=np.float64)
+        mean, var = np.empty((len(self.a_n), len(X))), np.empty((len(self.a_n), len(X)))
+        for r in range(len(self.a_n)):
+            m, v = _pbp_forward([w[r] for w in self.M], [w[r] for w in self.V], (X - self.x_mean[r]) / self.x_std[r])
+            mean[r] = m * self.y_std[r] + self.y_mean[r]
+            var[r] = (v + self.b_n[r] / (self.a_n[r] - 1.0)) * self.y_std[r] ** 2
+        return Members(mean, var)
+
+
+def _pbp_forward(M, V, x):
+    """Means and variances of the output for deterministic inputs x (n, d): each layer maps [z; 1]
+    through W / sqrt(d + 1), ReLU moments between layers (as ml/pbp.py's _forward)."""
+    from scipy.special import log_ndtr, ndtr
+
+    m, v = x, None
+    for layer, (Ml, Vl) in enumerate(zip(M, V)):
+        m1 = np.concatenate([m, np.ones((len(m), 1))], axis=1)
+        s = 1.0 / m1.shape[1]
+        m_a, v_a = np.sqrt(s) * (m1 @ Ml.T), (m1 * m1) @ Vl.T
+        if v is not None:
+            v1 = np.concatenate([v, np.zeros((len(v), 1))], axis=1)
+            v_a = v_a + v1 @ (Ml * Ml).T + v1 @ Vl.T
+        v_a = s * v_a
+        if layer == len(M) - 1:
+            return m_a[:, 0], v_a[:, 0]
+        sd = np.sqrt(v_a)
+        alpha = m_a / sd
+        log_cdf = log_ndtr(alpha)
+        gamma_r = np.exp(-0.5 * alpha**2 - 0.5 * np.log(2 * np.pi) - log_cdf)
+        cdf = np.exp(log_cdf)
+        r = m_a + sd * gamma_r
+        m = cdf * r
+        v = m * r * ndtr(-alpha) + cdf * v_a * (1.0 - gamma_r**2 - gamma_r * alpha)
+
+
 def _load_lstm(directory: Path, manifest: dict):
     """The LSTM members, read without Keras (:class:`LoadedLSTM`), or through Keras if a file is laid out
     otherwise than :func:`save` writes it."""
@@ -247,13 +295,12 @@ def _load_lstm_keras(directory: Path, manifest: dict) -> LSTMModel:
 
 
 def load(directory) -> tuple[PaperEnsemble, dict]:
-    """A trained ensemble and its manifest, read from a directory written by :func:`save`."""
-    from .pbp import PBPMembers
-
+    """A trained ensemble and its manifest, read from a directory written by :func:`save`, its members
+    predicting in NumPy (:class:`LoadedLSTM`, :class:`LoadedPBP`): neither Keras nor JAX is imported."""
     directory = Path(directory)
     manifest = json.loads((directory / MANIFEST).read_text())
-    pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
-    pbp.members_, pbp.seeds_ = PBPMembers.load(directory / manifest["pbp_file"]), np.array(manifest["seeds"])
+    with np.load(directory / manifest["pbp_file"]) as arrays:
+        pbp = LoadedPBP({k: arrays[k] for k in arrays.files})
     model = PaperEnsemble(_load_lstm(directory, manifest), pbp)
     model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
     model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)

@@ -144,8 +144,9 @@ def test_only_a_paper_run_means_no_default_model_and_the_error_says_what_to_do(b
 
 
 def test_a_saved_paper_run_predicts_without_keras_as_keras_does(both):
-    """Predicting with a saved paper run reads its LSTM members without Keras (NumPy, float32), with Keras's
-    numbers; a fresh process that predicts never imports Keras."""
+    """Predicting with a saved paper run reads its LSTM members without Keras (NumPy, float32) and its PBP
+    members without JAX (NumPy), with Keras's and JAX's numbers; a fresh process that predicts imports
+    neither (nor scikit-learn)."""
     import subprocess
     import sys
     from pathlib import Path
@@ -164,9 +165,14 @@ def test_a_saved_paper_run_predicts_without_keras_as_keras_does(both):
     member = keras.saving.load_model(directory / manifest["lstm_files"][0])
     by_keras = np.asarray(member.predict(X.astype("float32"), verbose=0))[:, 0]
     np.testing.assert_allclose(loaded.lstm.predict_members(X).mean[0], by_keras, atol=1e-5)
+    from filmkb.ml.pbp import PBPMembers
+
+    by_jax = PBPMembers.load(directory / manifest["pbp_file"]).predict(X)
+    np.testing.assert_allclose(loaded.pbp.predict_members(X).mean, by_jax[0], rtol=1e-10)
+    np.testing.assert_allclose(loaded.pbp.predict_members(X).var, by_jax[1], rtol=1e-10)
     code = ("import sys; from filmkb.jobs import predict; "
             f"res = predict(cells={{'substrate': 'MgO', 'deposition_temp_c': '700', 'thickness_nm': '300'}}, "
             f"db={path!r}, model='paper', store=False); "
-            "print(res.model, 'keras' in sys.modules, 'sklearn' in sys.modules)")
+            "print(res.model, 'keras' in sys.modules, 'jax' in sys.modules, 'sklearn' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-    assert out == ["paper", "False", "False"]
+    assert out == ["paper", "False", "False", "False"]
