@@ -1,7 +1,9 @@
 """Turn raw records into canonical entries (films, references), collecting every bad cell.
 
 Vocabularies (substrate and method aliases) are passed in, so this stays free of the database.
-Each problem is reported as `FILE:LINE: column: value: reason`.
+Each problem is reported as `FILE:LINE: column: value: reason`. The film entry is a SQLModel model
+(the films table's fields), defined on first use: reading conditions to predict needs the cell
+parsers here, not SQLModel's ~0.5 s import.
 """
 
 from __future__ import annotations
@@ -9,14 +11,11 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
-
-from pydantic import ConfigDict
-from sqlmodel import Field
 
 from ..schema.arrhenius import MAX_ACTIVATION_ENERGY_EV, conductivity_25c
 from ..schema.names import ROOM_TEMPERATURE_C, Vocabulary
-from ..schema.tables import FilmBase
 from .normalise import (
     CellError,
     clean_text,
@@ -71,18 +70,35 @@ class ReferenceEntry:
     title: str | None
 
 
-class FilmEntry(FilmBase):
-    """A normalised film row, ready for validation and loading: the table's fields (FilmBase) plus
-    the names the loader resolves to keys, and the cells as typed."""
+@lru_cache(maxsize=None)
+def _film_entry_class():
+    """FilmEntry, defined once SQLModel is imported."""
+    from pydantic import ConfigDict
+    from sqlmodel import Field
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    from ..schema.tables import FilmBase
 
-    reference: Optional[Any] = None  # ReferenceEntry
-    material: Optional[Any] = None  # CompositionInfo
-    method: str
-    substrate: str
-    duplicate_of_row: Optional[int] = None
-    extras: dict = Field(default_factory=dict)
+    class FilmEntry(FilmBase):
+        """A normalised film row, ready for validation and loading: the table's fields (FilmBase) plus
+        the names the loader resolves to keys, and the cells as typed."""
+
+        model_config = ConfigDict(arbitrary_types_allowed=True)
+
+        reference: Optional[Any] = None  # ReferenceEntry
+        material: Optional[Any] = None  # CompositionInfo
+        method: str
+        substrate: str
+        duplicate_of_row: Optional[int] = None
+        extras: dict = Field(default_factory=dict)
+
+    FilmEntry.__module__, FilmEntry.__qualname__ = __name__, "FilmEntry"
+    return FilmEntry
+
+
+def __getattr__(name):
+    if name == "FilmEntry":
+        return _film_entry_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Cells:
@@ -182,7 +198,7 @@ def film_entry(record: Record, vocab: Vocabulary) -> tuple[FilmEntry | None, lis
         return None, c.problems
     t_meas_c = ROOM_TEMPERATURE_C if t_meas is None else t_meas
     sigma_25c, derived = conductivity_25c(sigma, t_meas_c, ea)
-    return FilmEntry(
+    return _film_entry_class()(
         reference=reference, material=material, method=method, substrate=substrate,
         substrate_orientation=orientation, phase=phase, deposition_temp_c=t_dep,
         thickness_nm=thickness, conductivity_s_cm=sigma,

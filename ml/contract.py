@@ -2,7 +2,10 @@
 
 In the style of scikit-learn (parameters kept as given in ``__init__``, learned state ending in
 ``_``, ``fit`` returns self), so that ``sklearn.base.clone``, model selection and conformal
-wrappers (MAPIE, crepes) can use any family directly:
+wrappers (MAPIE, crepes) can use any family directly. The base class implements the parameter
+protocol itself (:class:`Estimator`: get_params, set_params, repr, tags) instead of inheriting
+scikit-learn's BaseEstimator, so that reading a trained model (a prediction) does not import
+scikit-learn (about 1 s) unless the model itself is one of its estimators:
 
     model.fit(X, y, seeds=None)         # seeds: one per member (default: from random_state)
     mean, var = model.predict_dist(Xq)  # predictive mean and variance of -log10 sigma
@@ -15,16 +18,16 @@ LSTM engine, PBP's ``fit_many``) override it, the rest inherit the fold-by-fold 
 
 from __future__ import annotations
 
+import inspect
 import time
 from typing import NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin
 
 from .folds import Layout, held_out
 from .members import member_seeds, mixture
 
-__all__ = ["Members", "Model", "EvalRows", "timed", "padded", "FITS"]
+__all__ = ["Members", "Estimator", "Model", "EvalRows", "timed", "padded", "FITS"]
 
 
 class Members(NamedTuple):
@@ -45,7 +48,67 @@ class EvalRows(NamedTuple):
     per_seed: np.ndarray | None = None
 
 
-class Model(RegressorMixin, BaseEstimator):
+class Estimator:
+    """scikit-learn's estimator protocol (the parts `clone`, grid searches and wrappers use), written out:
+    parameters are the arguments of ``__init__``, kept as attributes of the same name."""
+
+    _estimator_type = "regressor"
+
+    @classmethod
+    def _get_param_names(cls) -> list[str]:
+        if cls.__init__ is object.__init__:
+            return []
+        params = inspect.signature(cls.__init__).parameters.values()
+        if any(p.kind == p.VAR_POSITIONAL for p in params):
+            raise RuntimeError(f"{cls.__name__}.__init__ takes *args: estimators name every parameter")
+        return sorted(p.name for p in params if p.name != "self" and p.kind != p.VAR_KEYWORD)
+
+    def get_params(self, deep: bool = True) -> dict:
+        """The parameters (and with deep, those of nested estimators as `name__param`)."""
+        out = {}
+        for key in self._get_param_names():
+            value = getattr(self, key)
+            if deep and hasattr(value, "get_params") and not isinstance(value, type):
+                out.update((f"{key}__{k}", v) for k, v in value.get_params().items())
+            out[key] = value
+        return out
+
+    def set_params(self, **params):
+        """Set parameters (nested ones as `name__param`); returns self."""
+        valid = self.get_params(deep=True)
+        nested = {}
+        for key, value in params.items():
+            name, _, sub = key.partition("__")
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for estimator {type(self).__name__}; "
+                                 f"valid parameters are: {sorted(self._get_param_names())}")
+            if sub:
+                nested.setdefault(name, {})[sub] = value
+            else:
+                setattr(self, name, value)
+                valid[name] = value
+        for name, sub in nested.items():
+            valid[name].set_params(**sub)
+        return self
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.get_params(deep=False).items())
+        return f"{type(self).__name__}({params})"
+
+    def __sklearn_tags__(self):
+        from sklearn.utils import InputTags, RegressorTags, Tags, TargetTags
+
+        return Tags(estimator_type="regressor", target_tags=TargetTags(required=True), regressor_tags=RegressorTags(),
+                    input_tags=InputTags())
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the predicted mean (scikit-learn's regressor score)."""
+        from sklearn.metrics import r2_score
+
+        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+
+
+class Model(Estimator):
     """Base of every family. Subclasses set `name`, `stochastic` and implement `fit` and
     `predict_members`; `cross_predict` may be overridden for speed."""
 
