@@ -1,7 +1,7 @@
 """Hostile entry files, as a user (or an attacker) might hand them to `filmkb ingest`: each either
 ingests or fails with `Error: FILE...` naming what is wrong, exit 1, no traceback and the database
 file byte-for-byte unchanged. The hypothesis part generates whole files (headers, encodings, sizes,
-cells); FILMKB_SLOW=1 runs many more examples."""
+cells); the slow tier (FILMKB_SLOW=1, `-m slow`) runs many more examples."""
 
 import os
 import shutil
@@ -20,7 +20,6 @@ from filmkb.ingest.entries import TEMPLATE_COLUMNS
 TEMPLATE = DATA_DIR / "templates" / "films.csv"
 HEADER = ",".join(TEMPLATE_COLUMNS)
 GOOD = "10.5555/hostile.1,,,,,Li7La3Zr2O12,PLD,700 °C,MgO (100),,c-LLZO,0.2 µm,0.12 mS/cm,,,,"
-SLOW = os.environ.get("FILMKB_SLOW") == "1"
 
 
 
@@ -174,7 +173,8 @@ def _either_ingests_or_refuses_cleanly(fuzz_db, data: bytes, suffix: str):
         assert digest(db) == before
 
 
-EXAMPLES = 300 if SLOW else 25
+EXAMPLES = 10  # the default tier's quick pass; the slow tier's sweeps below generate many more
+SWEEP = 200
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -186,6 +186,20 @@ def test_generated_csv_files_ingest_or_fail_cleanly(fuzz_db, data):
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=yaml_files())
 def test_generated_yaml_files_ingest_or_fail_cleanly(fuzz_db, data):
+    _either_ingests_or_refuses_cleanly(fuzz_db, data, ".yaml")
+
+
+@pytest.mark.slow
+@settings(max_examples=SWEEP, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=csv_files())
+def test_many_generated_csv_files_ingest_or_fail_cleanly(fuzz_db, data):
+    _either_ingests_or_refuses_cleanly(fuzz_db, data, ".csv")
+
+
+@pytest.mark.slow
+@settings(max_examples=SWEEP, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=yaml_files())
+def test_many_generated_yaml_files_ingest_or_fail_cleanly(fuzz_db, data):
     _either_ingests_or_refuses_cleanly(fuzz_db, data, ".yaml")
 
 

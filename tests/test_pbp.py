@@ -156,7 +156,7 @@ def test_fit_many_matches_single_model_path():
     y = X @ np.array([1.0, -0.5, 0.2]) + 0.2 * rng.normal(size=n)
     Xq = rng.normal(size=(5, d))
     masks = np.ones((4, n), bool)
-    masks[1, 0] = masks[2, 7] = masks[3, 11] = False
+    masks[0, 4] = masks[1, 0] = masks[2, 7] = masks[3, 11] = False  # 11 rows each: one single-model program
     seeds = np.array([10, 11, 12, 13])
     mean, var = fit_many(X, y, masks, seeds, Xq, hidden=(5,), epochs=30)
     assert mean.shape == var.shape == (4, 5)
@@ -170,10 +170,11 @@ def test_fit_many_matches_single_model_path():
     np.testing.assert_array_equal(var, var2)
 
 
-def test_x64_not_switched_on_globally():
+def test_x64_not_switched_on_globally(toy_1d):
     """Fitting runs in a scoped float64 context: JAX's global x64 flag is unchanged."""
     import jax
 
+    x, y, _ = toy_1d
     before = jax.config.jax_enable_x64
-    PBP(hidden=(3,), epochs=1).fit(np.arange(8.0)[:, None], np.arange(8.0))
+    PBP(hidden=(20,), epochs=1).fit(x[:, None], y)  # toy_1d's shapes: its compiled program
     assert jax.config.jax_enable_x64 == before

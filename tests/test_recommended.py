@@ -70,7 +70,7 @@ def test_a_candidate_must_beat_the_mean_on_the_papers_not_only_on_average():
     assert choose(["mean", "ridge", "gp"], np.array([mean, middling, mean + 1]), y, tests, groups).name == "mean"
 
 
-@pytest.mark.parametrize("folds", ["film", "reference"])
+@pytest.mark.parametrize("folds", [pytest.param("film", marks=pytest.mark.slow), "reference"])
 def test_nested_procedure_never_sees_the_held_out_targets(data, folds):
     m, X, y = data
     layout = Layout.of(m, folds, 1, 0)

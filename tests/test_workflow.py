@@ -158,7 +158,7 @@ def test_reproduce_writes_the_report_with_its_figures(built_db, tmp_path):
 
     opened, copied = len(kb_db.OPENED), len(writer.COPIES)
     result = CliRunner().invoke(main, ["--db", path, "reproduce", "--out", str(out), "--repeats", "1", "--epochs", "20",
-                                       "--candidates", "small", "--silent"])
+                                       "--candidates", "small", "--jobs", "1", "--silent"])
     assert result.exit_code == 0, result.output
     assert len(kb_db.OPENED) - opened <= 2 and len(writer.COPIES) - copied == 1  # state check + one write session
     report = (out / "report.md").read_text()
