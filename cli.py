@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import click
 
+from .cli_types import SECONDS, SEED
 from .schema.names import METHOD_FAMILIES
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -28,6 +29,8 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except FilmkbError as exc:
             raise click.ClickException(str(exc)) from None
+        except click.BadParameter as exc:  # a value out of range: one line naming the option, exit code 1
+            raise click.ClickException(" ".join(exc.format_message().split())) from None
         except (OSError, UnicodeError, MemoryError) as exc:
             raise click.ClickException(_outside_error(exc, ctx)) from None
         except Exception as exc:
@@ -115,8 +118,8 @@ def main(ctx, db_path):
 
 @main.command()
 @click.option("--force", is_flag=True, help="Rebuild even if user-ingested films exist (the old file is kept as .bak).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another writer to finish before giving up.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up (at most 86400).")
 @click.pass_context
 def init(ctx, force, wait):
     """Create the schema, load the curated data and apply the views (idempotent).
@@ -136,8 +139,9 @@ def init(ctx, force, wait):
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=10, show_default=True, metavar="SECONDS",
-              help="Interrupt the query after SECONDS (it writes nothing either way); 0 = no limit.")
+@click.option("--timeout", type=SECONDS, default=10, show_default=True, metavar="SECONDS",
+              help="Interrupt the query after SECONDS (it writes nothing either way); 0 = no limit; "
+                   "at most 86400 (a day).")
 @click.pass_context
 def query(ctx, sql, fmt, timeout):
     """Run read-only SQL against the knowledge base (writes are refused). A query still running after
@@ -286,7 +290,8 @@ def export(ctx, out_dir):
                    "seeds, with the LSTM and the ensemble.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same numbers.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where the trained models go [default: models/ beside the database].")
 @click.option("--candidates", default="default", show_default=True,
@@ -315,8 +320,8 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Normalise and validate only; write nothing.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another writer to finish before giving up.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up (at most 86400).")
 @click.option("--allow-extra-columns", is_flag=True,
               help="Keep columns the template does not know in each film's notes (default: an unknown column is an error).")
 @click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
@@ -444,7 +449,7 @@ def extract(ctx, paper, out, force):
 
 @main.command("ingest-bib")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def ingest_bib(ctx, files, wait):
     """Add references from BibTeX files, or complete known ones (matched by DOI or key).
@@ -476,7 +481,7 @@ def ingest_bib(ctx, files, wait):
 @click.option("--source", required=True, help="Where the values come from (reference, table, page).")
 @click.option("--alias", "aliases", multiple=True, help="Another name papers use (repeatable).")
 @click.option("--note", help="Free-text note.")
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, lattice_b, lattice_c, cte, poisson,
                   youngs, bulk, shear, dielectric, melting_point, source, aliases, note, wait):
@@ -502,7 +507,7 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
 @click.option("--alias", "aliases", multiple=True, help="Another name papers use for it (repeatable).")
 @click.option("--description", help="What the method is, in a few words.")
 @click.option("--note", help="Free-text note, recorded with the batch (`filmkb history`).")
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add_method(ctx, name, family, aliases, description, note, wait):
     """Add a deposition method with its family and aliases, recorded as a user batch (`filmkb history`).
@@ -520,7 +525,7 @@ def add_method(ctx, name, family, aliases, description, note, wait):
 
 
 @main.command()
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add(ctx, wait):
     """Add one film interactively, with the same normalisation and validation as `filmkb ingest`.
@@ -559,7 +564,7 @@ def history(ctx, fmt):
 
 @main.command()
 @click.argument("batch", type=int)
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def retract(ctx, batch, wait):
     """Remove the films of one user ingest batch (and nothing else), in one transaction.
@@ -596,7 +601,8 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="Optuna trials per fold when tuning.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same predictions.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same predictions.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
@@ -646,7 +652,8 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
 @click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True,
               help="LSTM and PBP members (seeds) of the paper ensemble; the paper averages 100.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same models.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same models.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where the run directory goes [default: models/ beside the database].")
 @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
