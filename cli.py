@@ -417,8 +417,12 @@ def _say_ingest(report, dry_run: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="CSV to write [default: <paper stem>.draft.csv in the current directory].")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists.")
+@click.option("--max-pages", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Refuse a PDF of more pages (a paper with its supplement fits; 1 to 100000).")
+@click.option("--max-chars", type=click.IntRange(1, 1_000_000_000), default=2_000_000, show_default=True,
+              help="Refuse a paper of more characters of text (some 20 long papers; 1 to 10**9).")
 @click.pass_context
-def extract(ctx, paper, out, force):
+def extract(ctx, paper, out, force, max_pages, max_chars):
     """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, for you
     to review before `filmkb ingest`. Never writes the database: when the --db file exists, its method
     and substrate names (with those from add-method/add-substrate) are recognised, else the curated ones.
@@ -436,7 +440,7 @@ def extract(ctx, paper, out, force):
     from .jobs import extract as draft_paper
 
     start = time.perf_counter()
-    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force)
+    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force, max_pages=max_pages, max_chars=max_chars)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     kinds = {o: sum(d.origin == o for d in result.drafts) for o in ("table", "flattened", "sentence")}
