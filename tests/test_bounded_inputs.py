@@ -3,6 +3,7 @@ naming the file and field (or the option), exit code 1, and the database unchang
 hang are run under an alarm so a regression fails instead of stalling the suite."""
 
 import json
+import math
 import signal
 from contextlib import contextmanager
 
@@ -260,3 +261,20 @@ def test_extract_html_with_many_text_pieces_is_linear(db_path, tmp_path):
     with within(30):
         result = run(db_path, "extract", str(page), "--out", str(tmp_path / "d.csv"))
     assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("value, unit, reason", [
+    ("0:1400:1e-300", "°C", "1.4e+303 values; use a coarser step (at most 100,000)"),
+    ("0:1e300:1e-300", "°C", "at most 1500 °C"),
+    ("1e300", "°C", "at most 1500 °C"),
+    ("1e-300", "nm", "is impossible (values must be above 0.1 nm)"),
+])
+def test_suggest_ranges_are_bounded_and_never_overflow(value, unit, reason):
+    from filmkb.errors import FilmkbError
+    from filmkb.jobs.grid import parse_range
+    from filmkb.schema.expectations import DEPOSITION_TEMP_C, THICKNESS_NM
+
+    lo, hi = DEPOSITION_TEMP_C if unit == "°C" else (math.nextafter(THICKNESS_NM[0], 0.0), THICKNESS_NM[1])
+    with pytest.raises(FilmkbError, match=None) as refusal:
+        parse_range(value, "--x", unit, lo, hi)
+    assert reason in str(refusal.value) and "\n" not in str(refusal.value)

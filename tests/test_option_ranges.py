@@ -15,7 +15,7 @@ from kbtools import digest, run
 from filmkb.ingest.entries import TEMPLATE_COLUMNS
 
 HEADER = ",".join(TEMPLATE_COLUMNS)
-FAST = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NO_MODEL = "no trained model yet"
 
 # Numbers as people and fuzzers type them: ints of any size, floats with inf/nan, and odd text.
