@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import click
 
-from .cli_types import SECONDS, SEED
+from .cli_types import CELL_CHARS, EPOCHS, JOBS, REPEATS, ROWS, SECONDS, SEED, TOP, TRIALS
 from .schema.names import METHOD_FAMILIES
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -283,12 +283,12 @@ def export(ctx, out_dir):
 @main.command()
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(file_okay=False),
               help="Directory for report.md, summary.json and figures/.")
-@click.option("--repeats", type=click.IntRange(min=1), default=None,
+@click.option("--repeats", type=REPEATS, default=None,
               help="Seeds per fold and trained members [default: 10; 100 with --full].")
 @click.option("--full", is_flag=True,
               help="The paper protocol: 100 seeds per film fold and 100 trained members; papers left out at 10 "
                    "seeds, with the LSTM and the ensemble.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
+@click.option("--epochs", type=EPOCHS, default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same numbers.")
@@ -296,7 +296,7 @@ def export(ctx, out_dir):
               help="Where the trained models go [default: models/ beside the database].")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
@@ -324,9 +324,9 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
               help="Seconds to wait for another writer to finish before giving up (at most 86400).")
 @click.option("--allow-extra-columns", is_flag=True,
               help="Keep columns the template does not know in each film's notes (default: an unknown column is an error).")
-@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+@click.option("--max-rows", type=ROWS, default=100_000, show_default=True,
               help="Most entries one file may hold.")
-@click.option("--max-cell-chars", type=click.IntRange(min=1), default=10_000, show_default=True,
+@click.option("--max-cell-chars", type=CELL_CHARS, default=10_000, show_default=True,
               help="Longest cell a file may hold, in characters.")
 @click.pass_context
 def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_chars):
@@ -591,9 +591,9 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="Descriptor set of the paper's models and the baselines (the recommended model chooses its own).")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
-@click.option("--repeats", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--repeats", type=REPEATS, default=100, show_default=True,
               help="Seeds per fold for LSTM and PBP (the paper: 100).")
 @click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
               help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
@@ -601,9 +601,9 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="Leave one film out (the paper) or all films of one reference out.")
 @click.option("--tune/--no-tune", default=False, show_default=True,
               help="Tune LSTM units/dropout/epochs with optuna, nested inside each fold's training films.")
-@click.option("--trials", type=click.IntRange(min=1), default=12, show_default=True,
+@click.option("--trials", type=TRIALS, default=12, show_default=True,
               help="Optuna trials per fold when tuning.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
+@click.option("--epochs", type=EPOCHS, default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick run.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same predictions.")
@@ -653,14 +653,14 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
                    "paper: the seed paper's LSTM + PBP ensemble.")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
-@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--repeats", type=REPEATS, default=10, show_default=True,
               help="LSTM and PBP members (seeds) of the paper ensemble; the paper averages 100.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
+@click.option("--epochs", type=EPOCHS, default=None, help="Override the LSTM epochs (paper: 3200).")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same models.")
 @click.option("--models-dir", type=click.Path(file_okay=False), default=None,
               help="Where the run directory goes [default: models/ beside the database].")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--descriptors", type=DESCRIPTOR_SETS, default=None,
               help="paper7 or extended: the paper ensemble's inputs [paper7]; the recommended model's candidates "
@@ -879,7 +879,7 @@ def _say_suggestions(res, fmt: str) -> None:
 @click.option("--goal", type=click.Choice(["exploit", "explore", "balanced"]), default="balanced", show_default=True,
               help="exploit: expected improvement over the best stored film; explore: predictive variance; "
                    "balanced: upper confidence bound (mean + 1.96 sd of log10 σ).")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many suggestions to list.")
+@click.option("--top", type=TOP, default=10, show_default=True, help="How many suggestions to list.")
 @click.option("--diverse", is_flag=True, help="No two suggestions on one substrate closer than a temperature step.")
 @click.option("--run", "run_id", help="Recommended-model train run [default: the latest].")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")

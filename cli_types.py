@@ -26,3 +26,12 @@ class FiniteRange(click.FloatRange):
 
 SEED = click.IntRange(0, MAX_SEED)
 SECONDS = FiniteRange(0, MAX_SECONDS)
+# Counts: at least one, and at most far beyond any real use, so 2**70 is a one-line refusal rather than an
+# OverflowError deep inside (csv.field_size_limit, NumPy) or a job that would never end.
+REPEATS = click.IntRange(1, 10_000)
+EPOCHS = click.IntRange(1, 1_000_000)
+JOBS = click.IntRange(1, 256)
+TRIALS = click.IntRange(1, 10_000)
+TOP = click.IntRange(1, 100_000)            # the largest suggest grid
+ROWS = click.IntRange(1, 10_000_000)
+CELL_CHARS = click.IntRange(1, 256 * 2**20)  # an entry file holds at most 256 MiB
