@@ -61,7 +61,11 @@ def _fields(text: str, i: int, stop: int, close: dict) -> dict:
 
 def _year(value: str | None) -> int | None:
     """A year in the range film rows accept (1900-2100), or a CellError ('²' and 99999999999 are not years)."""
-    return None if value is None or not value.strip() else entry_year(value)
+    if value is None or not value.strip():
+        return None
+    if not re.fullmatch(r"\s*[0-9]+\s*", value):  # '²' reads as 2 once Unicode-normalised: say what was written
+        raise CellError(f"year must be written in the digits 0-9 (this is {value.strip()[:20]!r})")
+    return entry_year(value)
 
 
 def parse_bibtex(text: str, file: str = "<bibtex>") -> tuple[list[PublicationEntry], list[Problem]]:
