@@ -307,8 +307,8 @@ def read_curated(data_dir) -> Curated:
     return Curated(pubs, methods, phases, subs, read_one(d / "seed_films.csv"))
 
 
-_OPTIONS = {"poisson_ratio": "poisson", "youngs_modulus": "youngs", "bulk_modulus": "bulk", "shear_modulus": "shear",
-            "dielectric_constant": "dielectric", "aliases": "alias"}
+_SUBSTRATE_OPTIONS = {"poisson_ratio": "poisson", "youngs_modulus": "youngs", "bulk_modulus": "bulk",
+                      "shear_modulus": "shear", "dielectric_constant": "dielectric", "aliases": "alias"}
 
 
 def substrate_from_options(substrate: dict, values: dict, source: str, where: str = "add-substrate", line: int = 0):
@@ -321,7 +321,7 @@ def substrate_from_options(substrate: dict, values: dict, source: str, where: st
              for prop, cell in values.items() if cell not in (None, "")]
     entries, problems = substrate_entries([Record(where, line, substrate)], props)
     if where == "add-substrate":  # name the option, not a file line
-        problems = [f"--{_OPTIONS.get(p.column, p.column.replace('_', '-'))}: {str(p).split(': ', 2)[-1]}"
+        problems = [f"--{_SUBSTRATE_OPTIONS.get(p.column, p.column.replace('_', '-'))}: {str(p).split(': ', 2)[-1]}"
                     for p in problems]
     raise_if(problems)
     return entries[0]
