@@ -27,6 +27,7 @@ CONSTRAINTS = ("substrate", "method", "temp_c", "thickness_nm", "composition", "
 DEFAULT_TEMP_C = "400:900:50"
 DEFAULT_THICKNESS_NM = "100:1000:100"
 MAX_CANDIDATES = 100_000  # a bigger grid is a typo in a step, not a plan
+MAX_GRID_TEMP_C = 10_000.0  # hotter than any melting point, so the melting-point check below still speaks
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def parse_range(value, option: str, unit: str, above: float, at_most: float = ma
     if start <= above:
         raise FilmkbError(f"{option} {value!r}: {start:g} {unit} is impossible (values must be above {above:g} {unit})")
     if stop > at_most:
-        raise FilmkbError(f"{option} {value!r}: {stop:g} {unit} is beyond what any film is stored with "
+        raise FilmkbError(f"{option} {value!r}: {stop:g} {unit} is beyond any film "
                           f"(at most {at_most:g} {unit})")
     span = 0.0 if step == 0 else (stop - start) / step  # 0:1e300:1e-300 is inf values, not an OverflowError
     if not span < MAX_CANDIDATES:
@@ -156,7 +157,7 @@ def build_grid(k, constraints: dict | None = None) -> Grid:
     unknown = sorted(set(c) - set(CONSTRAINTS))
     if unknown:
         raise FilmkbError(f"unknown constraint(s) {', '.join(unknown)} (known: {', '.join(CONSTRAINTS)})")
-    temp = parse_range(_given(c, "temp_c", DEFAULT_TEMP_C), "--temp-c", "°C", DEPOSITION_TEMP_C[0], DEPOSITION_TEMP_C[1])
+    temp = parse_range(_given(c, "temp_c", DEFAULT_TEMP_C), "--temp-c", "°C", DEPOSITION_TEMP_C[0], MAX_GRID_TEMP_C)
     thickness = parse_range(_given(c, "thickness_nm", DEFAULT_THICKNESS_NM), "--thickness-nm", "nm",
                             math.nextafter(THICKNESS_NM[0], 0.0), THICKNESS_NM[1])
     substrates = _substrates(k, c.get("substrate"))
