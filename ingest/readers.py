@@ -219,7 +219,7 @@ class _YamlEntries:
         if tag == _YAML + "null":
             return None
         if tag == _YAML + "bool":
-            return y.constructor.SafeConstructor.bool_values[event.value.lower()]
+            return y.constructor.SafeConstructor.bool_values.get(event.value.lower(), event.value)
         return event.value
 
     def _check(self, event) -> None:

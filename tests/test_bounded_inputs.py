@@ -182,6 +182,16 @@ def test_standard_scalar_tags_are_read_as_their_text(db_path, tmp_path):
     assert result.exit_code == 0 and "1 entries valid" in result.output, result.output
 
 
+def test_standard_tags_on_values_they_do_not_fit_are_kept_as_text(tmp_path):
+    from filmkb.ingest.readers import read_yaml
+
+    path = tmp_path / "odd.yaml"
+    path.write_text("- notes: !!bool maybe\n  title: !!float abc\n  journal: !!timestamp never\n  year: !!int 1e400\n",
+                    encoding="utf-8")
+    (record,) = read_yaml(path)
+    assert record.cells == {"notes": "maybe", "title": "abc", "journal": "never", "year": "1e400"}
+
+
 # --- bounded work --------------------------------------------------------------------------------
 
 def test_60kb_of_unclosed_bibtex_entries_is_one_line_at_once(db_path, tmp_path):
