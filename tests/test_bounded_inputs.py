@@ -288,3 +288,65 @@ def test_suggest_ranges_are_bounded_and_never_overflow(value, unit, reason):
     with pytest.raises(FilmkbError, match=None) as refusal:
         parse_range(value, "--x", unit, lo, hi)
     assert reason in str(refusal.value) and "\n" not in str(refusal.value)
+
+
+# --- any text: records or one refusal, never another exception ----------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+SOME = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+YAML_TEXT = st.lists(st.sampled_from(list("-:[]{}!&*|>'\"#?,%@`\n\t  abcxyz019.~_") + [
+    "!!binary ", "!!python/", "!!bool ", "---\n", "- ", ": ", "\n  "]), max_size=60).map("".join)
+BIB_TEXT = st.lists(st.sampled_from(list('@{}",=# \n\tabcyz019²') + ["@article{", "year = ", "doi = {10.5555/"]),
+                    max_size=80).map("".join)
+
+
+@SOME
+@given(text=YAML_TEXT)
+def test_any_yaml_text_is_records_or_one_read_error(tmp_path, text):
+    from filmkb.ingest.readers import ReadError, read_yaml
+
+    path = tmp_path / "any.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        records = read_yaml(path)
+    except ReadError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(str(path))
+        return
+    assert all(isinstance(v, (str, bool, type(None))) for r in records for v in r.cells.values())
+
+
+@SOME
+@given(text=BIB_TEXT)
+def test_any_bibtex_text_is_entries_or_problems(text):
+    from filmkb.ingest.bibtex import parse_bibtex
+
+    entries, problems = parse_bibtex(text, "any.bib")
+    assert all(e.year is None or 1900 <= e.year <= 2100 for e in entries)
+    assert all(str(p).startswith("any.bib:") and "\n" not in str(p).split(": ", 3)[-1] for p in problems)
+
+
+json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+                           lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                       max_size=3), max_leaves=12)
+
+
+@SOME
+@given(batch=st.dictionaries(st.sampled_from(["batch", "kind", "sources", "note", "created_at", "films", "files"]),
+                             json_values), keep=st.booleans())
+def test_any_manifest_batch_is_checked_or_refused_in_one_line(tmp_path, batch, keep):
+    from filmkb.errors import FilmkbError
+    from filmkb.jobs.exchange import _manifest
+
+    entries = tmp_path / "entries"
+    entries.mkdir(exist_ok=True)
+    (entries / "films.csv").write_text("doi\n", encoding="utf-8")
+    if keep:
+        batch = {"kind": "user", "files": ["films.csv"], **batch}
+    (entries / "manifest.json").write_text(json.dumps(dict(format="filmkb-export", version=1, schema_version=1,
+                                                           batches=[batch])), encoding="utf-8")
+    try:
+        _manifest(entries)
+    except FilmkbError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith(str(entries / "manifest.json"))
