@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 import click
 
+from .cli_types import CELL_CHARS, EPOCHS, JOBS, REPEATS, ROWS, SECONDS, SEED, TOP, TRIALS
 from .schema.cells import visible
 from .schema.names import METHOD_FAMILIES
 
@@ -53,6 +54,8 @@ class _Group(click.Group):
 
         try:
             return super().invoke(ctx)
+        except click.BadParameter as exc:  # a value out of range: one line naming the option, exit code 1
+            raise click.ClickException(visible(" ".join(exc.format_message().split()))) from None
         except click.ClickException as exc:
             exc.message = visible(exc.message)
             raise
@@ -166,8 +169,8 @@ def main(ctx, db_path):
 @main.command()
 @click.option("--force", is_flag=True, help="Rebuild even if the file holds user-ingested films or is not a filmkb "
               "database (the old file is kept as PATH.bak, or PATH.bak.1, ... if that exists).")
-@click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another writer to finish before giving up.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up (at most 86400).")
 @click.pass_context
 def init(ctx, force, wait):
     """Create the schema, load the curated data and apply the views (idempotent).
@@ -187,9 +190,9 @@ def init(ctx, force, wait):
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
-@click.option("--timeout", type=click.FloatRange(min=0), default=10, show_default=True, metavar="SECONDS",
+@click.option("--timeout", type=SECONDS, default=10, show_default=True, metavar="SECONDS",
               help="Interrupt the query after SECONDS of the engine's work (it writes nothing either way); "
-                   "0 = no limit.")
+                   "0 = no limit; at most 86400 (a day).")
 @click.option("--max-rows", type=click.IntRange(min=0), default=None, metavar="N",
               help=f"Rows to print: the table stops after N [default: {TABLE_MAX_ROWS:,}] with a note of how many "
                    "more there are; csv and json stream every row unless N is given. 0 = no limit.")
@@ -392,19 +395,20 @@ def export(ctx, out_dir, raw):
 @main.command()
 @click.option("--out", "out_dir", default="reports", show_default=True, type=click.Path(),
               help="Directory for report.md, summary.json and figures/.")
-@click.option("--repeats", type=click.IntRange(min=1), default=None,
+@click.option("--repeats", type=REPEATS, default=None,
               help="Seeds per fold and trained members [default: 10; 100 with --full].")
 @click.option("--full", is_flag=True,
               help="The paper protocol: 100 seeds per film fold and 100 trained members; papers left out at 10 "
                    "seeds, with the LSTM and the ensemble.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
+@click.option("--epochs", type=EPOCHS, default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick look.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same numbers.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same numbers.")
 @click.option("--models-dir", type=click.Path(), default=None,
               help="Where the trained models go [default: models/ beside the database].")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
@@ -428,13 +432,13 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--dry-run", is_flag=True, help="Normalise and validate only; write nothing.")
-@click.option("--wait", type=float, default=0.0, show_default=True,
-              help="Seconds to wait for another writer to finish before giving up.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
+              help="Seconds to wait for another writer to finish before giving up (at most 86400).")
 @click.option("--allow-extra-columns", is_flag=True,
               help="Keep columns the template does not know in each film's notes (default: an unknown column is an error).")
-@click.option("--max-rows", type=click.IntRange(min=1), default=100_000, show_default=True,
+@click.option("--max-rows", type=ROWS, default=100_000, show_default=True,
               help="Most entries one file may hold.")
-@click.option("--max-cell-chars", type=click.IntRange(min=1), default=10_000, show_default=True,
+@click.option("--max-cell-chars", type=CELL_CHARS, default=10_000, show_default=True,
               help="Longest cell a file may hold, in characters.")
 @click.pass_context
 def ingest(ctx, files, dry_run, wait, allow_extra_columns, max_rows, max_cell_chars):
@@ -528,9 +532,13 @@ def _say_ingest(report, dry_run: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="CSV to write [default: <paper stem>.draft.csv in the current directory].")
 @click.option("--force", is_flag=True, help="Overwrite --out if it exists (never a database file: refused).")
+@click.option("--max-pages", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="Refuse a PDF of more pages (a paper with its supplement fits; 1 to 100000).")
+@click.option("--max-chars", type=click.IntRange(1, 1_000_000_000), default=2_000_000, show_default=True,
+              help="Refuse a paper of more characters of text (some 20 long papers; 1 to 10**9).")
 @_raw_option
 @click.pass_context
-def extract(ctx, paper, out, force, raw):
+def extract(ctx, paper, out, force, max_pages, max_chars, raw):
     """Draft film rows from a paper (.pdf, .txt, .html/.htm) into a CSV in the ingest template, for you
     to review before `filmkb ingest`. Never writes the database: when the --db file exists, its method
     and substrate names (with those from add-method/add-substrate) are recognised, else the curated ones.
@@ -549,7 +557,8 @@ def extract(ctx, paper, out, force, raw):
     from .jobs import extract as draft_paper
 
     start = time.perf_counter()
-    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force, raw=raw)
+    target, result = draft_paper(paper, ctx.obj["db"], out, overwrite=force, max_pages=max_pages, max_chars=max_chars,
+                                 raw=raw)
     for warning in result.warnings:
         _echo(f"warning: {warning}", err=True)
     kinds = {o: sum(d.origin == o for d in result.drafts) for o in ("table", "flattened", "sentence")}
@@ -562,7 +571,7 @@ def extract(ctx, paper, out, force, raw):
 
 @main.command("ingest-bib")
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def ingest_bib(ctx, files, wait):
     """Add references from BibTeX files, or complete known ones (matched by DOI or key).
@@ -594,7 +603,7 @@ def ingest_bib(ctx, files, wait):
 @click.option("--source", required=True, help="Where the values come from (reference, table, page).")
 @click.option("--alias", "aliases", multiple=True, help="Another name papers use (repeatable).")
 @click.option("--note", help="Free-text note.")
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, lattice_b, lattice_c, cte, poisson,
                   youngs, bulk, shear, dielectric, melting_point, source, aliases, note, wait):
@@ -620,7 +629,7 @@ def add_substrate(ctx, name, formula, amorphous, space_group, sites, lattice_a, 
 @click.option("--alias", "aliases", multiple=True, help="Another name papers use for it (repeatable).")
 @click.option("--description", help="What the method is, in a few words.")
 @click.option("--note", help="Free-text note, recorded with the batch (`filmkb history`).")
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add_method(ctx, name, family, aliases, description, note, wait):
     """Add a deposition method with its family and aliases, recorded as a user batch (`filmkb history`).
@@ -638,7 +647,7 @@ def add_method(ctx, name, family, aliases, description, note, wait):
 
 
 @main.command()
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def add(ctx, wait):
     """Add one film interactively, with the same normalisation and validation as `filmkb ingest`.
@@ -678,7 +687,7 @@ def history(ctx, fmt, raw):
 
 @main.command()
 @click.argument("batch", type=int)
-@click.option("--wait", type=float, default=0.0, show_default=True, help="Seconds to wait for another writer.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context
 def retract(ctx, batch, wait):
     """Remove the films of one user ingest batch (and nothing else), in one transaction.
@@ -722,9 +731,9 @@ def _output_name(kind: str) -> str:
               help="Descriptor set of the paper's models and the baselines (the recommended model chooses its own).")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
-@click.option("--repeats", type=click.IntRange(min=1), default=100, show_default=True,
+@click.option("--repeats", type=REPEATS, default=100, show_default=True,
               help="Seeds per fold for LSTM and PBP (the paper: 100).")
 @click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
               help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
@@ -732,11 +741,12 @@ def _output_name(kind: str) -> str:
               help="Leave one film out (the paper) or all films of one reference out.")
 @click.option("--tune/--no-tune", default=False, show_default=True,
               help="Tune LSTM units/dropout/epochs with optuna, nested inside each fold's training films.")
-@click.option("--trials", type=click.IntRange(min=1), default=12, show_default=True,
+@click.option("--trials", type=TRIALS, default=12, show_default=True,
               help="Optuna trials per fold when tuning.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None,
+@click.option("--epochs", type=EPOCHS, default=None,
               help="Override the LSTM epochs (paper: 3200), e.g. 50 for a quick run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same predictions.")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same predictions.")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
@@ -787,13 +797,14 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
                    "paper: the seed paper's LSTM + PBP ensemble.")
 @click.option("--candidates", default="default", show_default=True,
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
-@click.option("--repeats", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("--repeats", type=REPEATS, default=10, show_default=True,
               help="LSTM and PBP members (seeds) of the paper ensemble; the paper averages 100.")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="Override the LSTM epochs (paper: 3200).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Base seed; same database + seed = same models.")
+@click.option("--epochs", type=EPOCHS, default=None, help="Override the LSTM epochs (paper: 3200).")
+@click.option("--seed", type=SEED, default=0, show_default=True,
+              help="Base seed, 0 to 4294967295 (2**32-1); same database + seed = same models.")
 @click.option("--models-dir", type=click.Path(), default=None,
               help="Where the run directory goes [default: models/ beside the database].")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
+@click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--descriptors", type=DESCRIPTOR_SETS, default=None,
               help="paper7 or extended: the paper ensemble's inputs [paper7]; the recommended model's candidates "
@@ -1015,7 +1026,7 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
 @click.option("--goal", type=click.Choice(["exploit", "explore", "balanced"]), default="balanced", show_default=True,
               help="exploit: expected improvement over the best stored film; explore: predictive variance; "
                    "balanced: upper confidence bound (mean + 1.96 sd of log10 σ).")
-@click.option("--top", type=click.IntRange(min=1), default=10, show_default=True, help="How many suggestions to list.")
+@click.option("--top", type=TOP, default=10, show_default=True, help="How many suggestions to list.")
 @click.option("--diverse", is_flag=True, help="No two suggestions on one substrate closer than a temperature step.")
 @click.option("--run", "run_id", help="Train run, of either model [default: the latest recommended-model run].")
 @_model_option

@@ -86,10 +86,13 @@ def sourced_value(record: Record) -> tuple[SourcedValue | None, list[Problem]]:
     return SourcedValue(column, value, value_text, given_unit, source, c.text("note")), []
 
 
-def _attach_values(entries: dict, records: list[Record], entity_column: str) -> list[Problem]:
+def _attach_values(entries: dict, records: list[Record], entity_column: str, refused=frozenset()) -> list[Problem]:
+    """Each value row onto its entity; rows of an entity already refused (`refused` names) add no problem."""
     problems = []
     for record in records:
         name = clean_text(record.cells.get(entity_column))
+        if name in refused:
+            continue
         if name not in entries:
             problems.append(Problem(record.file, record.line, entity_column, name, "not defined in the entity file"))
             continue
@@ -100,9 +103,32 @@ def _attach_values(entries: dict, records: list[Record], entity_column: str) -> 
     return problems
 
 
+def check_sites(value) -> str:
+    """'Mg 0 0 0; O 0.5 0.5 0.5': each site an element symbol and three fractional coordinates, finite
+    numbers in [0, 1) (so every later film on the substrate can build its structure)."""
+    from pymatgen.core.periodic_table import Element
+
+    text = clean_text(value)
+    for n, site in enumerate(filter(None, (s.strip() for s in text.split(";"))), 1):
+        symbol, *xyz = site.split()
+        if not Element.is_valid_symbol(symbol):
+            raise CellError(f"site {n}: '{symbol}' is not an element symbol (expected e.g. 'Mg 0 0 0; O 0.5 0.5 0.5')")
+        if len(xyz) != 3:
+            raise CellError(f"site {n}: expected an element and three coordinates, got {len(xyz)} coordinates")
+        for x in xyz:
+            try:
+                number = float(x)
+            except ValueError:
+                raise CellError(f"site {n}: coordinate '{x}' is not a number") from None
+            if not 0.0 <= number < 1.0:  # also refuses nan and inf
+                raise CellError(f"site {n}: fractional coordinate {x} is outside [0, 1) "
+                                "(write -0.25 as 0.75)")
+    return text
+
+
 def substrate_entries(subs: list[Record], props: list[Record]) -> tuple[list[SubstrateEntry], list[Problem]]:
     """substrates.csv + substrate_properties.csv -> SubstrateEntry per substrate."""
-    entries, problems = {}, []
+    entries, problems, refused = {}, [], set()
     for r in subs:
         c = _Cells(r)
         name, formula = c.text("name"), c.text("formula")
@@ -111,12 +137,15 @@ def substrate_entries(subs: list[Record], props: list[Record]) -> tuple[list[Sub
         amorphous = c.apply("amorphous", _bool, required=True)
         if not amorphous and name and not c.text("space_group"):
             c.problem("space_group", "a crystalline substrate needs its space group")
+        c.apply("sites", check_sites)
         problems += c.problems
+        if c.problems and name:
+            refused.add(name)
         if not c.problems:
             aliases = [a for a in (c.text("aliases") or "").split("|") if a.strip()]
             entries[name] = SubstrateEntry(name, formula, amorphous, c.text("crystal_system"),
                                            c.text("space_group"), c.text("sites"), aliases, c.text("note"))
-    problems += _attach_values(entries, props, "substrate")
+    problems += _attach_values(entries, props, "substrate", refused)
     return list(entries.values()), problems
 
 
@@ -278,6 +307,10 @@ def read_curated(data_dir) -> Curated:
     return Curated(pubs, methods, phases, subs, read_one(d / "seed_films.csv"))
 
 
+_SUBSTRATE_OPTIONS = {"poisson_ratio": "poisson", "youngs_modulus": "youngs", "bulk_modulus": "bulk",
+                      "shear_modulus": "shear", "dielectric_constant": "dielectric", "aliases": "alias"}
+
+
 def substrate_from_options(substrate: dict, values: dict, source: str, where: str = "add-substrate", line: int = 0):
     """One SubstrateEntry from `filmkb add-substrate` options (or a substrates-file row, at `where`:`line`):
     property -> cell (units allowed)."""
@@ -287,6 +320,9 @@ def substrate_from_options(substrate: dict, values: dict, source: str, where: st
                                   "source": source, "note": "melting" if prop == "melting_point" else ""})
              for prop, cell in values.items() if cell not in (None, "")]
     entries, problems = substrate_entries([Record(where, line, substrate)], props)
+    if where == "add-substrate":  # name the option, not a file line
+        problems = [f"--{_SUBSTRATE_OPTIONS.get(p.column, p.column.replace('_', '-'))}: {str(p).split(': ', 2)[-1]}"
+                    for p in problems]
     raise_if(problems)
     return entries[0]
 

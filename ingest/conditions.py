@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 
+from ..schema.expectations import DEPOSITION_TEMP_C, MEASUREMENT_TEMP_C, THICKNESS_NM
 from ..schema.names import Vocabulary
 from .batch import IngestError, read_all
 from .entries import Problem, _Cells, _check_physical, _method, _substrate
@@ -41,22 +42,38 @@ class Condition:
         return asdict(self)
 
 
+_RANGES = {"deposition_temp_c": (DEPOSITION_TEMP_C, "°C"), "thickness_nm": (THICKNESS_NM, "nm"),
+           "measurement_temp_c": (MEASUREMENT_TEMP_C, "°C")}
+
+
+def _check_ranges(c: _Cells, **values) -> None:
+    """The ranges an ingest's quality suite holds stored films to (schema/expectations.py), checked here
+    because conditions to predict are never stored: 1e-300 nm or 1e300 °C is a typo, not a film."""
+    for column, value in values.items():
+        (lo, hi), unit = _RANGES[column]
+        if value is not None and not lo <= value <= hi and not any(p.column == column for p in c.problems):
+            low = "above absolute zero" if lo == -273.15 else f"at least {lo:g} {unit}"
+            c.problem(column, f"must be {low} and at most {hi:g} {unit} (read as {value:g} {unit})")
+
+
 def _condition(record: Record, vocab: Vocabulary) -> tuple[Condition | None, list[Problem]]:
     c = _Cells(record)
     substrate, orientation = _substrate(c, vocab)
     t_dep = c.apply("deposition_temp_c", parse_quantity, "degC", required=True)
     thickness = c.apply("thickness_nm", parse_quantity, "nm", required=True)
     sigma = c.apply("conductivity_s_cm", parse_quantity, "S/cm")
-    _check_physical(c, t_dep, thickness, sigma, None)
+    t_meas = c.apply("measurement_temp_c", parse_quantity, "degC")
+    _check_physical(c, t_dep, thickness, sigma, t_meas)
+    _check_ranges(c, deposition_temp_c=t_dep, thickness_nm=thickness, measurement_temp_c=t_meas)
     material = c.apply("composition", parse_composition)
     method = _method(c, vocab, required=False)
     phase = c.apply("phase", normalise_phase)
-    t_meas = c.apply("measurement_temp_c", parse_quantity, "degC")
+    doi = c.apply("doi", normalise_doi)
     if c.problems:
         return None, c.problems
     return Condition(f"{record.file}:{record.line}", substrate, t_dep, thickness, orientation,
                      material.composition if material else None, material.formula if material else None, method,
-                     sigma, c.apply("doi", normalise_doi), phase, t_meas), []
+                     sigma, doi, phase, t_meas), []
 
 
 def parse_conditions(records, vocab: Vocabulary) -> tuple[list[Condition], list[Problem]]:

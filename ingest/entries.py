@@ -55,6 +55,8 @@ class Problem:
 
     def __str__(self) -> str:
         shown = "" if self.value is None else clean_text(self.value)
+        if len(shown) > 60:  # a 5,000-digit cell is named, not printed
+            shown = f"{shown[:40]}... ({len(shown):,} characters)"
         return f"{self.file}:{self.line}: {self.column}: {shown!r}: {self.reason}"
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -187,25 +188,92 @@ def is_export(path) -> bool:
     return Path(path).is_dir() and (Path(path) / MANIFEST).is_file()
 
 
+MAX_MANIFEST_BYTES = 16 * 2**20  # a manifest lists batches and file names: a few KB per thousand batches
+MAX_JSON_DEPTH = 8               # a manifest nests 4 deep (manifest > batches > batch > files)
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _check_depth(path: Path, text: str) -> None:
+    """Refuse JSON nested deeper than MAX_JSON_DEPTH in one linear scan, before the parser recurses."""
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                line = text.count("\n", 0, m.start()) + 1
+                raise FilmkbError(f"{path}:{line}: JSON nested more than {MAX_JSON_DEPTH} levels deep; not a filmkb "
+                                  "export manifest")
+        elif token in "]}":
+            depth -= 1
+
+
 def _manifest(directory: Path) -> dict:
-    """The manifest, checked: a one-line FilmkbError naming the file and what is wrong."""
+    """The manifest, checked field by field: a one-line FilmkbError naming the file, the field and what
+    is wrong (at most MAX_MANIFEST_BYTES, nested at most MAX_JSON_DEPTH)."""
     path = directory / MANIFEST
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, ValueError) as exc:
-        raise FilmkbError(f"{path}: not a readable filmkb export manifest ({exc})") from None
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise FilmkbError(f"{path}: larger than {MAX_MANIFEST_BYTES // 2**20} MiB; not a filmkb export manifest")
+        text = path.read_text(encoding="utf-8")
+        _check_depth(path, text)
+        manifest = json.loads(text)
+    except (OSError, UnicodeError, ValueError, RecursionError) as exc:
+        raise FilmkbError(f"{path}: not a readable filmkb export manifest ({' '.join(str(exc).split())})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise FilmkbError(f"{path}: format: not a {FORMAT} manifest of version {VERSION}")
-    if not isinstance(manifest.get("schema_version"), int) or manifest["schema_version"] > SCHEMA_VERSION:
-        raise FilmkbError(f"{path}: schema_version: {manifest.get('schema_version')!r}: made by a newer filmkb "
-                          f"(this one writes version {SCHEMA_VERSION})")
-    for i, b in enumerate(manifest.get("batches") or []):
-        if not isinstance(b, dict) or b.get("kind") != "user" or not isinstance(b.get("files"), list):
-            raise FilmkbError(f"{path}: batches[{i}]: expected a user batch with its files")
-        for name in b["files"]:
-            if Path(name).name != name or not (directory / name).is_file():
-                raise FilmkbError(f"{path}: batches[{i}]: files: {name!r}: no such file in {directory}")
+    version = manifest.get("schema_version")
+    if not _is_int(version) or version > SCHEMA_VERSION:
+        raise FilmkbError(f"{path}: schema_version: {_shown(version)}: made by a newer filmkb "
+                          f"(this one writes version {SCHEMA_VERSION})" if _is_int(version) else
+                          f"{path}: schema_version: {_shown(version)}: expected a whole number")
+    if manifest.get("curated") is not None and not _strings(manifest["curated"]):
+        raise FilmkbError(f"{path}: curated: {_shown(manifest['curated'])}: expected a list of notes (text)")
+    batches = manifest.get("batches") or []
+    if not isinstance(batches, list):
+        raise FilmkbError(f"{path}: batches: {_shown(batches)}: expected a list of batches")
+    for i, b in enumerate(batches):
+        _check_batch(path, directory, f"batches[{i}]", b)
     return manifest
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _strings(value) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _shown(value) -> str:
+    """A manifest value for an error line, shortened."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text if len(text) <= 60 else f"{text[:40]}... ({len(text):,} characters)"
+
+
+def _check_batch(path: Path, directory: Path, where: str, b) -> None:
+    """One batch of the manifest: a user batch, text sources and note, an ISO created_at, existing files."""
+    if not isinstance(b, dict) or b.get("kind") != "user" or not isinstance(b.get("files"), list):
+        raise FilmkbError(f"{path}: {where}: expected a user batch with its files")
+    problems = {"sources": b.get("sources") is not None and not _strings(b["sources"]),
+                "note": b.get("note") is not None and not isinstance(b["note"], str),
+                "films": b.get("films") is not None and not (_is_int(b["films"]) and b["films"] >= 0),
+                "files": not _strings(b["files"])}
+    expected = {"sources": "a list of text", "note": "text", "films": "a whole number of films",
+                "files": "a list of file names"}
+    for field, bad in problems.items():
+        if bad:
+            raise FilmkbError(f"{path}: {where}: {field}: {_shown(b[field])}: expected {expected[field]}")
+    created = b.get("created_at")
+    if created is not None:
+        try:
+            datetime.fromisoformat(created)
+        except (TypeError, ValueError):
+            raise FilmkbError(f"{path}: {where}: created_at: {_shown(created)}: expected an ISO date and time "
+                              "(e.g. 2024-05-01T12:00:00)") from None
+    for name in b["files"]:
+        if Path(name).name != name or name in ("", ".", "..") or not (directory / name).is_file():
+            raise FilmkbError(f"{path}: {where}: files: {name!r}: no such file in {directory}")
 
 
 def replay(db, directory, wait: float = 0.0) -> list[tuple[int, int]]:
@@ -232,6 +300,7 @@ def replay(db, directory, wait: float = 0.0) -> list[tuple[int, int]]:
 def _replay_batch(k, spec: dict, directory: Path) -> tuple[int, int]:
     """One exported batch: a new batch as recorded, then its files (methods, substrates, films, BibTeX)."""
     from ..ingest.bibtex import parse_bibtex
+    from ..ingest.readers import ReadError, read_text
 
     created = datetime.fromisoformat(spec["created_at"]) if spec.get("created_at") else None
     batch = k.new_batch(spec["kind"], spec.get("sources") or [], spec.get("note"), created_at=created)
@@ -239,7 +308,11 @@ def _replay_batch(k, spec: dict, directory: Path) -> tuple[int, int]:
     for name in spec["files"]:
         path = directory / name
         if name.lower().endswith(".bib"):
-            entries, problems = parse_bibtex(path.read_text(encoding="utf-8"), str(path))
+            try:
+                text = read_text(path)
+            except ReadError as exc:
+                raise FilmkbError(str(exc)) from None
+            entries, problems = parse_bibtex(text, str(path))
             raise_if(problems)
             k.upsert_publications(entries, batch)
             continue

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FilmkbError
+from ..schema.expectations import DEPOSITION_TEMP_C, THICKNESS_NM
 from ..schema.names import ROOM_TEMPERATURE_C
 
 __all__ = ["Axis", "Grid", "parse_range", "build_grid", "tested", "CONSTRAINTS", "DEFAULT_TEMP_C",
@@ -26,6 +27,7 @@ CONSTRAINTS = ("substrate", "method", "temp_c", "thickness_nm", "composition", "
 DEFAULT_TEMP_C = "400:900:50"
 DEFAULT_THICKNESS_NM = "100:1000:100"
 MAX_CANDIDATES = 100_000  # a bigger grid is a typo in a step, not a plan
+MAX_GRID_TEMP_C = 10_000.0  # hotter than any melting point, so the melting-point check below still speaks
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Grid:
     constraints: dict = field(default_factory=dict)  # as normalised, for the run's config
 
 
-def parse_range(value, option: str, unit: str, above: float) -> Axis:
+def parse_range(value, option: str, unit: str, above: float, at_most: float = math.inf) -> Axis:
     """'a:b:s' (b included), (a, b, s) or one number -> Axis; anything else is a one-line FilmkbError."""
     parts = value.split(":") if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [value]
     how = f"expected plain numbers in {unit} as START:STOP:STEP (stop included) or one value, e.g. 400:900:50"
@@ -67,7 +69,13 @@ def parse_range(value, option: str, unit: str, above: float) -> Axis:
         raise FilmkbError(f"{option} {value!r}: impossible range: stop {stop:g} {unit} is below start {start:g} {unit}")
     if start <= above:
         raise FilmkbError(f"{option} {value!r}: {start:g} {unit} is impossible (values must be above {above:g} {unit})")
-    count = 1 if step == 0 else int(math.floor((stop - start) / step + 1e-9)) + 1
+    if stop > at_most:
+        raise FilmkbError(f"{option} {value!r}: {stop:g} {unit} is beyond any film "
+                          f"(at most {at_most:g} {unit})")
+    span = 0.0 if step == 0 else (stop - start) / step  # 0:1e300:1e-300 is inf values, not an OverflowError
+    if not span < MAX_CANDIDATES:
+        raise FilmkbError(f"{option} {value!r}: {span + 1:.3g} values; use a coarser step (at most {MAX_CANDIDATES:,})")
+    count = int(math.floor(span + 1e-9)) + 1
     if count > MAX_CANDIDATES:
         raise FilmkbError(f"{option} {value!r}: {count} values; use a coarser step")
     return Axis(np.round(start + step * np.arange(count), 9), step)
@@ -149,8 +157,9 @@ def build_grid(k, constraints: dict | None = None) -> Grid:
     unknown = sorted(set(c) - set(CONSTRAINTS))
     if unknown:
         raise FilmkbError(f"unknown constraint(s) {', '.join(unknown)} (known: {', '.join(CONSTRAINTS)})")
-    temp = parse_range(_given(c, "temp_c", DEFAULT_TEMP_C), "--temp-c", "°C", -273.15)
-    thickness = parse_range(_given(c, "thickness_nm", DEFAULT_THICKNESS_NM), "--thickness-nm", "nm", 0.0)
+    temp = parse_range(_given(c, "temp_c", DEFAULT_TEMP_C), "--temp-c", "°C", DEPOSITION_TEMP_C[0], MAX_GRID_TEMP_C)
+    thickness = parse_range(_given(c, "thickness_nm", DEFAULT_THICKNESS_NM), "--thickness-nm", "nm",
+                            math.nextafter(THICKNESS_NM[0], 0.0), THICKNESS_NM[1])
     substrates = _substrates(k, c.get("substrate"))
     size = len(substrates) * len(temp.values) * len(thickness.values)
     if size > MAX_CANDIDATES:

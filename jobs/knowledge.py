@@ -195,14 +195,15 @@ def ingest_bib(db, files, wait: float = 0.0) -> tuple[int, int]:
     """Add (or complete) publications from BibTeX files in one transaction: (added, updated)."""
     from ..ingest.batch import raise_if
     from ..ingest.bibtex import parse_bibtex
+    from ..ingest.readers import ReadError, read_text
 
     entries, problems = [], []
     for path in files:
         kb.require_file(path, "BibTeX file", directory_ok=True)
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError as exc:
-            problems.append(f"{path}: {exc.strerror}")
+            text = read_text(Path(path))  # UTF-8/16 text of at most the entry files' size limit
+        except ReadError as exc:
+            problems.append(str(exc))
             continue
         found, bad = parse_bibtex(text, str(path))
         entries += found

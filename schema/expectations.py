@@ -31,12 +31,16 @@ def regex(column, pattern):
     return ("ExpectColumnValuesToMatchRegex", dict(column=column, regex=pattern))
 
 
+DEPOSITION_TEMP_C = (-273.15, 1500.0)   # above absolute zero; a temperature in K typed as C is caught
+MEASUREMENT_TEMP_C = (-273.15, 1000.0)
+THICKNESS_NM = (0.1, 1e6)                # one atomic layer to a millimetre
+
 # Checks on a batch of normalised film entries, before anything is written (ingest).
 FILM_ENTRY_SUITE = [
-    not_null("deposition_temp_c"), between("deposition_temp_c", -273.15, 1500.0, strict_min=True),
+    not_null("deposition_temp_c"), between("deposition_temp_c", *DEPOSITION_TEMP_C, strict_min=True),
     not_null("conductivity_s_cm"), between("conductivity_s_cm", 1e-12, 1e-1),
-    between("thickness_nm", 0.1, 1e6),
-    not_null("measurement_temp_c"), between("measurement_temp_c", -273.15, 1000.0, strict_min=True),
+    between("thickness_nm", *THICKNESS_NM),
+    not_null("measurement_temp_c"), between("measurement_temp_c", *MEASUREMENT_TEMP_C, strict_min=True),
     between("activation_energy_ev", 0.0, MAX_ACTIVATION_ENERGY_EV, strict_min=True, strict_max=True),
     not_null("phase"), in_set("phase", list(PHASES)),
     regex("substrate_orientation", MILLER),

@@ -101,9 +101,9 @@ def test_yaml_bombs_and_nested_values_are_refused(db_path, tmp_path):
     assert bomb.stat().st_size < 1000
     assert "YAML anchors and aliases" in refused(db_path, bomb)
     nested = _write(tmp_path / "nested.yaml", b"- doi: 10.5555/x\n  notes: {a: 1}\n")
-    assert "nested.yaml:1: notes: expected a single value, got a YAML dict" in refused(db_path, nested)
+    assert "nested.yaml:2: notes: expected a single value, got a YAML dict" in refused(db_path, nested)
     tagged = _write(tmp_path / "tagged.yaml", b"- doi: !!python/object/apply:os.system ['true']\n")
-    assert "not valid YAML" in refused(db_path, tagged)
+    assert "tagged.yaml:1: YAML tag !!python/object/apply:os.system is not accepted" in refused(db_path, tagged)
 
 
 def test_unreadable_file_is_one_line(db_path, tmp_path):

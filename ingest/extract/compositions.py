@@ -109,7 +109,7 @@ def composition_cell(cell: str, cited_title: str | None = None) -> _Composition:
     doped with their cations (Ga-LLZO). Precursor names or a sol are kept as precursors and the
     composition is taken from the cited paper's title when it names one."""
     text = clean(cell)
-    core = re.sub(r"\s*\([A-Za-z-]{2,12}\)\s*$", "", text) or text  # a trailing label: '..., Li7La3Zr2O12 (LLTO)'
+    core = re.sub(r"(?<!\s)\s*\([A-Za-z-]{2,12}\)\s*$", "", text) or text  # a trailing label: '..., Li7La3Zr2O12 (LLTO)'
     parts = _split_list(core)
     from_title = composition_in_text(cited_title) if cited_title else None
     is_sol = bool(re.search(r"\bsol\b|precursor|solution|alkoxide", text, re.I))

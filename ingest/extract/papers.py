@@ -11,6 +11,8 @@ from .headers import _merge_header, _table_label, _unit_row, header_kinds
 
 SUFFIXES = (".pdf", ".txt", ".html", ".htm")
 MAX_BYTES = 256 * 2**20
+MAX_PAGES = 200          # `extract --max-pages`: a paper with its supplement; 5,000 pages took minutes
+MAX_CHARS = 2_000_000    # `extract --max-chars`: some 20 long papers; drafting is linear in the text
 
 
 class ExtractError(FilmkbError):
@@ -52,8 +54,9 @@ class Paper:
     paragraphs: bool = False  # each line is a paragraph (HTML); else lines wrap sentences (text, PDF)
 
 
-def read_paper(path) -> Paper:
-    """Lines and tables of a .pdf, .txt, .html or .htm file; anything else is one ExtractError line."""
+def read_paper(path, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS) -> Paper:
+    """Lines and tables of a .pdf, .txt, .html or .htm file; anything else is one ExtractError line, as is
+    a PDF of more than `max_pages` pages or a paper of more than `max_chars` characters of text."""
     path = Path(path)
     if not path.exists():
         raise ExtractError(f"{path}: no such file")
@@ -65,8 +68,9 @@ def read_paper(path) -> Paper:
     if path.stat().st_size > MAX_BYTES:
         raise ExtractError(f"{path}: larger than {MAX_BYTES // 2**20} MiB; not read")
     if suffix == ".pdf":
-        return paper_from_pdf(path)
+        return paper_from_pdf(path, max_pages, max_chars)
     text = _decode(path)
+    _check_chars(path, len(text), max_chars)
     if suffix == ".txt":
         return paper_from_text(text, str(path))
     return paper_from_html(text, str(path))
@@ -82,25 +86,37 @@ def _decode(path: Path) -> str:
         raise ExtractError(str(exc)) from None
 
 
+def _check_chars(path, n: int, max_chars: int) -> None:
+    if n > max_chars:
+        raise ExtractError(f"{path}: more than {max_chars:,} characters of text (--max-chars {max_chars}); not read "
+                           "(raise --max-chars to draft from it)")
+
+
 def paper_from_text(text: str, name: str = "<text>") -> Paper:
     """Plain text: one Line per line (tables are found later from tab- or space-separated cells)."""
     return Paper(name, [Line(t, i) for i, t in enumerate(text.splitlines(), 1)])
 
 
-def paper_from_pdf(path) -> Paper:
+def paper_from_pdf(path, max_pages: int = MAX_PAGES, max_chars: int = MAX_CHARS) -> Paper:
     """Words of each page (pdfplumber) grouped into lines; a gap wider than about a character is
-    written as a tab, so table cells stay apart."""
+    written as a tab, so table cells stay apart. More than `max_pages` pages, or `max_chars` characters,
+    is an ExtractError before (or as soon as) the limit is passed."""
     try:
         import pdfplumber
     except ImportError:  # pragma: no cover - a dependency
         raise ExtractError("reading PDFs needs pdfplumber (pip install 'pdfplumber>=0.11')") from None
-    lines = []
+    lines, chars = [], 0
     try:
         with pdfplumber.open(str(path)) as pdf:
+            if len(pdf.pages) > max_pages:
+                raise ExtractError(f"{path}: {len(pdf.pages):,} pages is more than --max-pages {max_pages}; not read "
+                                   "(raise --max-pages to draft from all of them)")
             for number, page in enumerate(pdf.pages, 1):
                 words = page.extract_words(extra_attrs=["size"], keep_blank_chars=False, use_text_flow=False)
                 for k, text in enumerate(_pdf_lines(words), 1):
                     lines.append(Line(text, k, number))
+                    chars += len(text) + 1
+                _check_chars(path, chars, max_chars)
     except ExtractError:
         raise
     except Exception as exc:  # pdfminer/pypdfium2 raise many unrelated types on damaged files
@@ -143,7 +159,7 @@ class _HTMLReader(HTMLParser):
     def __init__(self):
         super().__init__(convert_charrefs=True)
         self.lines, self.tables, self.meta = [], [], {}
-        self._text, self._text_line = [], 1
+        self._text, self._text_line, self._has_text = [], 1, False
         self._skip = 0
         self._table = None  # [rows, places, caption]
         self._row = None
@@ -154,7 +170,7 @@ class _HTMLReader(HTMLParser):
         text = " ".join("".join(self._text).split())
         if text:
             self.lines.append(Line(text, self._text_line))
-        self._text, self._text_line = [], self.getpos()[0]
+        self._text, self._text_line, self._has_text = [], self.getpos()[0], False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -210,8 +226,9 @@ class _HTMLReader(HTMLParser):
         elif self._cell is not None:
             self._cell[0].append(data)
         elif self._table is None:
-            if not "".join(self._text).strip():
+            if not self._has_text:  # a flag, not a join of the text so far: linear in the page
                 self._text_line = self.getpos()[0]
+                self._has_text = bool(data.strip())
             self._text.append(data)
 
 

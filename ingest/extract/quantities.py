@@ -21,7 +21,7 @@ def quantity_cell(cell: str, column: str, header_unit: str | None = None) -> flo
     """A table cell in the column's unit: its own unit, else the header's, else the column's;
     'RT'/'room temperature' is 25 °C. Raises CellError when it is not a quantity."""
     text = clean(cell)
-    text = re.sub(r"\s*(?:±|\+/-)\s*[\d.]+(?=\s|$|[×x])", "", text).strip().rstrip(".")
+    text = re.sub(r"(?<!\s)\s*(?:±|\+/-)\s*[\d.]+(?=\s|$|[×x])", "", text).strip().rstrip(".")
     text = re.sub(r"^[~≈<>≤≥]\s*|^ca\.?\s*", "", text)
     if not text or text in ("-", "–", "n/a", "na", "?"):
         return None
