@@ -169,22 +169,22 @@ class LoadedLSTM:
         return Members(np.stack([_member_forward(w, X, self.config.arrangement) for w in self.weights]))
 
 
-def _sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-z))
-
-
 def _member_forward(w: dict, X, arrangement: str) -> np.ndarray:
-    """One member's -log10 sigma at the rows of X (Keras's LSTM cell: gates i, f, c, o; sigmoid, tanh)."""
+    """One member's -log10 sigma at the rows of X (Keras's LSTM cell: gates i, f, c, o; sigmoid, tanh).
+    The state starts at zero, so the first step needs neither the recurrent kernel nor the forget gate."""
+    from scipy.special import expit
+
     xs = ((X - w["x_mean"]) / w["x_std"]).astype(np.float32)
     steps = xs[:, :, None] if arrangement == "steps" else xs[:, None, :]
     units = w["recurrent"].shape[0]
-    h = np.zeros((len(X), units), np.float32)
-    c = np.zeros((len(X), units), np.float32)
+    h = c = None
     for t in range(steps.shape[1]):
-        z = steps[:, t, :] @ w["kernel"] + h @ w["recurrent"] + w["bias"]
+        z = steps[:, t, :] @ w["kernel"] + w["bias"]
+        if h is not None:
+            z += h @ w["recurrent"]
         i, f, g, o = (z[:, k * units:(k + 1) * units] for k in range(4))
-        c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-        h = _sigmoid(o) * np.tanh(c)
+        c = expit(i) * np.tanh(g) + (expit(f) * c if c is not None else 0.0)
+        h = expit(o) * np.tanh(c)
     out = (h @ w["dense_kernel"] + w["dense_bias"])[:, 0].astype(np.float64)
     return out * w["y_std"] + w["y_mean"]
 
