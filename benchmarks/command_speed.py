@@ -99,14 +99,14 @@ def answered(output: str) -> str:
     return lines[-1].split(";")[0][len("model: "):] if lines else ""
 
 
-def measure(db: str, pythonpath: Path, bytecode: bool, runs: int, cwd: Path) -> list[dict]:
+def measure(db: str, pythonpath: Path, bytecode: bool, runs: int, cwd: Path, only: str = "") -> list[dict]:
     env = environment(pythonpath, bytecode)
     loaded = subprocess.run([sys.executable, "-c", "import filmkb; print(filmkb.__file__)"], env=env,
                             capture_output=True, text=True).stdout.strip()
     if not loaded.startswith(str(pythonpath)):
         raise SystemExit(f"the benchmark's copy of filmkb is not the one imported ({loaded})")
     rows = []
-    for label, args, target in COMMANDS:
+    for label, args, target in [c for c in COMMANDS if only in c[0]]:
         argv = ["--db", db, *args]
         out = timed(argv, env, cwd)[2]  # warm-up: file cache (and, with bytecode, the .pyc files)
         runs_ = [timed(argv, env, cwd) for _ in range(runs)]
@@ -134,6 +134,7 @@ def main() -> None:
                         help="filmkb's own modules from bytecode (yes), compiled from source (no), or both")
     parser.add_argument("--epochs", type=int, default=None, help="LSTM epochs of the paper run (default: the paper's)")
     parser.add_argument("--db", help="time on a copy of this knowledge base (it needs a recommended and a paper run)")
+    parser.add_argument("--only", default="", help="time only the commands whose label contains this text")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="filmkb-commands-"))
     try:
@@ -144,7 +145,7 @@ def main() -> None:
         print(HEADER, flush=True)
         for bytecode in modes:
             code = package_copy(work / ("pkg-bytecode" if bytecode else "pkg-source"))
-            rows += measure(db, code, bytecode, args.runs, work)
+            rows += measure(db, code, bytecode, args.runs, work, args.only)
         print(f"\n{args.runs} cold runs each (median; min-max), load average {load:.1f} -> {os.getloadavg()[0]:.1f} "
               f"on {os.cpu_count()} cores")
         print("cpu s: user + system seconds of the process (all threads), less sensitive to a busy machine")
