@@ -4,6 +4,7 @@ workers through a file lock) from the curated data, and per-test copies for test
 import fcntl
 import os
 import shutil
+import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,6 +15,24 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 SLOW = os.environ.get("FILMKB_SLOW") == "1"
+
+
+def pytest_configure(config):
+    """One XLA compilation cache for the whole test run, made fresh here and removed at the end: the
+    workers (and the `filmkb` processes the tests start) inherit it, so a model program that two of
+    them compile at the same shapes is compiled once (compiling is most of a short training's cost).
+    A JAX_COMPILATION_CACHE_DIR set by the user is left alone."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+        return
+    config.filmkb_xla_cache = tempfile.mkdtemp(prefix="filmkb-tests-xla-")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = config.filmkb_xla_cache
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "filmkb_xla_cache", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_root(tmp_path_factory) -> Path:
