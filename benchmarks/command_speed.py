@@ -1,5 +1,7 @@
-"""How fast the everyday commands answer: each run as a new user runs it, a cold process (Python start-up,
-imports, reading the run's files), several times; the median against its target.
+"""How fast the everyday commands answer, each a cold process, as the median against its target.
+
+Each command is run as a new user runs it, a cold process (Python start-up, imports, reading the run's
+files), several times.
 
     python benchmarks/command_speed.py [--runs 5] [--bytecode both|yes|no] [--epochs N] [--db FILE]
 
