@@ -293,9 +293,12 @@ def export(ctx, out_dir):
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
 @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
+@click.option("--folds-k", "folds_k", type=click.IntRange(min=2), default=None,
+              help="Folds of the K-fold grouped by film or paper that replaces leave-one-out above 30 papers "
+                   "[default: 10].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, silent):
+def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, folds_k, silent):
     """The main job: build or refresh the knowledge base, validate, evaluate every model leaving out one
     film and one paper, train the recommended model and the paper's ensemble, explain (SHAP), and write
     a Markdown report: the recommended model, metrics beside the paper's, calibration, the paper's
@@ -308,7 +311,8 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
     config = _lstm_config(epochs)
     with _progress("reproduce", silent) as tick:
         res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
-                  models_dir=models_dir, say=click.echo, progress=tick, candidates=candidates, n_jobs=n_jobs)
+                  models_dir=models_dir, say=click.echo, progress=tick, candidates=candidates, n_jobs=n_jobs,
+                  folds_k=folds_k)
     click.echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
@@ -590,6 +594,9 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
 @click.option("--folds", type=click.Choice(["film", "reference"]), default="film", show_default=True,
               help="Leave one film out (the paper) or all films of one reference out.")
+@click.option("--folds-k", "folds_k", type=click.IntRange(min=2), default=None,
+              help="Folds of the K-fold grouped by film or paper that replaces leave-one-out above 30 papers "
+                   "[default: 10].")
 @click.option("--tune/--no-tune", default=False, show_default=True,
               help="Tune LSTM units/dropout/epochs with optuna, nested inside each fold's training films.")
 @click.option("--trials", type=click.IntRange(min=1), default=12, show_default=True,
@@ -601,8 +608,8 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, tune, trials, epochs, seed, json_out,
-             silent):
+def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, folds_k, tune, trials, epochs, seed,
+             json_out, silent):
     """Leave-one-out evaluation of LSTM, PBP, their ensemble and baselines; stores the run and predictions.
 
     Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
@@ -615,7 +622,8 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     config = _lstm_config(epochs)
     with _progress("evaluate", silent) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
-                          folds=folds, lstm=config, seed=seed, tune=tune, tune_trials=trials, descriptors=descriptors,
+                          folds=folds, folds_k=folds_k, lstm=config, seed=seed, tune=tune, tune_trials=trials,
+                          descriptors=descriptors,
                           recommended={"candidates": candidates, "n_jobs": n_jobs})
 
     from .jobs.evaluation import metrics_document
@@ -625,7 +633,9 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     table = pd.DataFrame([{"model": m, **{k: vals[k] for k in cols},
                            **{f"paper_{k}": PAPER_METRICS.get(m, {}).get(k) for k in ("r2", "rmse", "mape")}}
                           for m, vals in shown.items()])
-    _emit(table, "table", title=f"{folds} folds, {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
+    from .ml.folds import describe
+
+    _emit(table, "table", title=f"{folds} folds ({describe(res.config['protocol'])}), {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
                                 f"coverage_1s/2s: share inside the 68 %/95 % intervals; paper figures are leave-one-film-out")
     if res.targets:
         click.echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"
