@@ -588,8 +588,9 @@ DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
               help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
 @click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
-@click.option("--repeats", type=click.IntRange(min=1), default=100, show_default=True,
-              help="Seeds per fold for LSTM and PBP (the paper: 100).")
+@click.option("--repeats", type=click.IntRange(min=1), default=None,
+              help="Seeds per fold for LSTM and PBP [default: 100 leaving one out (the paper), 10 in the "
+                   "K-fold used above 30 papers].")
 @click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
               help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
 @click.option("--folds", type=click.Choice(["film", "reference"]), default="film", show_default=True,
@@ -635,7 +636,8 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
                           for m, vals in shown.items()])
     from .ml.folds import describe
 
-    _emit(table, "table", title=f"{folds} folds ({describe(res.config['protocol'])}), {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
+    _emit(table, "table", title=f"{folds} folds ({describe(res.config['protocol'])}), {res.config['repeats']} repeats, "
+                                f"{subset} films ({table['n'].iloc[0]}); "
                                 f"coverage_1s/2s: share inside the 68 %/95 % intervals; paper figures are leave-one-film-out")
     if res.targets:
         click.echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"

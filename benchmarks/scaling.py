@@ -5,7 +5,7 @@ sizes, each size ingested into a fresh knowledge base and every stage timed as a
                                  [--stages ingest,evaluate-film,...] [--seed 0]
 
 The generated literature (:func:`literature`): papers with their own offset in log10 sigma (N(0, 0.4)),
-3-8 films each, every paper on one or two of the shipped substrates and one shipped method, films at
+2-6 films each, every paper on one or two of the shipped substrates and one shipped method, films at
 spread deposition temperatures and thicknesses. The known dependence: log10 sigma = -6.3 + 0.9 (T -
 500 C) / 300 - 0.4 log10(thickness / 300 nm) + 0.4 (cubic) - 0.5 (amorphous) + substrate term + paper
 offset + N(0, 0.15) noise. The curated films of `filmkb init` stay in; a size counts every film of the
@@ -44,7 +44,7 @@ COMPOSITIONS = ["Li7La3Zr2O12", "Li6.4La3Zr1.4Ta0.6O12", "Li6.25Ga0.25La3Zr2O12"
 
 
 def literature(n_films: int, seed: int = 0) -> list[dict]:
-    """n_films template rows from papers of 3-8 films (see the module docstring for the dependence)."""
+    """n_films template rows from papers of 2-6 films (see the module docstring for the dependence)."""
     rng = np.random.default_rng(seed)
     rows, paper = [], 0
     while len(rows) < n_films:
@@ -53,7 +53,7 @@ def literature(n_films: int, seed: int = 0) -> list[dict]:
         subs = [SUBSTRATES[i] for i in rng.choice(len(SUBSTRATES), size=rng.integers(1, 3), replace=False)]
         method, composition = METHODS[rng.integers(len(METHODS))], COMPOSITIONS[rng.integers(len(COMPOSITIONS))]
         base_t = rng.uniform(100, 900)
-        for j in range(int(rng.integers(3, 9))):
+        for j in range(int(rng.integers(2, 7))):
             if len(rows) == n_films:
                 break
             substrate, s_term = subs[j % len(subs)]

@@ -14,7 +14,7 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "
     descriptors: the set the paper's families and the baselines use (the recommended model
     chooses its own). progress(n) counts fitted models; on_total(n) first hears how many."""
     from ..ml.evaluate import DEFAULT_MODELS, run_evaluation, work_units
-    from ..ml.folds import make_folds
+    from ..ml.folds import default_seeds, make_folds, protocol
     from ..schema.descriptors import MODEL_COLUMNS
 
     columns = kb.descriptor_set(descriptors).columns
@@ -22,7 +22,9 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "
         matrix = k.model_matrix()
         if on_total is not None and len(matrix):
             n_folds = len(make_folds(matrix, options.get("folds", "film"), options.get("folds_k"))[1])
-            on_total(work_units(n_folds, options.get("repeats", 100), options.get("models", DEFAULT_MODELS),
+            seeds = options.get("repeats") or default_seeds(protocol(matrix, options.get("folds", "film"),
+                                                                     options.get("folds_k")))
+            on_total(work_units(n_folds, seeds, options.get("models", DEFAULT_MODELS),
                                 options.get("tune", False), options.get("tune_trials", 12)))
         res = run_evaluation(matrix, progress=progress, descriptors=columns, **options)
         run_id = kb.new_run_id("evaluate")

@@ -184,7 +184,7 @@ def metrics_section(r: ReportInputs) -> str:
     return f"""## 3. Leave-one-out metrics of every model beside the paper's
 
 Targets are −log10(σ / S cm⁻¹). {cfg['repeats']} seeds per fold; LSTM {cfg['lstm']['units']} units, dropout
-{cfg['lstm']['dropout']}, {cfg['lstm']['epochs']} epochs, batch {cfg['lstm']['batch_size']}; PBP hidden {cfg['pbp']['hidden']},
+{cfg['lstm']['dropout']}, {cfg.get('lstm_effective_epochs') or cfg['lstm']['epochs']} epochs, batch {cfg['lstm']['batch_size']}; PBP hidden {cfg['pbp']['hidden']},
 {cfg['pbp']['epochs']} epochs. Every held-out film was left out of its models' training, standardisation, choice
 and calibration. "in 68 %" / "in 95 %": share of films inside the central 68 % / 95 % intervals; RMSE of a
 stochastic model also as the mean ± standard error of its single seeds' RMSE.{_k_fold_note(r)}

@@ -36,7 +36,7 @@ from ..errors import FilmkbError
 from ..schema.descriptors import DOMAIN_COLUMNS, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
-from .folds import Layout, copy_layout, make_folds
+from .folds import Layout, copy_layout, default_seeds, make_folds, protocol
 from .lstm import PAPER, LSTMConfig
 from .select import candidates as rec_candidates
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
@@ -201,7 +201,7 @@ def _metrics(frame, y, film_ids, figure6) -> dict:
     return metrics
 
 
-def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str = "film",
+def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, folds: str = "film",
                    lstm: LSTMConfig = PAPER, pbp_hidden=(5,), pbp_epochs: int = 100, seed: int = 0,
                    tune: bool = False, tune_trials: int = 12, tune_repeats: int = 1, tune_space: dict | None = None,
                    progress=None, descriptors=PAPER7, recommended: dict | None = None, lstm_batch=None,
@@ -214,11 +214,13 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     with the number of model fits just finished (total: :func:`work_units`, the recommended
     model's inner fits not counted); ``lstm_batch`` (optional): an :class:`~filmkb.ml.neural.LSTMBatch`
     already training this layout's LSTM copies; ``folds_k``: K of the grouped K-fold that replaces
-    leave-one-out above :data:`~filmkb.ml.folds.LOO_MAX_PAPERS` papers (default 10).
+    leave-one-out above :data:`~filmkb.ml.folds.LOO_MAX_PAPERS` papers (default 10); ``repeats`` None:
+    100 seeds per fold leaving one out, 10 in the K-fold (:func:`~filmkb.ml.folds.default_seeds`).
     """
     import pandas as pd
 
     names = parse_models(models)
+    repeats = int(repeats if repeats is not None else default_seeds(protocol(matrix, folds, folds_k)))
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
     t0 = time.perf_counter()
@@ -259,6 +261,10 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
                      per_fold)
     config["descriptors"] = list(descriptors)
     config["protocol"] = layout.protocol
+    if config["lstm"] is not None:
+        from .engine import effective_epochs
+
+        config["lstm_effective_epochs"] = effective_epochs(lstm.epochs, len(y), lstm.batch_size)
     rec = next((m for m in family_list if isinstance(m, Recommended)), None)
     if rec is not None:
         config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],

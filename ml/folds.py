@@ -21,12 +21,21 @@ import numpy as np
 from ..errors import FilmkbError
 from .members import member_seeds
 
-__all__ = ["FOLD_KINDS", "LOO_MAX_PAPERS", "DEFAULT_K", "protocol", "describe", "make_folds", "copy_layout", "Layout",
+__all__ = ["FOLD_KINDS", "LOO_MAX_PAPERS", "DEFAULT_K", "protocol", "describe", "default_seeds", "make_folds", "copy_layout", "Layout",
            "held_out"]
 
 FOLD_KINDS = ("film", "reference")
 LOO_MAX_PAPERS = 30  # leave-one-out up to this many papers; K-fold grouped by film or paper above
 DEFAULT_K = 10  # folds of the grouped K-fold (scikit-learn's and ESL 7.10's usual choice)
+# Seeds per fold of the stochastic families when not asked for: the paper's 100 leaving one out (a film's
+# prediction is its fold's R members, averaged); 10 in the K-fold, where a fold holds a tenth of the films
+# and 10 x 10 copies already give each film 10 members (as many as the trained model has by default).
+LOO_SEEDS, KFOLD_SEEDS = 100, 10
+
+
+def default_seeds(plan: dict) -> int:
+    """Seeds per fold of the stochastic families when --repeats is not given (see KFOLD_SEEDS)."""
+    return LOO_SEEDS if plan["k"] is None else KFOLD_SEEDS
 
 
 def protocol(matrix, kind: str = "film", k: int | None = None) -> dict:
