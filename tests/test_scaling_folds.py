@@ -69,3 +69,12 @@ def test_evaluation_json_names_the_protocol():
     small = run_evaluation(_matrix(6, per_paper=2), models="baselines", folds="film", repeats=1)
     assert metrics_document("run", small)["protocol"]["scheme"] == "leave-one-out"
     assert small.config["n_folds"] == 12
+
+
+def test_an_lstm_copy_takes_at_most_the_papers_steps():
+    from filmkb.ml.engine import MAX_STEPS, effective_epochs
+
+    assert effective_epochs(3200, 26) == 3200 and effective_epochs(3200, 32) == 3200  # the curated films: as published
+    assert effective_epochs(3200, 1000) == MAX_STEPS // 1000 == 102
+    assert effective_epochs(3200, 1000, batch_size=50) == 3200  # 20 steps an epoch
+    assert list(effective_epochs(np.array([50, 3200]), 400)) == [50, 256]
