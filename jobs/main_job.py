@@ -41,6 +41,7 @@ class ReproduceResult:
     timings: dict
     eval_runs: dict = None
     recommended_run: str = ""
+    family_timings: dict = None  # folds -> seconds per model family inside that evaluation
 
 
 class _Clock:
@@ -149,7 +150,8 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
                                                 studies=studies, **parts))
     clock.lap("report")
     return ReproduceResult(report, status, parts["failures"], eval_run, trained["paper"].run_id, clock.timings,
-                           {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id)
+                           {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id,
+                           {f: dict(res.timings) for f, (_, res) in evaluations.items()})
 
 
 def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates, batch,
