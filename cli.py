@@ -410,9 +410,12 @@ def export(ctx, out_dir, raw):
               help="The recommended model's candidates: 'default', 'small', or family:set,... .")
 @click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
+@click.option("--folds-k", "folds_k", type=click.IntRange(2, 1000), default=None,
+              help="Folds of the K-fold grouped by film or paper that replaces leave-one-out above 30 papers "
+                   "[default: 10].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, silent):
+def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, folds_k, silent):
     """The main job: build or refresh the knowledge base, validate, evaluate every model leaving out one
     film and one paper, train the recommended model and the paper's ensemble, explain (SHAP), and write
     a Markdown report: the recommended model, metrics beside the paper's, calibration, the paper's
@@ -425,7 +428,8 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
     config = _lstm_config(epochs)
     with _progress("reproduce", silent) as tick:
         res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
-                  models_dir=models_dir, say=_echo, progress=tick, candidates=candidates, n_jobs=n_jobs)
+                  models_dir=models_dir, say=_echo, progress=tick, candidates=candidates, n_jobs=n_jobs,
+                  folds_k=folds_k)
     _echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
@@ -733,12 +737,16 @@ def _output_name(kind: str) -> str:
               help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
 @click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
-@click.option("--repeats", type=REPEATS, default=100, show_default=True,
-              help="Seeds per fold for LSTM and PBP (the paper: 100).")
+@click.option("--repeats", type=REPEATS, default=None,
+              help="Seeds per fold for LSTM and PBP [default: 100 leaving one out (the paper), 10 in the "
+                   "K-fold used above 30 papers].")
 @click.option("--subset", type=click.Choice(["all", "figure6"]), default="all", show_default=True,
               help="Films whose metrics the table and the JSON's top-level entries show (both are stored).")
 @click.option("--folds", type=click.Choice(["film", "reference"]), default="film", show_default=True,
               help="Leave one film out (the paper) or all films of one reference out.")
+@click.option("--folds-k", "folds_k", type=click.IntRange(2, 1000), default=None,
+              help="Folds of the K-fold grouped by film or paper that replaces leave-one-out above 30 papers "
+                   "[default: 10].")
 @click.option("--tune/--no-tune", default=False, show_default=True,
               help="Tune LSTM units/dropout/epochs with optuna, nested inside each fold's training films.")
 @click.option("--trials", type=TRIALS, default=12, show_default=True,
@@ -751,8 +759,8 @@ def _output_name(kind: str) -> str:
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
-def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, tune, trials, epochs, seed, json_out,
-             silent):
+def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, folds_k, tune, trials, epochs, seed,
+             json_out, silent):
     """Leave-one-out evaluation of LSTM, PBP, their ensemble and baselines; stores the run and predictions.
 
     Example: filmkb evaluate --repeats 10 --folds reference --json eval.json
@@ -769,7 +777,8 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     config = _lstm_config(epochs)
     with _progress("evaluate", silent) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
-                          folds=folds, lstm=config, seed=seed, tune=tune, tune_trials=trials, descriptors=descriptors,
+                          folds=folds, folds_k=folds_k, lstm=config, seed=seed, tune=tune, tune_trials=trials,
+                          descriptors=descriptors,
                           recommended={"candidates": candidates, "n_jobs": n_jobs})
 
     from .jobs.evaluation import metrics_document
@@ -779,7 +788,10 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     table = pd.DataFrame([{"model": m, **{k: vals[k] for k in cols},
                            **{f"paper_{k}": PAPER_METRICS.get(m, {}).get(k) for k in ("r2", "rmse", "mape")}}
                           for m, vals in shown.items()])
-    _emit(table, "table", title=f"{folds} folds, {repeats} repeats, {subset} films ({table['n'].iloc[0]}); "
+    from .ml.folds import describe
+
+    _emit(table, "table", title=f"{folds} folds ({describe(res.config['protocol'])}), {res.config['repeats']} repeats, "
+                                f"{subset} films ({table['n'].iloc[0]}); "
                                 f"coverage_1s/2s: share inside the 68 %/95 % intervals; paper figures are leave-one-film-out")
     if res.targets:
         _echo("targets: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {'yes' if v else 'NO'}"

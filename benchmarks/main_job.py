@@ -53,6 +53,10 @@ def main() -> None:
         total, cpu = time.perf_counter() - t, _cpu() - cpu
         for step, seconds in res.timings.items():
             print(f"{step:>16}: {seconds:7.1f} s")
+        for folds, families in (res.family_timings or {}).items():  # inside each evaluation, per family
+            print(f"{'  ' + folds + ' folds':>16}: " + ", ".join(f"{k.removesuffix('_s')} {v:.1f} s"
+                                                              for k, v in families.items())
+                  + " (the LSTM and PBP train in threads beside the rest: their seconds overlap)")
         print(f"{'reproduce total':>16}: {total:7.1f} s wall, {cpu:.0f} s of CPU (this process and its workers, "
               f"{cpu / total:.2f} cores busy on average)")
         print(f"{'database':>16}: opened {len(kb_db.OPENED) - opened} times, copied {len(writer.COPIES) - copied} "

@@ -14,15 +14,17 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "
     descriptors: the set the paper's families and the baselines use (the recommended model
     chooses its own). progress(n) counts fitted models; on_total(n) first hears how many."""
     from ..ml.evaluate import DEFAULT_MODELS, run_evaluation, work_units
-    from ..ml.folds import make_folds
+    from ..ml.folds import default_seeds, make_folds, protocol
     from ..schema.descriptors import MODEL_COLUMNS
 
     columns = kb.descriptor_set(descriptors).columns
     with opened(db, k) as k:
         matrix = k.model_matrix()
         if on_total is not None and len(matrix):
-            n_folds = len(make_folds(matrix, options.get("folds", "film"))[1])
-            on_total(work_units(n_folds, options.get("repeats", 100), options.get("models", DEFAULT_MODELS),
+            n_folds = len(make_folds(matrix, options.get("folds", "film"), options.get("folds_k"))[1])
+            seeds = options.get("repeats") or default_seeds(protocol(matrix, options.get("folds", "film"),
+                                                                     options.get("folds_k")))
+            on_total(work_units(n_folds, seeds, options.get("models", DEFAULT_MODELS),
                                 options.get("tune", False), options.get("tune_trials", 12)))
         res = run_evaluation(matrix, progress=progress, descriptors=columns, **options)
         run_id = kb.new_run_id("evaluate")
@@ -36,7 +38,8 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "
 
 def metrics_document(run_id: str, res, subset: str = "all") -> dict:
     """The metrics JSON of `filmkb evaluate --json`: per model (top level and under "models") the
-    metrics of `subset`, every subset under "subsets", the targets, config, timings, the paper's figures."""
+    metrics of `subset`, every subset under "subsets", the targets, config, timings, the paper's figures,
+    and the protocol that ran ("protocol": folds, scheme leave-one-out or group-k-fold, k, groups)."""
     from ..ml.evaluate import PAPER_METRICS
     from ..ml.metrics import METRIC_KEYS
 
@@ -44,7 +47,8 @@ def metrics_document(run_id: str, res, subset: str = "all") -> dict:
     extra = ("rmse_seed_mean", "rmse_seed_se")
     pick = lambda v, first=(): {k: v[k] for k in (*first, *METRIC_KEYS, *extra) if k in v}  # noqa: E731
     doc = {"run_id": run_id, "n_films": int(shown[next(iter(shown))]["n"]), "n_films_complete": res.n_films,
-           "seconds": res.seconds, "folds": res.config["folds"], "repeats": res.config["repeats"], "subset": subset,
+           "seconds": res.seconds, "folds": res.config["folds"], "protocol": res.config.get("protocol"),
+           "repeats": res.config["repeats"], "subset": subset,
            "tune": res.config["tune"], "seed": res.config["seed"], "config": res.config,
            "models": {m: pick(v) for m, v in shown.items()},
            "subsets": {s: {m: pick(v, ("n",)) for m, v in ms.items()} for s, ms in res.metrics.items()},

@@ -42,6 +42,7 @@ class ReproduceResult:
     timings: dict
     eval_runs: dict = None
     recommended_run: str = ""
+    family_timings: dict = None  # folds -> seconds per model family inside that evaluation
 
 
 class _Clock:
@@ -88,7 +89,7 @@ def _seeds(folds: str, repeats: int, full: bool) -> int:
     return min(repeats, PAPER_FOLD_SEEDS) if full and folds == "reference" else repeats
 
 
-def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress, full: bool):
+def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress, full: bool, folds_k=None):
     """Start every paper-LSTM copy the job trains (with --full the leave-one-paper-out copies first,
     then the leave-one-film-out copies and the final model's members) in one background thread, one
     engine call after another; the other steps run beside it."""
@@ -99,7 +100,7 @@ def _paper_lstm(k, repeats: int, seed: int, lstm: LSTMConfig, progress, full: bo
     matrix = k.model_matrix()
     X, y = matrix[list(PAPER7)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     folds = [f for f in ("reference", "film") if "lstm" in _models(f, full).split(",")]  # the film layout last
-    layouts = [Layout.of(matrix, f, _seeds(f, repeats, full), seed) for f in folds]
+    layouts = [Layout.of(matrix, f, _seeds(f, repeats, full), seed, folds_k) for f in folds]
     return LSTMBatch(lstm, X, y, layouts, member_seeds(seed, repeats), progress)
 
 
@@ -114,13 +115,15 @@ def _models(folds: str, full: bool) -> str:
 def _say_evaluation(say, folds, repeats, run_id, res) -> None:
     m = res.metrics["all"]
     line = ", ".join(f"{name} RMSE {m[name]['rmse']:.3f}" for name in ("recommended", "ensemble", "mean") if name in m)
-    say(f"evaluate leave-one-{folds}-out ({repeats} seeds): {line}; 95 % coverage recommended "
+    from ..ml.folds import describe
+
+    say(f"evaluate {describe(res.config.get('protocol'), folds)} ({repeats} seeds): {line}; 95 % coverage recommended "
         f"{m['recommended']['coverage_2s']:.2f}; run {run_id}")
 
 
 def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool = False, seed: int = 0,
               lstm: LSTMConfig = PAPER, models_dir=None, say=print, progress=None, n_jobs: int = 2,
-              candidates="default") -> ReproduceResult:
+              candidates="default", folds_k: int | None = None) -> ReproduceResult:
     """Build or refresh, validate, evaluate (both fold types), train, explain and write the report.
     repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100)."""
     path = str(db or kb.default_path())
@@ -133,11 +136,11 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
         with kb.locked(path, LOCK_WAIT):
             status = refresh(path)
             with kb.open(path, write=True) as k:
-                batch = _paper_lstm(k, repeats, seed, lstm, progress, full)  # trains while validation runs
+                batch = _paper_lstm(k, repeats, seed, lstm, progress, full, folds_k)  # trains while validation runs
                 parts = _knowledge_base(k, status, say)
                 clock.lap("build+validate")
                 evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed,
-                                                           lstm, models_dir, n_jobs, candidates, batch)
+                                                           lstm, models_dir, n_jobs, candidates, batch, folds_k)
     except BaseException:
         for t in trained.values():  # their runs were never committed: do not leave their files behind
             shutil.rmtree(t.directory, ignore_errors=True)
@@ -151,10 +154,12 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
                                                 studies=studies, **parts))
     clock.lap("report")
     return ReproduceResult(report, status, parts["failures"], eval_run, trained["paper"].run_id, clock.timings,
-                           {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id)
+                           {f: r for f, (r, _) in evaluations.items()}, trained["recommended"].run_id,
+                           {f: dict(res.timings) for f, (_, res) in evaluations.items()})
 
 
-def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates, batch):
+def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_dir, n_jobs, candidates, batch,
+           folds_k=None):
     """Every model step, ordered so that the paper LSTM's one long engine call (`batch`, started first,
     in a thread) overlaps the rest: papers left out, the recommended model, the learning curve, then
     the films left out and the paper's ensemble, which wait for it. Fills `trained` as models are saved."""
@@ -166,7 +171,7 @@ def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_d
         seeds = _seeds(folds, repeats, full)
         evaluations[folds] = evaluate(k=k, progress=progress, repeats=seeds, lstm=lstm, seed=seed, folds=folds,
                                       recommended={"n_jobs": n_jobs, "candidates": candidates},
-                                      models=_models(folds, full), lstm_batch=batch)
+                                      models=_models(folds, full), lstm_batch=batch, folds_k=folds_k)
         _say_evaluation(say, folds, seeds, *evaluations[folds])
         clock.lap(step)
 

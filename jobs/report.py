@@ -141,7 +141,28 @@ Lattice misfit against cubic LLZO (pymatgen lattices, commensurate n·a_substrat
 
 def _protocol(r: ReportInputs) -> str:
     cfg = r.evaluation.config
-    return f"leave-one-{cfg['folds']}-out, {cfg['repeats']} seeds per fold"
+    return f"{_scheme(r.evaluation)}, {cfg['repeats']} seeds per fold"
+
+
+def _scheme(res, folds: str = "film") -> str:
+    """How an evaluation's folds were made: 'leave-one-film-out', '10-fold grouped by reference'."""
+    from ..ml.folds import describe
+
+    return describe(res.config.get("protocol"), res.config.get("folds", folds))
+
+
+def _k_fold_note(r: ReportInputs) -> str:
+    """A sentence when the evaluations ran grouped K-fold (more papers than leave-one-out is meant for)."""
+    plans = [res.config.get("protocol") or {} for _, res in r.evaluations.values()]
+    if not any(p.get("k") for p in plans):
+        return ""
+    from ..ml.folds import LOO_MAX_PAPERS
+
+    return (f"\n\nWith {plans[0].get('papers')} papers (more than {LOO_MAX_PAPERS}) the evaluations leave out groups, "
+            f"not single films or papers: " + "; ".join(f"{p['folds']} folds: {p['k']}-fold grouped by {p['groups']}"
+                                                       for p in plans if p.get("k")) +
+            " (scikit-learn's GroupKFold; a paper's films are never split between training and test in the "
+            "reference folds). The headings below keep the fold types' names.")
 
 
 def _verdict(ev_all: dict) -> str:
@@ -163,10 +184,10 @@ def metrics_section(r: ReportInputs) -> str:
     return f"""## 3. Leave-one-out metrics of every model beside the paper's
 
 Targets are −log10(σ / S cm⁻¹). {cfg['repeats']} seeds per fold; LSTM {cfg['lstm']['units']} units, dropout
-{cfg['lstm']['dropout']}, {cfg['lstm']['epochs']} epochs, batch {cfg['lstm']['batch_size']}; PBP hidden {cfg['pbp']['hidden']},
+{cfg['lstm']['dropout']}, {cfg.get('lstm_effective_epochs') or cfg['lstm']['epochs']} epochs, batch {cfg['lstm']['batch_size']}; PBP hidden {cfg['pbp']['hidden']},
 {cfg['pbp']['epochs']} epochs. Every held-out film was left out of its models' training, standardisation, choice
 and calibration. "in 68 %" / "in 95 %": share of films inside the central 68 % / 95 % intervals; RMSE of a
-stochastic model also as the mean ± standard error of its single seeds' RMSE.
+stochastic model also as the mean ± standard error of its single seeds' RMSE.{_k_fold_note(r)}
 
 Leave one film out (the paper's protocol), all {r.evaluation.n_films} films (runs `{r.eval_run}`):
 
@@ -221,13 +242,15 @@ def recommended_section(r: ReportInputs, out: Path) -> str:
     targets = [[f, k, (f"{v:.3f}" if isinstance(v, float) else ("met" if v else "**missed**"))]
                for f, (_, res) in r.evaluations.items() for k, v in res.targets.items()]
     choices = {f: res.config.get("recommended", {}).get("choices", {}) for f, (_, res) in r.evaluations.items()}
-    picked = _picked(choices)
+    schemes = {f: _scheme(res, f) for f, (_, res) in r.evaluations.items()}
+    picked = _picked(choices, schemes)
     one_se = _picked({f: res.config.get("recommended", {}).get("one_se_choices") or {}
-                      for f, (_, res) in r.evaluations.items()})
+                      for f, (_, res) in r.evaluations.items()}, schemes)
     rmse = {f: {k: res.metrics["all"].get(k, {}).get("rmse") for k in ("recommended", "recommended_one_se", "mean")}
             for f, (_, res) in r.evaluations.items()}
-    compare = "; ".join(f"leave-one-{f}-out RMSE {_f(v['recommended'])} with the test, {_f(v['recommended_one_se'])} "
-                        f"without, training mean {_f(v['mean'])}" for f, v in rmse.items() if v["recommended_one_se"])
+    compare = "; ".join(f"{_scheme(r.evaluations[f][1], f)} RMSE {_f(v['recommended'])} with the test, "
+                        f"{_f(v['recommended_one_se'])} without, training mean {_f(v['mean'])}"
+                        for f, v in rmse.items() if v["recommended_one_se"])
     return f"""## 2. Trustworthy predictions: the recommended model
 
 What `filmkb train` fits by default and `filmkb predict` uses (run `{r.recommended.run_id}`). A descriptor model
@@ -260,12 +283,13 @@ Targets, measured by the evaluations below:
 {_image("Calibration", png, out)}"""
 
 
-def _picked(choices: dict) -> str:
+def _picked(choices: dict, schemes: dict | None = None) -> str:
     """'leave-one-film-out: mean in 26 folds; ...' from {folds: {fold: chosen}}."""
     def folds(k: int) -> str:
         return f"{k} fold" if k == 1 else f"{k} folds"
 
-    return "; ".join(f"leave-one-{f}-out: " + ", ".join(f"{n} in {folds(list(c.values()).count(n))}"
+    schemes = schemes or {}
+    return "; ".join(f"{schemes.get(f, f'leave-one-{f}-out')}: " + ", ".join(f"{n} in {folds(list(c.values()).count(n))}"
                                                         for n in dict.fromkeys(c.values())) for f, c in choices.items() if c)
 
 
@@ -282,7 +306,7 @@ def studies_section(r: ReportInputs, out: Path) -> str:
     leaky = []
     for folds, study in r.studies["leaky"].items():
         nested = r.evaluations[folds][1].metrics["all"]["recommended"]["rmse"]
-        leaky.append([f"leave-one-{folds}-out", study["leaky_pick"], _f(study["leaky_rmse"]), _f(nested),
+        leaky.append([_scheme(r.evaluations[folds][1], folds), study["leaky_pick"], _f(study["leaky_rmse"]), _f(nested),
                       _f(nested - study["leaky_rmse"])])
     picture = _image("Learning curve", png, out) if png else ""
     return f"""## 6. What more data would buy, and what choosing on the test set hides
@@ -374,6 +398,7 @@ def summary_json(r: ReportInputs, out: Path) -> dict:
             "evaluate_run": r.eval_run, "train_run": r.train.run_id, "metrics": r.evaluation.metrics,
             "evaluate_runs": {f: run for f, (run, _) in r.evaluations.items()},
             "metrics_by_folds": {f: res.metrics for f, (_, res) in r.evaluations.items()},
+            "protocol": {f: res.config.get("protocol") for f, (_, res) in r.evaluations.items()},
             "targets": {f: res.targets for f, (_, res) in r.evaluations.items()},
             "recommended_run": r.recommended.run_id, "recommended_choice": r.recommended.config["why"],
             "learning_curve": r.studies["learning_curve"], "leaky": r.studies["leaky"],

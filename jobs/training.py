@@ -86,6 +86,7 @@ def _complete(matrix, columns):
 def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hidden, pbp_epochs, progress,
                descriptors, lstm_batch=None, **_):
     from ..ml import ensemble
+    from ..ml.engine import effective_epochs
     from ..ml.members import member_seeds
     from ..ml.metrics import regression_metrics
     from ..ml.neural import LSTMModel, PBPModel
@@ -100,7 +101,8 @@ def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hid
     ensemble.save(model, directory, meta)
     mean, var = model.predict_dist(X)
     config = {"model": "paper", **model.config(), **{k: meta[k] for k in ("descriptors", "film_ids", "ranges",
-                                                                         "data_hash")}, "seed": int(seed)}
+                                                                         "data_hash")}, "seed": int(seed),
+              "lstm_effective_epochs": effective_epochs(lstm.epochs, len(y), lstm.batch_size)}
     return model, config, {"training_fit": regression_metrics(y, mean, np.sqrt(var)), "note": NOTE}
 
 

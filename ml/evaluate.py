@@ -1,9 +1,12 @@
-"""Leave-one-out (or leave-one-reference-out) evaluation of every model family on the same folds.
+"""Leave-one-out (or leave-one-reference-out; grouped K-fold above 30 papers) evaluation of every model
+family on the same folds.
 
 Protocol (:func:`run_evaluation`):
 
 - Folds (:mod:`filmkb.ml.folds`): ``"film"`` leaves each film with complete descriptors out once
-  (the paper); ``"reference"`` leaves out all films of one publication at a time.
+  (the paper); ``"reference"`` leaves out all films of one publication at a time. Above
+  ``LOO_MAX_PAPERS`` (30) papers both become K-fold grouped by film or by paper (GroupKFold, K=10 by
+  default): the protocol that ran is ``config["protocol"]``.
 - The same folds serve every model. A held-out film never reaches its model: not through
   training, not through the input/target standardisation (training-fold statistics only), not
   through hyper-parameters (tuning, if on, is nested inside the training films of each fold,
@@ -33,7 +36,7 @@ from ..errors import FilmkbError
 from ..schema.descriptors import DOMAIN_COLUMNS, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
-from .folds import Layout, copy_layout, make_folds
+from .folds import Layout, copy_layout, default_seeds, make_folds, protocol
 from .lstm import PAPER, LSTMConfig
 from .select import candidates as rec_candidates
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
@@ -198,10 +201,11 @@ def _metrics(frame, y, film_ids, figure6) -> dict:
     return metrics
 
 
-def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str = "film",
+def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, folds: str = "film",
                    lstm: LSTMConfig = PAPER, pbp_hidden=(5,), pbp_epochs: int = 100, seed: int = 0,
                    tune: bool = False, tune_trials: int = 12, tune_repeats: int = 1, tune_space: dict | None = None,
-                   progress=None, descriptors=PAPER7, recommended: dict | None = None, lstm_batch=None) -> EvalResult:
+                   progress=None, descriptors=PAPER7, recommended: dict | None = None, lstm_batch=None,
+                   folds_k: int | None = None) -> EvalResult:
     """Evaluate the chosen model groups on the same folds; see the module docstring.
 
     ``matrix`` is the model matrix (film_id index, the columns in ``descriptors`` and, for the
@@ -209,11 +213,14 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     ``recommended`` holds options of :func:`recommended_model`; ``progress(n)`` (optional) is called
     with the number of model fits just finished (total: :func:`work_units`, the recommended
     model's inner fits not counted); ``lstm_batch`` (optional): an :class:`~filmkb.ml.neural.LSTMBatch`
-    already training this layout's LSTM copies.
+    already training this layout's LSTM copies; ``folds_k``: K of the grouped K-fold that replaces
+    leave-one-out above :data:`~filmkb.ml.folds.LOO_MAX_PAPERS` papers (default 10); ``repeats`` None:
+    100 seeds per fold leaving one out, 10 in the K-fold (:func:`~filmkb.ml.folds.default_seeds`).
     """
     import pandas as pd
 
     names = parse_models(models)
+    repeats = int(repeats if repeats is not None else default_seeds(protocol(matrix, folds, folds_k)))
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
     t0 = time.perf_counter()
@@ -222,7 +229,7 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     film_ids = matrix.index.to_numpy()
     if len(y) < 4:
         raise FilmkbError(f"only {len(y)} films with complete descriptors; need at least 4 to evaluate")
-    layout = Layout.of(matrix, folds, repeats, seed)
+    layout = Layout.of(matrix, folds, repeats, seed, folds_k)
     if np.any(layout.masks.sum(axis=1) < 3):
         raise FilmkbError("a fold leaves fewer than 3 training films")
     tune_options = dict(trials=tune_trials, tune_repeats=tune_repeats, space=tune_space)
@@ -253,6 +260,11 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int = 100, folds: str
     config = _config(names, repeats, folds, len(layout.folds), seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options,
                      per_fold)
     config["descriptors"] = list(descriptors)
+    config["protocol"] = layout.protocol
+    if config["lstm"] is not None:
+        from .engine import effective_epochs
+
+        config["lstm_effective_epochs"] = effective_epochs(lstm.epochs, len(y), lstm.batch_size)
     rec = next((m for m in family_list if isinstance(m, Recommended)), None)
     if rec is not None:
         config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],

@@ -36,3 +36,15 @@ def test_enumerated_values_equal_shap_exact_explainer(kbase):
     # and by hand on a function with an interaction: f = x0 * x1 + 2 x2, one background row at 0
     hand = exact_shap(lambda Z: Z[:, 0] * Z[:, 1] + 2 * Z[:, 2], np.array([[1.0, 3.0, 1.0]]), np.zeros((1, 3)))
     np.testing.assert_allclose(hand.values, [[1.5, 1.5, 2.0]])
+
+
+def test_a_large_background_is_sampled_and_the_values_still_add_up():
+    from filmkb.ml.shapley import MAX_BACKGROUND, background_rows
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(3 * MAX_BACKGROUND, 3))
+    sample = background_rows(X)
+    assert len(sample) == MAX_BACKGROUND and np.array_equal(sample, background_rows(X))
+    ex = exact_shap(lambda Z: 2 * Z[:, 0] - Z[:, 2], X)
+    assert np.allclose(ex.values.sum(axis=1), ex.predictions - ex.base_values)
+    assert np.allclose(ex.values[:, 0], 2 * (X[:, 0] - sample[:, 0].mean()))  # linear: coefficient x (x - mean)
