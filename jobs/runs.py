@@ -81,7 +81,7 @@ def load_run(k, run_id: str | None = None, model: str | None = None,
     read from its files. The manifest must match the hash the knowledge base recorded for the run, and
     each model file the hash in the manifest (:mod:`filmkb.ml.artifacts`); runs saved by earlier
     versions (a pickle, no hashes) are refused."""
-    from ..ml import artifacts, ensemble, recommended
+    from ..ml import artifacts, paper_run, recommended
 
     run = chosen_run(k, run_id, model, descriptor_set)
     directory = Path(run["models_dir"] or "")
@@ -93,7 +93,7 @@ def load_run(k, run_id: str | None = None, model: str | None = None,
         raise FilmkbError(f"{k.path}: run {run['id']} has no recorded hash of its manifest (saved by an older "
                           "filmkb); retrain with `filmkb train`")
     manifest = run_manifest(directory, expected)
-    model, _ = (recommended.load if manifest["model"] == "recommended" else ensemble.load)(directory, manifest)
+    model, _ = (recommended.load if manifest["model"] == "recommended" else paper_run.load)(directory, manifest)
     return run, model, manifest
 
 

@@ -85,7 +85,8 @@ def _complete(matrix, columns):
 
 def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hidden, pbp_epochs, progress,
                descriptors, lstm_batch=None, **_):
-    from ..ml import ensemble
+    from ..ml import paper_run
+    from ..ml.ensemble import PaperEnsemble
     from ..ml.engine import effective_epochs
     from ..ml.members import member_seeds
     from ..ml.metrics import regression_metrics
@@ -94,11 +95,11 @@ def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hid
     columns = PAPER7 if descriptors == "paper7" else kb.descriptor_set(descriptors).columns
     matrix = _complete(matrix, columns)
     X, y = matrix[list(columns)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
-    model = ensemble.PaperEnsemble(LSTMModel(lstm, repeats, seed), PBPModel(tuple(pbp_hidden), pbp_epochs, repeats, seed))
+    model = PaperEnsemble(LSTMModel(lstm, repeats, seed), PBPModel(tuple(pbp_hidden), pbp_epochs, repeats, seed))
     ready = lstm_batch is not None and lstm_batch.config == lstm and descriptors == "paper7"
     model.fit(X, y, member_seeds(seed, repeats), progress=progress, lstm_fitted=lstm_batch.members() if ready else None)
     meta = _meta(matrix, columns, run_id, database)
-    ensemble.save(model, directory, meta)
+    paper_run.save(model, directory, meta)
     mean, var = model.predict_dist(X)
     config = {"model": "paper", **model.config(), **{k: meta[k] for k in ("descriptors", "film_ids", "ranges",
                                                                          "data_hash")}, "seed": int(seed),

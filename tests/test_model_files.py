@@ -6,7 +6,6 @@ import json
 import pickle
 import shutil
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ import filmkb
 from filmkb import kb
 from filmkb.cli import main
 from filmkb.errors import FilmkbError
-from filmkb.ml import ensemble, model_state, recommended
+from filmkb.ml import model_state, paper_run, recommended
 from filmkb.ml.artifacts import load_npz, save_npz, sha256
 from filmkb.ml.domain import Domain
 from filmkb.ml.lstm import PAPER
@@ -251,8 +250,8 @@ def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
     X, y = matrix
     model = _fitted("ensemble", X, y)
     directory = tmp_path / "run"
-    ensemble.save(model, directory, {"descriptors": list(PAPER7)})
-    loaded, _ = ensemble.load(directory)
+    paper_run.save(model, directory, {"descriptors": list(PAPER7)})
+    loaded, _ = paper_run.load(directory)
     np.testing.assert_array_equal(loaded.parts(X)["mean"], model.parts(X)["mean"])
     member = directory / "lstm" / "member_001.keras"
     config = zipfile.ZipFile(member).read("config.json")
@@ -263,11 +262,11 @@ def test_the_paper_ensemble_checks_its_keras_and_pbp_files(matrix, tmp_path):
     good = member.read_bytes()
     member.write_bytes(good[:-1] + bytes([good[-1] ^ 1]))
     with pytest.raises(FilmkbError, match="member_001.keras: hash does not match the run's manifest"):
-        ensemble.load(directory)
+        paper_run.load(directory)
     member.write_bytes(good)
     marker = tmp_path / "MARKER"
     np.savez(directory / "pbp_members.npz", a_n=np.array([Marker(marker)], dtype=object))
     _rehash(directory, "pbp_members.npz")
     with pytest.raises(FilmkbError, match="pbp_members.npz: not PBP members filmkb wrote"):
-        ensemble.load(directory)
+        paper_run.load(directory)
     assert not marker.exists()

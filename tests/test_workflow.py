@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import filmkb
 from filmkb import kb
-from filmkb.ml import ensemble
+from filmkb.ml import paper_run
 from filmkb.cli import main
 from filmkb.ml.lstm import PAPER
 
@@ -63,7 +63,7 @@ def test_saved_members_load_and_predict_like_the_trained_ensemble(trained):
     member = keras.saving.load_model(res.directory / "lstm" / "member_001.keras", safe_mode=True)
     alone = np.asarray(member.predict(X.astype("float32"), verbose=0))[:, 0]
     np.testing.assert_allclose(alone, lstm[1], atol=1e-4)
-    loaded, _ = ensemble.load(res.directory)
+    loaded, _ = paper_run.load(res.directory)
     again = loaded.parts(X)
     first = res.model.parts(X)
     np.testing.assert_array_equal(again["mean"], first["mean"])  # read back as data: bit for bit

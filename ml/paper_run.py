@@ -1,0 +1,103 @@
+"""A trained paper ensemble's files: written by :func:`save`, read back as data by :func:`load`.
+
+On disk (one directory per model run)::
+
+    manifest.json          descriptors, training range of each, film ids, training matrix, config
+    lstm/member_000.keras  R self-contained Keras models: raw descriptors in, -log10 sigma out
+    lstm_members.npz       the same R members' weights and standardisation as plain arrays (what filmkb reads)
+    pbp_members.npz        R PBP posteriors (means, variances, noise) and their standardisation
+
+A saved LSTM member needs nothing from filmkb: ``keras.saving.load_model(path).predict(X)``
+with X the descriptors in ``manifest["descriptors"]`` order (plain Keras layers only: it loads in
+Keras' safe mode, without custom objects). The manifest records each file's SHA-256, checked before
+the file is read (:mod:`filmkb.ml.artifacts`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import FilmkbError
+from .domain import ranges
+from .ensemble import PaperEnsemble
+from .neural import LSTMModel, PBPModel
+
+__all__ = ["save", "load", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+PBP_FILE = "pbp_members.npz"
+LSTM_FILE = "lstm_members.npz"
+
+
+def save(model: PaperEnsemble, directory, meta: dict) -> str:
+    """Write one .keras file per LSTM member (a portable export), the LSTM and PBP members as data (.npz,
+    what :func:`load` reads: bit-identical predictions) and the manifest (config, training matrix and
+    ranges, `meta`, each file's SHA-256) under `directory`; returns the manifest's SHA-256."""
+    import keras
+
+    from .artifacts import save_npz, write_manifest
+    from .model_state import dump
+
+    directory = Path(directory)
+    (directory / "lstm").mkdir(parents=True, exist_ok=True)
+    files = []
+    for r in range(model.repeats):
+        name = f"lstm/member_{r:03d}.keras"
+        _export_member(keras, model.lstm, r).save(directory / name)
+        files.append(name)
+    model.pbp.members_.save(directory / PBP_FILE)
+    save_npz(directory / LSTM_FILE, *dump("lstm", model.lstm))
+    manifest = {**model.config(), "lstm_files": files, "lstm_file": LSTM_FILE, "pbp_file": PBP_FILE,
+                "X_train": model.X_train_.tolist(), "y_train": model.y_train_.tolist(),
+                "ranges": ranges(model.X_train_, meta["descriptors"]),
+                "target": "neg_log10_sigma", **meta}
+    return write_manifest(directory, manifest, files + [PBP_FILE, LSTM_FILE])
+
+
+def _export_member(keras, lstm: LSTMModel, r: int):
+    """LSTM copy r as one Keras model with its standardisation built in."""
+    copies = lstm.copies_
+    inner = lstm._keras(lstm.n_features_in_)
+    tr, nt = copies.copy(r)
+    for var, value in zip(inner.trainable_variables, tr):
+        var.assign(value)
+    for var, value in zip(inner.non_trainable_variables, nt):
+        var.assign(value)
+    inputs = keras.Input((lstm.n_features_in_,), name="descriptors")
+    z = keras.layers.Normalization(mean=copies.x_mean[r], variance=copies.x_std[r] ** 2, name="standardise")(inputs)
+    out = keras.layers.Rescaling(scale=float(copies.y_std[r]), offset=float(copies.y_mean[r]),
+                                 name="to_neg_log10_sigma")(inner(z))
+    return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
+
+
+def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
+    """A trained ensemble and its manifest, read from a directory written by :func:`save` (`manifest`:
+    already read and checked by the caller): the LSTM members from lstm_members.npz and the PBP members
+    from pbp_members.npz, data only. Every file the manifest lists (the .keras exports too) must lie
+    inside `directory` and match its recorded hash."""
+    import io
+
+    from .artifacts import load_npz, read_manifest, refuse_old, verified
+    from .model_state import build
+    from .pbp import PBPMembers
+
+    directory = Path(directory)
+    manifest = read_manifest(directory) if manifest is None else manifest
+    refuse_old(directory, manifest)
+    files = manifest.get("files")
+    for name in files if isinstance(files, dict) else ():
+        verified(directory, manifest, name)
+    path, data = verified(directory, manifest, manifest.get("pbp_file"))
+    try:
+        members = PBPMembers.load(io.BytesIO(data))
+    except (ValueError, KeyError, OSError, EOFError) as exc:
+        raise FilmkbError(f"{path}: not PBP members filmkb wrote ({exc}); retrain with `filmkb train`") from None
+    pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
+    pbp.members_, pbp.seeds_ = members, np.array(manifest["seeds"])
+    path, data = verified(directory, manifest, manifest.get("lstm_file"))
+    model = PaperEnsemble(build("lstm", *load_npz(data, path), where=path), pbp)
+    model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
+    model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
+    return model, manifest
