@@ -3,7 +3,7 @@
 Each command is run as a new user runs it, a cold process (Python start-up, imports, reading the run's
 files), several times.
 
-    python benchmarks/command_speed.py [--runs 5] [--bytecode both|yes|no] [--epochs N] [--db FILE]
+    python benchmarks/command_speed.py [--runs 5] [--bytecode both|yes|no] [--epochs N] [--db FILE] [--markdown FILE]
 
 One knowledge base is built (`init`) and two runs trained once, as `reproduce` leaves them: the
 recommended model, then the paper's LSTM + PBP ensemble (10 members) after it. Then `films`, `query`,
@@ -29,6 +29,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _markdown
 
 ENTRY = "import sys; from filmkb.cli import main; sys.argv[0] = 'filmkb'; main()"
 CONDITION = ["--substrate", "MgO", "--temp-c", "700", "--thickness-nm", "300"]
@@ -137,6 +139,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="LSTM epochs of the paper run (default: the paper's)")
     parser.add_argument("--db", help="time on a copy of this knowledge base (it needs a recommended and a paper run)")
     parser.add_argument("--only", default="", help="time only the commands whose label contains this text")
+    _markdown.add_option(parser)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="filmkb-commands-"))
     try:
@@ -148,12 +151,18 @@ def main() -> None:
         for bytecode in modes:
             code = package_copy(work / ("pkg-bytecode" if bytecode else "pkg-source"))
             rows += measure(db, code, bytecode, args.runs, work, args.only)
-        print(f"\n{args.runs} cold runs each (median; min-max), load average {load:.1f} -> {os.getloadavg()[0]:.1f} "
-              f"on {os.cpu_count()} cores")
-        print("cpu s: user + system seconds of the process (all threads), less sensitive to a busy machine")
+        summary = (f"{args.runs} cold runs each (median; min-max), load average {load:.1f} -> "
+                   f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        cpu_note = "cpu s: user + system seconds of the process (all threads), less sensitive to a busy machine"
+        print(f"\n{summary}\n{cpu_note}")
         print(HEADER)
         for r in rows:
             print(_line(r))
+        _markdown.write(args.markdown, _markdown.table(
+            ["command", "bytecode", "median s", "min-max s", "cpu s", "target s", "met", "model"],
+            [[r["command"], r["bytecode"], f"{r['median_s']:.2f}", f"{r['min_s']:.2f}-{r['max_s']:.2f}",
+              f"{r['cpu_s']:.2f}", f"{r['target_s']:.1f}", "yes" if r["met"] else "NO", r["model"]] for r in rows])
+            + f"\n\n{summary}; {cpu_note}.")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
