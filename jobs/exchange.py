@@ -25,7 +25,7 @@ from ..ingest.entries import TEMPLATE_COLUMNS, reference_key
 from ..kb.quality import raise_on_failures
 from ..schema.cells import neutralise
 from ..schema.names import alias_key
-from ..schema.tables import SCHEMA_VERSION
+from ..schema.version import SCHEMA_VERSION
 
 FORMAT, VERSION, MANIFEST = "filmkb-export", 1, "manifest.json"
 # The film template plus the curated columns that keep what the user typed (and a known paper's key).

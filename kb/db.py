@@ -283,7 +283,7 @@ def table_names() -> list[str]:
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create sequences, tables and the migrations row (idempotent)."""
-    from ..schema.tables import SCHEMA_VERSION
+    from ..schema.version import SCHEMA_VERSION
 
     for stmt in schema_ddl():
         con.execute(stmt)

@@ -81,7 +81,7 @@ STEPS = {2: _to_2, 3: _to_3, 4: _to_4}
 def refuse_newer(con, path: str) -> None:
     """FilmkbError if the database was stamped by a newer filmkb (a schema version this code does not know):
     it is neither read nor written, since this code cannot know what the newer schema means."""
-    from ..schema.tables import SCHEMA_VERSION
+    from ..schema.version import SCHEMA_VERSION
 
     version = schema_version(con)
     if version is not None and version > SCHEMA_VERSION:

@@ -14,9 +14,7 @@ from typing import Optional
 from sqlalchemy import Boolean, Double, Sequence, text
 from sqlmodel import Field, SQLModel
 
-# 2: composition features of film_materials; 3: conductivity at 25 C, batch of methods; 4: suggestions
-# (kb/migrations.py upgrades)
-SCHEMA_VERSION = 4
+from .version import SCHEMA_VERSION  # noqa: F401  (re-exported: the tables are of this version)
 
 
 def _pk(seq: str):
