@@ -87,8 +87,10 @@ def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
     manifest = read_manifest(directory) if manifest is None else manifest
     refuse_old(directory, manifest)
     files = manifest.get("files")
-    for name in files if isinstance(files, dict) else ():
-        verified(directory, manifest, name)
+    read_below = (manifest.get("pbp_file"), manifest.get("lstm_file"))
+    for name in files if isinstance(files, dict) else ():  # the .keras exports: checked, not read further
+        if name not in read_below:
+            verified(directory, manifest, name)
     path, data = verified(directory, manifest, manifest.get("pbp_file"))
     try:
         members = PBPMembers.load(io.BytesIO(data))
