@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import FilmkbError
-from .paths import require_file
+from .paths import DUCKDB_SIGNATURE, require_file
 
 KBError = FilmkbError  # the name the notebook API has always exported
 DEFAULT_DB = "filmkb.duckdb"
@@ -138,7 +138,7 @@ def file_damage(path: str, full: bool = False) -> str | None:
 def _damage(handle, size: int, head: bytes, full: bool) -> str | None:
     if size == 0:
         return "empty file, 0 bytes"
-    if head[8:12] != b"DUCK":
+    if head[8:12] != DUCKDB_SIGNATURE:
         return "not a DuckDB database file"
     if len(head) < _FIRST_BLOCK:
         return f"cut short: {size} bytes, less than DuckDB's headers"

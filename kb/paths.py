@@ -18,12 +18,12 @@ from pathlib import Path
 
 from ..errors import FilmkbError
 
-_DUCKDB_SIGNATURE = b"DUCK"  # bytes 8-12 of every DuckDB file
+DUCKDB_SIGNATURE = b"DUCK"  # bytes 8-12 of every DuckDB file
 _FILMKB_NAMES = re.compile(r"(\.\d+\.(writing|building|backup)(\.wal)?|\.bak(\.\d+)?|\.lock|\.wal)$")
 _KINDS = ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
           (stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
 
-__all__ = ["not_a_file", "require_file", "is_duckdb", "check_output", "check_output_dir"]
+__all__ = ["DUCKDB_SIGNATURE", "not_a_file", "require_file", "is_duckdb", "check_output", "check_output_dir"]
 
 
 def not_a_file(path) -> str | None:
@@ -50,7 +50,7 @@ def is_duckdb(path) -> bool:
         return False
     try:
         with open(path, "rb") as handle:
-            return handle.read(12)[8:12] == _DUCKDB_SIGNATURE
+            return handle.read(12)[8:12] == DUCKDB_SIGNATURE
     except OSError:
         return False
 
