@@ -80,7 +80,8 @@ def load_run(k, run_id: str | None = None, model: str | None = None,
     """The model run (:func:`chosen_run`: the latest recommended run by default), its model and manifest,
     read from its files. The manifest must match the hash the knowledge base recorded for the run, and
     each model file the hash in the manifest (:mod:`filmkb.ml.artifacts`); runs saved by earlier
-    versions (a pickle, no hashes) are refused."""
+    versions (a pickle, no hashes) are refused. A paper run's members predict in NumPy
+    (:mod:`filmkb.ml.numpy_forward`), without importing JAX or Keras."""
     from ..ml import artifacts, paper_run, recommended
 
     run = chosen_run(k, run_id, model, descriptor_set)
@@ -93,7 +94,10 @@ def load_run(k, run_id: str | None = None, model: str | None = None,
         raise FilmkbError(f"{k.path}: run {run['id']} has no recorded hash of its manifest (saved by an older "
                           "filmkb); retrain with `filmkb train`")
     manifest = run_manifest(directory, expected)
-    model, _ = (recommended.load if manifest["model"] == "recommended" else paper_run.load)(directory, manifest)
+    if manifest["model"] == "recommended":
+        model, _ = recommended.load(directory, manifest)
+    else:  # predictions in NumPy: no JAX or Keras to import (ml/numpy_forward.py)
+        model, _ = paper_run.load(directory, manifest, numpy_forward=True)
     return run, model, manifest
 
 

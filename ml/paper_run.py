@@ -72,16 +72,16 @@ def _export_member(keras, lstm: LSTMModel, r: int):
     return keras.Model(inputs, out, name=f"filmkb_lstm_member_{r:03d}")
 
 
-def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
+def load(directory, manifest: dict | None = None, numpy_forward: bool = False) -> tuple[PaperEnsemble, dict]:
     """A trained ensemble and its manifest, read from a directory written by :func:`save` (`manifest`:
     already read and checked by the caller): the LSTM members from lstm_members.npz and the PBP members
     from pbp_members.npz, data only. Every file the manifest lists (the .keras exports too) must lie
-    inside `directory` and match its recorded hash."""
-    import io
-
+    inside `directory` and match its recorded hash. The members predict through the JAX/Keras code that
+    trained them (bit for bit), or with `numpy_forward` in NumPy without importing JAX or Keras
+    (:mod:`filmkb.ml.numpy_forward`: what predict, explain and suggest use; agreement to its
+    FORWARD_TOLERANCE)."""
     from .artifacts import load_npz, read_manifest, refuse_old, verified
     from .model_state import build
-    from .pbp import PBPMembers
 
     directory = Path(directory)
     manifest = read_manifest(directory) if manifest is None else manifest
@@ -93,13 +93,37 @@ def load(directory, manifest: dict | None = None) -> tuple[PaperEnsemble, dict]:
             verified(directory, manifest, name)
     path, data = verified(directory, manifest, manifest.get("pbp_file"))
     try:
-        members = PBPMembers.load(io.BytesIO(data))
+        members = _pbp_members(data, numpy_forward)
     except (ValueError, KeyError, OSError, EOFError) as exc:
         raise FilmkbError(f"{path}: not PBP members filmkb wrote ({exc}); retrain with `filmkb train`") from None
-    pbp = PBPModel(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
+    pbp_class = PBPModel
+    if numpy_forward:
+        from .numpy_forward import NumpyPBP as pbp_class
+    pbp = pbp_class(tuple(manifest["pbp"]["hidden"]), int(manifest["pbp"]["epochs"]), repeats=len(manifest["seeds"]))
     pbp.members_, pbp.seeds_ = members, np.array(manifest["seeds"])
     path, data = verified(directory, manifest, manifest.get("lstm_file"))
-    model = PaperEnsemble(build("lstm", *load_npz(data, path), where=path), pbp)
+    lstm = build("lstm", *load_npz(data, path), where=path)
+    if numpy_forward:
+        from .numpy_forward import NumpyLSTM
+
+        try:
+            lstm = NumpyLSTM.of(lstm)
+        except ValueError as exc:
+            raise FilmkbError(f"{path}: not LSTM members filmkb wrote ({exc}); retrain with `filmkb train`") from None
+    model = PaperEnsemble(lstm, pbp)
     model.X_train_ = np.array(manifest["X_train"], dtype=np.float64)
     model.y_train_ = np.array(manifest["y_train"], dtype=np.float64)
     return model, manifest
+
+
+def _pbp_members(data: bytes, numpy_forward: bool):
+    """The PBP members in the bytes of pbp_members.npz: JAX's ``PBPMembers``, or NumPy's ``StoredPBP``."""
+    if numpy_forward:
+        from .numpy_forward import StoredPBP
+
+        return StoredPBP.load(data)
+    import io
+
+    from .pbp import PBPMembers
+
+    return PBPMembers.load(io.BytesIO(data))
