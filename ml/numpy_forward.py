@@ -24,6 +24,8 @@ from .neural import LSTMModel, PBPModel
 __all__ = ["FORWARD_TOLERANCE", "lstm_members", "pbp_members", "StoredPBP", "NumpyLSTM", "NumpyPBP"]
 
 FORWARD_TOLERANCE = 1e-5  # absolute, on -log10 sigma (mean) and its variance: float32 round-off is ~1e-6
+BLOCK_ROWS = 2048  # rows per pass: the temporaries stay in the CPU's cache (measured: 8192 rows of the ensemble
+                   # cost 1.7 times as much CPU in one pass as in four)
 
 
 def _sigmoid(z):
@@ -39,26 +41,39 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+def _in_blocks(forward, X, *args):
+    """`forward` (rows -> arrays of (R, rows)) over the rows of X in blocks of BLOCK_ROWS, joined."""
+    X = np.asarray(X, dtype=np.float64)
+    with _one_blas_thread():
+        parts = [forward(X[start:start + BLOCK_ROWS], *args) for start in range(0, max(len(X), 1), BLOCK_ROWS)]
+    if isinstance(parts[0], tuple):
+        return tuple(np.concatenate(p, axis=1) for p in zip(*parts))
+    return np.concatenate(parts, axis=1)
+
+
 def lstm_members(copies, X, arrangement: str = "features") -> np.ndarray:
     """(R, m) predictions of R stored LSTM copies (:class:`filmkb.ml.engine.TrainedCopies` of
     ``lstm.build_model``: LSTM kernel, recurrent kernel, bias, then the Dense kernel and bias) at the rows
     of X, in the original units (dropout off, as ``predict_copies``)."""
+    return _in_blocks(_lstm, X, copies, arrangement)
+
+
+def _lstm(X, copies, arrangement):
+    """:func:`lstm_members` for one block of rows."""
     W, U, b, Wd, bd = (np.asarray(w, dtype=np.float64) for w in copies.trainable)
-    X = np.asarray(X, dtype=np.float64)
     Xs = ((X[None] - copies.x_mean[:, None]) / copies.x_std[:, None]).astype(np.float32).astype(np.float64)
     steps = Xs[:, :, None, :] if arrangement == "features" else Xs[..., None]  # (R, m, T, features per step)
     u = U.shape[1]
     igo = np.r_[0:u, 2 * u:4 * u]  # the first step starts from zero state: the forget gate multiplies c = 0
-    with _one_blas_thread():
-        for t in range(steps.shape[2]):
-            if t == 0:
-                i, g, o = np.split(steps[:, :, 0, :] @ W[..., igo] + b[:, None, igo], 3, axis=-1)
-                c = _sigmoid(i) * np.tanh(g)
-            else:
-                i, f, g, o = np.split(steps[:, :, t, :] @ W + h @ U + b[:, None, :], 4, axis=-1)  # Keras' gate order
-                c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
-            h = _sigmoid(o) * np.tanh(c)
-        out = (h @ Wd)[..., 0] + bd
+    for t in range(steps.shape[2]):
+        if t == 0:
+            i, g, o = np.split(steps[:, :, 0, :] @ W[..., igo] + b[:, None, igo], 3, axis=-1)
+            c = _sigmoid(i) * np.tanh(g)
+        else:
+            i, f, g, o = np.split(steps[:, :, t, :] @ W + h @ U + b[:, None, :], 4, axis=-1)  # Keras' gate order
+            c = _sigmoid(f) * c + _sigmoid(i) * np.tanh(g)
+        h = _sigmoid(o) * np.tanh(c)
+    out = (h @ Wd)[..., 0] + bd
     return out * copies.y_std[:, None] + copies.y_mean[:, None]
 
 
@@ -98,9 +113,13 @@ def _moments(M, V, x):
 def pbp_members(members, X) -> tuple[np.ndarray, np.ndarray]:
     """(mean, variance incl. noise), each (R, m), of R stored PBP networks at the rows of X in the
     original units: ``pbp._predict_core`` in NumPy, every member at once."""
-    x = (np.asarray(X, dtype=np.float64)[None] - members.x_mean[:, None]) / members.x_std[:, None]  # (R, m, d)
-    with _one_blas_thread():
-        m, v = _moments(members.M, members.V, x)
+    return _in_blocks(_pbp, X, members)
+
+
+def _pbp(X, members):
+    """:func:`pbp_members` for one block of rows."""
+    x = (X[None] - members.x_mean[:, None]) / members.x_std[:, None]  # (R, m, d)
+    m, v = _moments(members.M, members.V, x)
     noise = members.b_n / (members.a_n - 1.0)
     y_mean, y_std = members.y_mean[:, None], members.y_std[:, None]
     return m * y_std + y_mean, (v + noise[:, None]) * y_std**2
