@@ -7,8 +7,9 @@ JAX must be configured before its first import anywhere in the process: Keras ru
 backend, on the CPU, with one XLA host device per core. This is the one place that sets it.
 Compiled XLA programs are kept in a persistent cache in the user's cache directory
 (``~/.cache/filmkb/xla`` on Linux, $XDG_CACHE_HOME respected; platformdirs elsewhere), every
-program however quick to compile, so that a new process (`filmkb predict` on a paper run) loads
-the LSTM and PBP programs instead of compiling them again. $JAX_COMPILATION_CACHE_DIR, when set,
+program however quick to compile, so that a new process (a `train`, `evaluate` or `reproduce`) loads
+the LSTM and PBP programs instead of compiling them again (`predict`, `explain` and `suggest` run a
+paper run's members in NumPy: :mod:`filmkb.ml.numpy_forward`). $JAX_COMPILATION_CACHE_DIR, when set,
 wins; FILMKB_XLA_CACHE=0 turns the cache off.
 """
 
