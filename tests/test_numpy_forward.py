@@ -163,3 +163,46 @@ def test_a_cold_predict_and_explain_of_the_paper_run_use_numpy_and_name_the_ense
     old = exact_shap(res.model.predict_mean, X, background=res.model.X_train_)
     values = stored.pivot(index="film_id", columns="descriptor", values="shap_value").loc[matrix.index, names]
     assert np.abs(values.to_numpy() - old.values).max() <= TOL
+
+
+class _Marker:
+    """Unpickling this creates the marker file: proof that a model file ran code."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_the_numpy_reader_refuses_a_pickle_or_other_members_in_one_line(trained, tmp_path):
+    from filmkb.errors import FilmkbError
+    from filmkb.ml.artifacts import sha256
+
+    directory = tmp_path / "run"
+    shutil.copytree(trained[1].directory, directory)
+    manifest_path = directory / "manifest.json"
+
+    def replace(name, **arrays):
+        """The file rewritten and the manifest with its new hash (the run's record still holds the old one,
+        so only the ml-level reader gets this far)."""
+        if arrays:
+            np.savez(directory / name, **arrays)
+        else:
+            shutil.copy2(trained[1].directory / name, directory / name)
+        manifest = json.loads(manifest_path.read_text())
+        manifest["files"][name] = sha256(directory / name)
+        manifest_path.write_text(json.dumps(manifest))
+
+    marker = tmp_path / "MARKER"
+    replace("pbp_members.npz", a_n=np.array([_Marker(marker)], dtype=object))
+    with pytest.raises(FilmkbError, match=r"pbp_members.npz: not PBP members filmkb wrote \(.*\); retrain"):
+        paper_run.load(directory, numpy_forward=True)
+    assert not marker.exists()
+    replace("pbp_members.npz")  # the trained file again
+    with np.load(trained[1].directory / "lstm_members.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    arrays["tr1"] = arrays["tr1"][:, :5]  # a recurrent kernel of another width
+    replace("lstm_members.npz", **arrays)
+    with pytest.raises(FilmkbError, match=r"lstm_members.npz: not LSTM members filmkb wrote \(weight shapes"):
+        paper_run.load(directory, numpy_forward=True)
