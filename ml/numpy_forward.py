@@ -1,8 +1,8 @@
 """A saved paper ensemble's members predicted in NumPy: no JAX, no Keras (what `predict`, `explain` and
 `suggest` read a paper run with; :func:`filmkb.ml.paper_run.load` with ``numpy_forward=True``).
 
-Importing Keras on JAX costs seconds in every new process, about five times what the rest of a
-prediction costs, and a prediction is two small forward passes: the Keras LSTM cell (gates i, f, c, o
+Importing Keras on JAX costs several times what the rest of a prediction costs, in every new process,
+and a prediction is two small forward passes: the Keras LSTM cell (gates i, f, c, o
 from one kernel, sigmoid and tanh, zero initial state, dropout off) and PBP's moment propagation.
 Both are written here from the stored weights, in float64 (the LSTM's weights are the float32 values
 it was trained with, and its inputs are rounded to float32 as the Keras model receives them), so
