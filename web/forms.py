@@ -12,8 +12,17 @@ MODELS = ("recommended", "paper")
 GOALS = ("balanced", "exploit", "explore")
 
 
+# The command-line option names the jobs' messages use, as the forms label them.
+_LABELS = {"--temp-c": "deposition temperature", "--thickness-nm": "thickness", "--orientation": "orientation",
+           "--measured-at": "measured at", "--measured": "measured", "--reference": "reference", "--top": "top"}
+
+
 def _error(exc: FilmkbError) -> str:
-    return "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    """The job's error as one line, in the form's words."""
+    text = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    for option, label in _LABELS.items():
+        text = text.replace(f"{option}:", f"{label}:").replace(f"{option} ", f"{label} ")
+    return text
 
 
 def predict_form(db: str, q) -> tuple[dict, dict | None, str | None]:
