@@ -61,12 +61,14 @@ class FilmFilter:
     def where(self, k) -> tuple[str, list]:
         """The WHERE clause and its parameters; unknown names are one-line errors naming the fix."""
         clauses, params = [], []
-        if self.substrate:
-            clauses.append("f.substrate = ?")
-            params.append(k.resolve("substrate", self.substrate))
-        if self.method:
-            clauses.append("f.method = ?")
-            params.append(k.resolve("method", self.method))
+        vocab = k.vocabulary() if self.substrate or self.method else None
+        for kind, name in (("substrate", self.substrate), ("method", self.method)):
+            if name:
+                canonical = vocab.resolve(kind, name)
+                if canonical is None:
+                    raise FilmkbError(f"unknown {kind} '{name}'; list the known ones with `filmkb {kind}s`")
+                clauses.append(f"f.{kind} = ?")
+                params.append(canonical)
         if self.phase:
             if self.phase.lower() not in PHASES:
                 raise FilmkbError(f"unknown phase '{self.phase}' (expected one of {', '.join(PHASES)})")
@@ -75,10 +77,11 @@ class FilmFilter:
         if self.reference:
             clauses.append("(lower(f.reference) = lower(?) OR lower(f.doi) = lower(?))")
             params += [self.reference, self.reference]
-        if self.text:
+        if self.text:  # one case-insensitive substring test over the text columns joined
             needle = "%" + self.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append("(" + " OR ".join(f"CAST(f.{c} AS VARCHAR) ILIKE ? ESCAPE '\\'" for c in TEXT_COLUMNS) + ")")
-            params += [needle] * len(TEXT_COLUMNS)
+            joined = ", ".join(f"CAST(f.{c} AS VARCHAR)" for c in TEXT_COLUMNS)
+            clauses.append(f"concat_ws(' ', {joined}) ILIKE ? ESCAPE '\\'")
+            params.append(needle)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -101,12 +104,12 @@ def film_page(k, where: FilmFilter, sort: str = "film_id", descending: bool = Fa
     if offset < 0 or (limit is not None and not 1 <= limit <= MAX_PAGE):
         raise FilmkbError(f"paging: offset must be at least 0 and the page size 1 to {MAX_PAGE}")
     clause, params = where.where(k)
-    total = k._one(f"SELECT count(*) FROM {_FILMS}{clause}", params)
     order = f"f.{sort} {'DESC' if descending else 'ASC'} NULLS LAST, f.film_id"
     page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    rows = k.sql(f"SELECT {', '.join('f.' + c for c in FILM_COLUMNS)} FROM {_FILMS}{clause} ORDER BY {order}{page}",
-                 params)
-    return FilmPage(rows, int(total), offset, limit or int(total))
+    rows = k.sql(f"SELECT {', '.join('f.' + c for c in FILM_COLUMNS)}, count(*) OVER () AS _total "
+                 f"FROM {_FILMS}{clause} ORDER BY {order}{page}", params)  # one pass: the page and the count
+    total = int(rows["_total"].iloc[0]) if len(rows) else int(k._one(f"SELECT count(*) FROM {_FILMS}{clause}", params))
+    return FilmPage(rows.drop(columns="_total"), total, offset, limit or total)
 
 
 def choices(k) -> dict:

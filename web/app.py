@@ -41,6 +41,14 @@ def create_app(db: str):
     app = FastAPI(title="filmkb", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
+    @app.middleware("http")
+    async def headers(request: Request, call_next):
+        response = await call_next(request)
+        if request.url.path.startswith("/static/"):  # the stylesheet and script: no revalidation on every page
+            response.headers["Cache-Control"] = "public, max-age=3600"
+            response.headers.update(SECURITY_HEADERS)
+        return response
+
     def page(name: str, request, status: int = 200, **context) -> HTMLResponse:
         html = env.get_template(name).render(path=request.url.path, db=db, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
