@@ -162,7 +162,9 @@ def test_predict_and_suggest_answer_with_interval_and_model(recommended_db):
     low, high = re.search(r'<td class="interval">([^<]+) – ([^<]+)</td>', page).groups()
     sigma = float(re.search(r'<td class="sigma">([^<]+)</td>', page).group(1))
     assert float(low) < sigma < float(high)
-    assert re.search(r'id="answered-by">model: the recommended model, run train-', page)
+    run_id = re.search(r'id="answered-by">model: the recommended model, run (train-[\w-]+)', page).group(1)
+    models = web.get("/models").text
+    assert f'<section class="run" id="run-{run_id}">' in models and "training_fit" in models
     assert re.search(r'<td class="domain">(inside|OUTSIDE)</td>', page)
     bad = web.get("/predict?substrate=MgO&temp_c=1700&thickness_nm=300")
     assert bad.status_code == 400 and error_of(bad).startswith("deposition temperature:")

@@ -77,6 +77,10 @@ def create_app(db: str):
     def home():
         return RedirectResponse("/films", status_code=307)
 
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon():
+        return Response(status_code=204)
+
     @app.get("/static-vendor/plotly.min.js", include_in_schema=False)
     def plotly():
         return FileResponse(plotly_js(), media_type="text/javascript",
@@ -158,11 +162,16 @@ def create_app(db: str):
     def models(request: Request):
         with knowledge() as k:
             runs = browse.model_runs(k)
-            parity = {}
-            for run_id in runs.loc[runs["kind"] == "evaluate", "id"][:1]:
-                frame = browse.run_predictions(k, run_id)
-                parity = {"run": run_id, **{c: [None if missing(v) else float(v) if c != "model" and c != "fold"
-                                                else str(v) for v in frame[c]] for c in frame.columns}}
+            parity, seen = [], set()
+            for run in _records(runs[runs["kind"] == "evaluate"]):  # the latest run of each fold type
+                folds = run["config"].get("folds", "film")
+                if folds not in seen:
+                    seen.add(folds)
+                    frame = browse.run_predictions(k, run["id"])
+                    parity.append({"run": str(run["id"]), "folds": str(folds), "film_id": [int(i) for i in frame["film_id"]],
+                                   "model": [str(m) for m in frame["model"]],
+                                   **{c: [None if missing(v) else float(v) for v in frame[c]]
+                                      for c in ("predicted", "sd", "measured")}})
         return page("models.html", request, title="Models", runs=[run_metrics(r) for r in _records(runs)],
                     parity=parity)
 

@@ -157,6 +157,7 @@ def run_metrics(run: dict) -> dict:
     config = run.get("config") or {}
     return {"id": str(run["id"]), "kind": str(run["kind"]), "created": cell(run["created_at"]),
             "n_films": cell(run["n_films"]), "model": cell(config.get("model", "")),
+            "folds": cell(config.get("folds", "")) if run["kind"] == "evaluate" else "",
             "chosen": cell(config.get("chosen", "")), "tables": tables, "scalars": scalars[:40]}
 
 

@@ -46,8 +46,8 @@
     byPhase(d, "misfit", "lattice misfit against c-LLZO", "plot-misfit", "log10 σ against misfit");
     byPhase(d, "substrate", "substrate", "plot-substrate", "log10 σ by substrate");
   }
-  var p = json("parity-data");
-  if (p && p.film_id) {
+  (json("parity-data") || []).forEach(function (p, n) {
+    var id = "plot-parity-" + n;
     var models = Array.from(new Set(p.model));
     var traces = models.map(function (m) {
       var idx = [];
@@ -57,10 +57,11 @@
               error_y: {type: "data", array: idx.map(function (i) { return 1.96 * (p.sd[i] || 0); }), visible: true, thickness: 1},
               hovertemplate: "film %{customdata}<br>measured %{x:.2f}<br>predicted %{y:.2f}<extra>" + esc(m) + "</extra>"};
     });
-    Plotly.newPlot("plot-parity", traces, {xaxis: {title: {text: "measured log10 σ"}}, yaxis: {title: {text: "predicted log10 σ (95 % bars)"}},
-                                           hovermode: "closest"}, {displaylogo: false, responsive: true});
-    document.getElementById("plot-parity").on("plotly_click", function (ev) {
+    Plotly.newPlot(id, traces, {xaxis: {title: {text: "measured log10 σ at 25 °C"}},
+                                yaxis: {title: {text: "held-out prediction (95 % bars)"}}, hovermode: "closest"},
+                   {displaylogo: false, responsive: true});
+    document.getElementById(id).on("plotly_click", function (ev) {
       if (ev.points && ev.points.length) window.location.href = "/films/" + encodeURIComponent(ev.points[0].customdata);
     });
-  }
+  });
 })();
