@@ -143,6 +143,17 @@ def test_plot_has_a_point_per_film_and_a_click_opens_it(server, page, tmp_path):
     page.wait_for_url(re.compile(r"/films/\d+$"))
 
 
+def test_a_writers_ingest_shows_on_reload(server, page, tmp_path):
+    base, db = server
+    page.goto(base + "/films")
+    before = int(page.text_content("#count"))
+    (tmp_path / "one.csv").write_text(HOSTILE_CSV.replace("filmkb-xss", "filmkb-reload").replace(",650,", ",655,"))
+    done = _filmkb("--db", db, "ingest", str(tmp_path / "one.csv"))
+    assert done.returncode == 0, done.stderr
+    page.reload()
+    assert int(page.text_content("#count")) == before + 1
+
+
 def test_a_prediction_shows_its_interval_and_model(server, page, tmp_path):
     base, _ = server
     page.goto(base + "/predict")
