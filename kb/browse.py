@@ -32,7 +32,8 @@ def open_view(path: str) -> KnowledgeBase:
     """The knowledge base at `path` opened read-only for viewing: a file made by an older filmkb is refused
     with the fix (a view never upgrades, i.e. never writes, a file), a newer one as `kb.open` does."""
     k = KnowledgeBase(str(path))
-    con = connect(str(path), read_only=True)
+    engine = getattr(k, "engine", None)  # the engine seam, where kb/engines picks one from the --db value
+    con = engine.connect_read() if engine is not None else connect(str(path), read_only=True)
     k._con = con
     try:
         with k._engine_errors():
