@@ -188,3 +188,22 @@ def test_serve_refuses_a_missing_file_in_one_line(tmp_path):
     result = CliRunner().invoke(main, ["serve", "--db", str(tmp_path / "none.duckdb"), "--port", "8765"])
     assert result.exit_code == 1
     assert "no such database; run `filmkb init` first" in result.output and result.output.count("\n") == 1
+
+
+def test_the_same_pages_on_a_postgresql_server(request):
+    """With the engine seam and its test server (tests/pgserver.py, fixture `pg_db`), the view reads a
+    PostgreSQL knowledge base through the same kb/ calls; skipped in a tree without that fixture."""
+    try:
+        url = request.getfixturevalue("pg_db")
+    except pytest.FixtureLookupError:
+        pytest.skip("no PostgreSQL test server in this tree (fixture pg_db)")
+    from filmkb import kb
+
+    web = client(url)
+    with kb.open(url) as k:
+        expected = len(k.films(substrate="MgO"))
+    assert count_of(web.get("/films?substrate=MgO&sort=deposition_temp_c&order=desc")) == expected
+    assert count_of(web.get("/films?q=chen2014")) == 4
+    for path in ("/films/3", "/films.csv", "/substrates", "/methods", "/references", "/plots", "/models", "/predict"):
+        assert web.get(path).status_code == 200, path
+    assert "no film with id 999" in error_of(web.get("/films/999"))
