@@ -141,7 +141,7 @@ def main() -> None:
         print(f"  {what}: {figure} ms (target {target} ms)")
     _markdown.write(args.markdown, _markdown.table(["measure", "ms, median (max)", "target ms"], rows)
                     + f"\n\n{films} films on the DuckDB file (`filmkb init` plus generated films), `filmkb serve` "
-                      "in its own process; each request opens the file read-only. The filter: "
+                      "in its own process (the file kept open read-only while it is unchanged, a connection per request). The filter: "
                       f"`{FILTER}`. One-minute load average while measured: {load:.1f} on {os.cpu_count()} cores.")
 
 

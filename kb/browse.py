@@ -8,10 +8,14 @@ paged in SQL, one film with its provenance, the catalogue, model runs and plot d
 from __future__ import annotations
 
 import json
+import os
+import stat
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..errors import FilmkbError
-from ..schema.names import PHASES
+from ..schema.names import PHASES, Vocabulary
 from . import migrations
 from .db import connect
 from .knowledge import KnowledgeBase
@@ -49,6 +53,74 @@ def open_view(path: str) -> KnowledgeBase:
     return k
 
 
+class Reader:
+    """Read-only knowledge bases for a long-lived reader serving concurrent requests (the web view).
+
+    On a file, one read-only database stays open while the file stays the same (device, inode, size,
+    mtime) and each request gets its own connection to it (cheap); when a writer has replaced the file
+    (an atomic rename), the next request waits for the requests still reading the old one, then opens the
+    new file. Anything else (a server URL) is opened per request."""
+
+    def __init__(self, path: str):
+        self.path = str(path)
+        self._cond = threading.Condition()
+        self._readers, self._reopening = 0, False
+        self._base, self._identity = None, None
+
+    def _file_identity(self):
+        try:
+            info = os.stat(self.path)
+        except (OSError, ValueError):
+            return None
+        return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else None
+
+    @contextmanager
+    def open(self):
+        """A read-only KnowledgeBase for one request (an older file refused, as `open_view`)."""
+        identity = self._file_identity()
+        if identity is None:
+            k = open_view(self.path)
+            try:
+                yield k
+            finally:
+                k.close()
+            return
+        with self._cond:
+            while self._reopening:
+                self._cond.wait()
+            if identity != self._identity:
+                self._reopen(identity)
+            self._readers += 1
+            cursor = self._base.con.cursor()
+        k = KnowledgeBase(self.path, con=cursor)
+        try:
+            yield k
+        finally:
+            k.close()
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    def _reopen(self, identity) -> None:
+        """Close the old database once no request reads it (so the new file is opened, not a cached instance
+        of the old one), then open the file as it is now. The caller holds the condition."""
+        self._reopening = True
+        try:
+            while self._readers:
+                self._cond.wait()
+            self.close_base()
+            self._base = open_view(self.path)
+            self._identity = identity
+        finally:
+            self._reopening = False
+            self._cond.notify_all()
+
+    def close_base(self) -> None:
+        if self._base is not None:
+            self._base.close()
+        self._base, self._identity = None, None
+
+
 @dataclass(frozen=True)
 class FilmFilter:
     """What the films page filters by: substrate and method (any alias), phase, reference key or DOI, text."""
@@ -62,7 +134,7 @@ class FilmFilter:
     def where(self, k) -> tuple[str, list]:
         """The WHERE clause and its parameters; unknown names are one-line errors naming the fix."""
         clauses, params = [], []
-        vocab = k.vocabulary() if self.substrate or self.method else None
+        vocab = _aliases(k) if self.substrate or self.method else None
         for kind, name in (("substrate", self.substrate), ("method", self.method)):
             if name:
                 canonical = vocab.resolve(kind, name)
@@ -84,6 +156,14 @@ class FilmFilter:
             clauses.append(f"concat_ws(' ', {joined}) ILIKE ? ESCAPE '\\'")
             params.append(needle)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _aliases(k) -> Vocabulary:
+    """The substrate and method aliases (without the publication keys `k.vocabulary()` also reads)."""
+    return Vocabulary(
+        k._pairs("SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id"),
+        k._pairs("SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id"),
+        frozenset())
 
 
 @dataclass
@@ -114,11 +194,11 @@ def film_page(k, where: FilmFilter, sort: str = "film_id", descending: bool = Fa
 
 
 def choices(k) -> dict:
-    """The values the films page offers in its filters: substrates, methods, phases, reference keys."""
-    return {"substrate": [n for (n,) in k._rows("SELECT name FROM substrates ORDER BY name")],
-            "method": [n for (n,) in k._rows("SELECT name FROM deposition_methods ORDER BY name")],
-            "phase": list(PHASES),
-            "reference": [n for (n,) in k._rows("SELECT key FROM publications ORDER BY key")]}
+    """The values the films page offers in its filters: substrates, methods and phases (references are
+    typed: a knowledge base may hold thousands)."""
+    rows = k._rows("SELECT 'substrate', name FROM substrates UNION ALL SELECT 'method', name FROM deposition_methods")
+    return {"substrate": sorted(n for kind, n in rows if kind == "substrate"),
+            "method": sorted(n for kind, n in rows if kind == "method"), "phase": list(PHASES)}
 
 
 @dataclass

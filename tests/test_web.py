@@ -6,6 +6,7 @@ predict and suggest answer with the model that answered."""
 import hashlib
 import re
 import shutil
+import threading
 import warnings
 
 import pytest
@@ -129,8 +130,23 @@ def test_hostile_text_is_escaped_derived_flagged_and_a_rename_shows(ingested):
     for url in ("/films/1", "/films.csv", "/plots", "/models", "/predict?substrate=MgO&temp_c=700&thickness_nm=300"):
         web.get(url)
     assert hashlib.sha256(open(db, "rb").read()).hexdigest() == digest  # reading wrote nothing
-    ingest(db, [csv])  # a writer replaces the file by an atomic rename while the app runs
+    seen, stop = [], threading.Event()
+
+    def read() -> None:  # requests in flight while the writer replaces the file
+        while not stop.is_set():
+            seen.append(count_of(web.get("/films")))
+
+    readers = [threading.Thread(target=read) for _ in range(3)]
+    for thread in readers:
+        thread.start()
+    try:
+        ingest(db, [csv])  # a writer replaces the file by an atomic rename while the app runs
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
     assert count_of(web.get("/films")) == before + 1
+    assert seen and set(seen) <= {before, before + 1}
     film_id = int(re.findall(r'<a href="/films/(\d+)">', web.get("/films?q=pwned").text)[0])
     page = web.get(f"/films/{film_id}").text
     assert "<script>window" not in page and "<img src=x" not in page

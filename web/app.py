@@ -4,7 +4,6 @@ value from the database is text; none is ever marked safe)."""
 
 
 import math
-from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -53,13 +52,8 @@ def create_app(db: str):
         html = env.get_template(name).render(path=request.url.path, db=db, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
-    @contextmanager
-    def knowledge():
-        k = browse.open_view(db)
-        try:
-            yield k
-        finally:
-            k.close()
+    reader = browse.Reader(db)
+    knowledge = reader.open
 
     @app.exception_handler(FilmkbError)
     async def refused(request: Request, exc: FilmkbError):

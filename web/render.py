@@ -28,10 +28,14 @@ def sci(value: float) -> str:
 
 def missing(value) -> bool:
     """None, NaN, NaT or pandas' NA (a list or other container is not missing)."""
-    import pandas as pd
-
     if value is None:
         return True
+    if isinstance(value, str):
+        return False
+    if isinstance(value, float):
+        return value != value
+    import pandas as pd
+
     try:
         result = pd.isna(value)
     except (TypeError, ValueError):
