@@ -223,3 +223,19 @@ def test_the_same_pages_on_a_postgresql_server(request):
     for path in ("/films/3", "/films.csv", "/substrates", "/methods", "/references", "/plots", "/models", "/predict"):
         assert web.get(path).status_code == 200, path
     assert "no film with id 999" in error_of(web.get("/films/999"))
+
+
+def test_serve_refuses_a_port_in_use_in_one_line(built_db):
+    import socket
+
+    from click.testing import CliRunner
+
+    from filmkb.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--db", built_db, "--port", str(port)])
+    assert result.exit_code == 1 and result.output.count("\n") == 1
+    assert f"--host 127.0.0.1 --port {port}: cannot listen there (Address already in use)" in result.output

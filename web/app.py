@@ -215,14 +215,27 @@ def _one_line(exc: BaseException) -> str:
 
 
 def serve(db: str, host: str = "127.0.0.1", port: int = 8000, say=print) -> None:
-    """Check that `db` opens read-only (a one-line error otherwise), then serve it until interrupted."""
+    """Check that `db` opens read-only and that host:port can be listened on (a one-line error otherwise),
+    then serve it until interrupted."""
+    import socket
+
     import uvicorn
 
     browse.open_view(db).close()
-    app = create_app(db)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except (OSError, OverflowError) as exc:
+        sock.close()
+        why = getattr(exc, "strerror", None) or str(exc)
+        raise FilmkbError(f"--host {host} --port {port}: cannot listen there ({why}); choose another --port "
+                          "or --host") from None
     shown = f"[{host}]" if ":" in host else host
     say(f"filmkb serve: http://{shown}:{port}/ (read-only view of {db}; Ctrl-C stops)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(db), log_level="warning", server_header=False))
+    server.run(sockets=[sock])
 
 
 __all__ = ["create_app", "serve"]
