@@ -110,6 +110,8 @@ def test_film_page_provenance_units_and_pages(seed):
     assert re.search(r'<dt>reference</dt><dd><a href="/references#ref-park2015">park2015</a>', page)
     assert "kireeva2023 Table 1 row 22" in page and "seed_films.csv, line 23" in page
     assert re.search(r'<th>deposition_temp_c</th><td id="field-deposition_temp_c">600</td><td>°C</td>', page)
+    duplicate = seed.get("/films/19").text.split("<h2>Duplicates</h2>")[1]
+    assert re.search(r'<td><a href="/films/15">15</a></td><td><a [^>]*>nong2015</a></td><td>this film duplicates it</td>', duplicate)
     for url in ("/substrates", "/methods", "/references", "/plots", "/models", "/predict", "/suggest"):
         response = seed.get(url)
         assert response.status_code == 200, url

@@ -166,3 +166,18 @@ def test_a_prediction_shows_its_interval_and_model(server, page, tmp_path):
     assert float(low) < float(page.text_content("#prediction .sigma")) < float(high)
     assert "the recommended model, run train-" in page.text_content("#answered-by")
     page.screenshot(path=str(tmp_path / "predict.png"), full_page=True)
+
+
+def test_a_suggestion_ranks_conditions(server, page, tmp_path):
+    base, _ = server
+    page.goto(base + "/suggest")
+    page.select_option("select[name=substrate]", ["MgO"])
+    page.fill("input[name=temp_c]", "600:700:100")
+    page.fill("input[name=thickness_nm]", "300")
+    page.fill("input[name=top]", "2")
+    page.click("#suggest")
+    page.wait_for_selector("#answered-by")
+    ranked = page.locator("#suggestions tbody tr, #outside tbody tr")
+    assert ranked.count() >= 1 and "MgO" in ranked.first.text_content()
+    assert "the recommended model, run train-" in page.text_content("#answered-by")
+    page.screenshot(path=str(tmp_path / "suggest.png"), full_page=True)
