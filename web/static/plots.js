@@ -63,5 +63,22 @@
     document.getElementById(id).on("plotly_click", function (ev) {
       if (ev.points && ev.points.length) window.location.href = "/films/" + encodeURIComponent(ev.points[0].customdata);
     });
+    // calibration: the share of held-out films inside each central interval against its nominal level
+    var levels = [0.5, 0.68, 0.8, 0.9, 0.95, 0.99], z = [0.6745, 0.9945, 1.2816, 1.6449, 1.96, 2.5758];
+    var curves = models.map(function (m) {
+      var inside = levels.map(function () { return 0; }), n = 0;
+      for (var i = 0; i < p.model.length; i++) {
+        if (p.model[i] !== m || p.predicted[i] === null || p.measured[i] === null || !p.sd[i]) continue;
+        n++;
+        for (var j = 0; j < levels.length; j++) if (Math.abs(p.measured[i] - p.predicted[i]) <= z[j] * p.sd[i]) inside[j]++;
+      }
+      return {type: "scatter", mode: "lines+markers", name: esc(m), x: levels,
+              y: inside.map(function (c) { return n ? c / n : null; })};
+    });
+    curves.push({type: "scatter", mode: "lines", name: "ideal", x: [0, 1], y: [0, 1], line: {dash: "dot", color: "#888"}});
+    Plotly.newPlot("plot-calibration-" + n, curves, {title: {text: "calibration: held-out films inside the central interval"},
+                                                     xaxis: {title: {text: "nominal coverage"}, range: [0, 1]},
+                                                     yaxis: {title: {text: "observed coverage"}, range: [0, 1.02]}},
+                   {displaylogo: false, responsive: true});
   });
 })();
