@@ -100,6 +100,18 @@ def test_bad_parameters_get_one_clear_message(seed, url, message):
     assert "\n" not in error_of(response)
 
 
+def test_a_local_view_refuses_other_host_names(built_db):
+    from fastapi.testclient import TestClient
+
+    from filmkb.web import create_app
+
+    app = create_app(built_db, allowed_hosts=["127.0.0.1", "localhost"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert TestClient(app, base_url="http://127.0.0.1:8000").get("/films").status_code == 200
+        assert TestClient(app, base_url="http://rebound.example:8000").get("/films").status_code == 400
+
+
 def test_unknown_names_and_films_say_what_to_do(seed):
     assert "unknown substrate 'Nope'" in error_of(seed.get("/films?substrate=Nope")).replace("&#39;", "'")
     assert "no film with id 999" in error_of(seed.get("/films/999"))

@@ -28,8 +28,10 @@ def plotly_js() -> Path:
     return Path(str(files("plotly") / "package_data" / "plotly.min.js"))
 
 
-def create_app(db: str):
-    """The FastAPI app serving the knowledge base `db` (a path; a URL once kb.open takes one) read-only."""
+def create_app(db: str, allowed_hosts: list[str] | None = None):
+    """The FastAPI app serving the knowledge base `db` (whatever kb.open takes) read-only; with
+    `allowed_hosts`, a request naming another Host is refused (a page elsewhere cannot reach the view
+    through a DNS name pointed at 127.0.0.1)."""
     from fastapi import FastAPI, Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
@@ -39,6 +41,10 @@ def create_app(db: str):
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     app = FastAPI(title="filmkb", docs_url=None, redoc_url=None, openapi_url=None)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    if allowed_hosts:
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
 
     @app.middleware("http")
     async def headers(request: Request, call_next):
@@ -234,7 +240,9 @@ def serve(db: str, host: str = "127.0.0.1", port: int = 8000, say=print) -> None
                           "or --host") from None
     shown = f"[{host}]" if ":" in host else host
     say(f"filmkb serve: http://{shown}:{port}/ (read-only view of {db}; Ctrl-C stops)")
-    server = uvicorn.Server(uvicorn.Config(create_app(db), log_level="warning", server_header=False))
+    local = {"127.0.0.1", "localhost", "::1"}
+    hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if host in local else None  # bound wider: any name
+    server = uvicorn.Server(uvicorn.Config(create_app(db, hosts), log_level="warning", server_header=False))
     server.run(sockets=[sock])
 
 
