@@ -53,6 +53,11 @@ def open_view(path: str) -> KnowledgeBase:
     return k
 
 
+def display_name(path: str) -> str:
+    """How messages name the knowledge base at `path` (a server URL without its password)."""
+    return KnowledgeBase(str(path)).path
+
+
 class Reader:
     """Read-only knowledge bases for a long-lived reader serving concurrent requests (the web view).
 

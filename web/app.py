@@ -1,6 +1,6 @@
-"""The web view's routes: each request opens the knowledge base read-only (so a writer's atomic rename shows
-at the next request), asks kb/ or jobs/ and renders the answer with autoescaping Jinja templates (every
-value from the database is text; none is ever marked safe)."""
+"""The web view's routes: each request reads the knowledge base read-only through kb.browse.Reader (so a
+writer's atomic rename shows at the next request), asks kb/ or jobs/ and renders the answer with
+autoescaping Jinja templates (every value from the database is text; none is ever marked safe)."""
 
 
 import math
@@ -54,8 +54,10 @@ def create_app(db: str, allowed_hosts: list[str] | None = None):
             response.headers.update(SECURITY_HEADERS)
         return response
 
+    shown = browse.display_name(db)
+
     def page(name: str, request, status: int = 200, **context) -> HTMLResponse:
-        html = env.get_template(name).render(path=request.url.path, db=db, **context)
+        html = env.get_template(name).render(path=request.url.path, db=shown, **context)
         return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
     reader = browse.Reader(db)
@@ -239,7 +241,7 @@ def serve(db: str, host: str = "127.0.0.1", port: int = 8000, say=print) -> None
         raise FilmkbError(f"--host {host} --port {port}: cannot listen there ({why}); choose another --port "
                           "or --host") from None
     shown = f"[{host}]" if ":" in host else host
-    say(f"filmkb serve: http://{shown}:{port}/ (read-only view of {db}; Ctrl-C stops)")
+    say(f"filmkb serve: http://{shown}:{port}/ (read-only view of {browse.display_name(db)}; Ctrl-C stops)")
     local = {"127.0.0.1", "localhost", "::1"}
     hosts = ["127.0.0.1", "localhost", "[::1]", "::1"] if host in local else None  # bound wider: any name
     server = uvicorn.Server(uvicorn.Config(create_app(db, hosts), log_level="warning", server_header=False))
