@@ -102,6 +102,16 @@ def test_filter_by_substrate_counts_what_filmkb_films_lists(server, page):
     shown = int(page.text_content("#count"))
     listed = _filmkb("--db", db, "films", "--substrate", "MgO", "--format", "csv")
     assert shown == len(listed.stdout.strip().splitlines()) - 1 == page.locator("#films tbody tr").count()
+    page.click("#films thead a:text-is('deposition_temp_c (°C)')")  # sort, keeping the filter
+    page.wait_for_url(re.compile(r"sort=deposition_temp_c"))
+    temps = [float(t) for t in page.locator("#films tbody tr td:nth-child(5)").all_text_contents()]
+    assert temps == sorted(temps) and len(temps) == shown
+    page.go_back()  # the results and the form follow the address
+    for _ in range(100):  # (wait_for_function would evaluate a string, which the page's CSP forbids)
+        if page.input_value("input[name=sort]") == "film_id":
+            break
+        time.sleep(0.05)
+    assert "sort=film_id" in page.url and int(page.text_content("#count")) == shown
 
 
 def test_a_film_page_links_its_doi(server, page):

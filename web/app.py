@@ -107,10 +107,13 @@ def create_app(db: str, allowed_hosts: list[str] | None = None):
             options = browse.choices(k)
         pages = max(1, math.ceil(found.total / int(per_page)))
         keep = {k_: v for k_, v in q.items() if k_ not in ("page",) and v}
-        return page("films.html", request, title="Films", found=found, rows=frame_rows(found.rows, film_links=True),
+        partial = request.headers.get("x-filmkb-partial") == "1"  # static/films.js swaps the results in place
+        response = page("films_results.html" if partial else "films.html", request, title="Films", found=found, rows=frame_rows(found.rows, film_links=True),
                     columns=list(browse.FILM_COLUMNS), units=FILM_UNITS, options=options, where=where, sort=sort,
                     descending=descending, per_page=per_page, sizes=PAGE_SIZES, page_number=number_, pages=pages,
                     links=links(keep, number_, pages, sort, descending))
+        response.headers["Vary"] = "X-Filmkb-Partial"
+        return response
 
     @app.get("/films.csv")
     def films_csv(request: Request):
