@@ -1139,5 +1139,27 @@ def explain(ctx, run_id, model, out_dir, fmt, raw):
             _echo("figures: " + ", ".join(map(str, res.figures)))
 
 
+
+@main.command()
+@click.option("--db", "db_url", default=None, metavar="PATH|URL",
+              help="Knowledge base to show [default: the group's --db, $FILMKB_DB or filmkb.duckdb].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; another than 127.0.0.1 lets other machines read the knowledge base.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.pass_context
+def serve(ctx, db_url, host, port):
+    """Serve a read-only web view of the knowledge base: films (filter, sort, CSV), a page per film with its
+    provenance, substrates, methods, references, plots, stored runs, predict and suggest. Nothing is written;
+    a file replaced by a writer shows at the next page load. Needs the web extra (pip install 'filmkb[web]').
+
+    Example: filmkb serve --port 8000  (then open http://127.0.0.1:8000/)
+    """
+    try:
+        from .web import serve as run
+    except ImportError as exc:
+        raise click.ClickException(f"the web view needs the web extra: pip install 'filmkb[web]' ({exc})") from None
+    run(db_url or ctx.obj["db"], host=host, port=port, say=_echo)
+
+
 if __name__ == "__main__":
     main()
