@@ -70,13 +70,13 @@ class PgServer:
         login = USER if password is None else f"{USER}:{password}"
         return f"{scheme}://{login}@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self) -> str:
-        """A new, empty database; returns its name."""
+    def create_database(self, template: str | None = None) -> str:
+        """A new database, empty or a copy of `template`; returns its name."""
         import psycopg
 
         name = f"kb_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f'CREATE DATABASE "{name}"')
+            con.execute(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
         return name
 
 

@@ -31,8 +31,11 @@ SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (wr
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 BACKUP_SCHEMA = "filmkb_backup_"
 _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer lock (`locked`)
-_NUMERIC_OIDS = {1700}  # numeric: returned as Decimal, read as float64 (what DuckDB gives for DECIMAL)
-_INTEGER_OIDS = {20, 21, 23}  # an integer column holding NULLs is read as float64 with NaN, as DuckDB gives it
+# Column types read as DuckDB's results give them: integers as int16/32/64 (the nullable Int16/32/64 when a
+# NULL is there), double precision, real and numeric (returned as Decimal) as float64, booleans as bool.
+_INTEGERS = {21: "int16", 23: "int32", 20: "int64"}
+_FLOATS = {700, 701, 1700}
+_BOOLEAN = 16
 
 
 def driver_url(url: str) -> str:
@@ -96,10 +99,15 @@ def frame_of(cursor, rows):
 
     columns = [d.name for d in cursor.description] if cursor.description else []
     frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
-    if cursor.description:
-        for i, d in enumerate(cursor.description):
-            if d.type_code in _NUMERIC_OIDS or (d.type_code in _INTEGER_OIDS and frame.iloc[:, i].dtype == object):
-                frame.isetitem(i, pd.to_numeric(frame.iloc[:, i], errors="coerce").astype("float64"))
+    for i, d in enumerate(cursor.description or []):
+        column = frame.iloc[:, i]
+        if d.type_code in _FLOATS:
+            frame.isetitem(i, pd.to_numeric(column, errors="coerce").astype("float64"))
+        elif d.type_code in _INTEGERS:
+            kind = _INTEGERS[d.type_code]
+            frame.isetitem(i, column.astype(kind.capitalize() if column.isna().any() else kind))
+        elif d.type_code == _BOOLEAN and not column.isna().any():
+            frame.isetitem(i, column.astype("bool"))
     return frame
 
 
@@ -359,12 +367,12 @@ class Postgres:
         try:
             if con.raw.autocommit:
                 with con.raw.transaction():
-                    con.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                    con.raw.execute(f"SET LOCAL statement_timeout = {milliseconds}")
                     yield
             else:
-                con.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+                con.raw.execute(f"SET LOCAL statement_timeout = {milliseconds}")
                 yield
-                con.execute("SET LOCAL statement_timeout = 0")
+                con.raw.execute("SET LOCAL statement_timeout = 0")
         except errors.QueryCanceled:
             raise db.QueryTimeout(seconds) from None
 
