@@ -182,7 +182,7 @@ class Postgres:
         if "permission denied" in reason:
             return FilmkbError(f"{self.name}: {reason}; nothing was read or written")
         reason = reason.split(" Is the server running")[0].strip()
-        return FilmkbError(f"{self.name}: cannot reach the database server ({reason}); is it running? "
+        return FilmkbError(f"{self.name}: cannot reach the database server ({reason}; is it running?); "
                            "nothing was read or written")
 
     def connect_read(self) -> PgConnection:
