@@ -110,6 +110,21 @@ def test_query_is_read_only(any_db):
     assert csv_of(db, "query", "SELECT count(*) AS n FROM films").splitlines() == ["n", "28"]
 
 
+def test_a_server_query_cannot_unseal_its_connection(pg_db):
+    for statement in ("BEGIN READ WRITE; DELETE FROM films", "SET default_transaction_read_only = off; "
+                      "DELETE FROM films", "COMMIT; DELETE FROM films"):
+        result = run(pg_db, "query", statement)
+        assert result.exit_code == 1
+        assert lines(result) == ["Error: query runs one statement at a time (no second statement after ';'); "
+                                 "nothing was read or written"]
+    with kb.open(pg_db) as k:  # a setting changed by one statement is undone with its transaction
+        for statement in ("SET default_transaction_read_only = off", "BEGIN READ WRITE", "COMMIT"):
+            k.sql(statement)
+            with pytest.raises(kb.FilmkbError, match="query is read-only"):
+                k.sql("DELETE FROM films")
+    assert csv_of(pg_db, "query", "SELECT count(*) AS n FROM films").splitlines() == ["n", "28"]
+
+
 def test_query_timeout(any_db):
     engine, db = any_db
     start = time.monotonic()

@@ -1,8 +1,8 @@
 """The PostgreSQL engine: the same knowledge base on a database server, through psycopg 3.
 
-- Reads: an autocommit connection whose transactions are READ ONLY (`default_transaction_read_only`),
-  so `filmkb query` can never write; `--timeout` runs the statement in its own READ ONLY transaction with
-  `SET LOCAL statement_timeout`.
+- Reads: every statement alone in its own READ ONLY transaction, rolled back after it (`PgConnection`), so
+  `filmkb query` can never write nor change a setting for the next statement; `--timeout` adds
+  `SET LOCAL statement_timeout` to that transaction.
 - Writes: one server transaction per `transaction()`, serialised by a transaction-level advisory lock
   (`pg_advisory_xact_lock`): concurrent writers queue and all land, each batch atomic, and each one's
   duplicate check reads what the writers before it committed (no check-then-insert race).
@@ -36,6 +36,7 @@ _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer l
 _INTEGERS = {21: "int16", 23: "int32", 20: "int64"}
 _FLOATS = {700, 701, 1700}
 _BOOLEAN = 16
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
 
 
 def driver_url(url: str) -> str:
@@ -113,20 +114,47 @@ def frame_of(cursor, rows):
 
 class PgConnection:
     """A psycopg connection that speaks the DuckDB connection's few words kb/ uses: `execute(sql, params)`
-    with `?` placeholders, `.fetchall()` / `.df()` on the result, `fetch_df_chunk`, `close`."""
+    with `?` placeholders, `.fetchall()` / `.df()` on the result, `fetch_df_chunk`, `close`.
 
-    def __init__(self, raw):
+    A read-only connection is sealed like DuckDB's: each statement runs alone (the extended protocol: no
+    `...; DELETE ...` after it) in its own `BEGIN READ ONLY ... ROLLBACK`, so no statement can write, and
+    one that changes a setting (`SET default_transaction_read_only = off`) is undone with its transaction."""
+
+    def __init__(self, raw, read_only: bool):
         self.raw = raw
+        self.read_only = read_only
         self._cursor = None
 
     def execute(self, sql: str, params=None) -> Result:
+        if self.read_only and self.raw.info.transaction_status == _IDLE:
+            with self.read_transaction():
+                return self._execute(sql, params)
+        return self._execute(sql, params)
+
+    def _execute(self, sql: str, params) -> Result:
         cursor = self.raw.cursor()
         if params:
             cursor.execute(translate(sql), [_python(p) for p in params])
         else:
-            cursor.execute(sql)
+            cursor.execute(sql, prepare=True if self.read_only else None)
         self._cursor = cursor
         return Result(cursor)
+
+    @contextmanager
+    def read_transaction(self, timeout_ms: int | None = None):
+        """The block's statements in one READ ONLY transaction, rolled back at its end (with
+        `SET LOCAL statement_timeout` when `timeout_ms`)."""
+        self.raw.execute("BEGIN READ ONLY")
+        try:
+            if timeout_ms:
+                self.raw.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            yield
+        finally:
+            if not self.raw.closed and self.raw.info.transaction_status != _IDLE:
+                try:
+                    self.raw.execute("ROLLBACK")
+                except Exception:  # noqa: BLE001 - the connection is lost: the server ended the transaction
+                    pass
 
     def executemany(self, sql: str, rows) -> None:
         self.raw.cursor().executemany(translate(sql), rows)
@@ -166,7 +194,7 @@ class Postgres:
         except psycopg.Error as exc:
             raise self.connect_error(exc) from None
         db.OPENED.append(self.name)
-        return PgConnection(raw)
+        return PgConnection(raw, read_only)
 
     def connect_error(self, exc) -> FilmkbError:
         text = without_secrets(" ".join(str(exc).split()), self.url)
@@ -343,6 +371,9 @@ class Postgres:
         if not isinstance(exc, psycopg.Error):
             return None
         text = without_secrets(db.first_line(exc), self.url)
+        if "multiple commands into a prepared statement" in text:
+            return FilmkbError("query runs one statement at a time (no second statement after ';'); nothing was "
+                               "read or written")
         if isinstance(exc, errors.ReadOnlySqlTransaction):
             return FilmkbError("query is read-only: only SELECT-like statements are allowed; nothing was changed")
         if isinstance(exc, errors.InsufficientPrivilege):
@@ -365,9 +396,8 @@ class Postgres:
             return
         milliseconds = max(1, int(round(seconds * 1000)))
         try:
-            if con.raw.autocommit:
-                with con.raw.transaction():
-                    con.raw.execute(f"SET LOCAL statement_timeout = {milliseconds}")
+            if con.read_only:
+                with con.read_transaction(milliseconds):
                     yield
             else:
                 con.raw.execute(f"SET LOCAL statement_timeout = {milliseconds}")
