@@ -698,6 +698,25 @@ def history(ctx, fmt, raw):
 
 
 @main.command()
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "writer"]), required=True,
+              help="reader: every read command; writer: also ingest, retract, train, ... (a server's roles "
+                   "filmkb_reader and filmkb_writer).")
+@click.option("--password", "ask_password", is_flag=True, help="Ask for the login's password (typed twice, not shown).")
+@click.pass_context
+def grant(ctx, name, role, ask_password):
+    """Let a login of the database server read, or read and write, the knowledge base (run it as the
+    database owner; the login is made if it does not exist).
+
+    Example: filmkb --db postgresql://owner@dbhost/filmkb grant alice --role reader
+    """
+    from .jobs import grant as run
+
+    password = click.prompt("password", hide_input=True, confirmation_prompt=True) if ask_password else None
+    _echo(run(ctx.obj["db"], name, role, password))
+
+
+@main.command()
 @click.argument("batch", type=int)
 @click.option("--wait", type=SECONDS, default=0.0, show_default=True, help="Seconds to wait for another writer (at most 86400).")
 @click.pass_context

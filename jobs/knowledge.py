@@ -24,7 +24,7 @@ from ..kb.quality import raise_on_failures
 
 SEED_TABLE = "kireeva2023 Table 1"
 __all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
-           "history"]
+           "history", "grant"]
 
 
 def _load_curated(k, data_dir: Path) -> IngestReport:
@@ -253,3 +253,9 @@ def history(db=None):
     """Every ingest batch with its film count, newest first."""
     with kb.open(db) as k:
         return k.history()
+
+
+def grant(db, name: str, role: str, password: str | None = None) -> str:
+    """Let the login `name` read (role 'reader') or read and write ('writer') the knowledge base on a database
+    server; returns what was done, in words."""
+    return kb.grant(db, name, role, password)

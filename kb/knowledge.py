@@ -160,6 +160,12 @@ def models_root(path: str | os.PathLike | None = None) -> Path:
     return engine_for(str(path or default_path())).models_root()
 
 
+def grant(path: str | os.PathLike | None, name: str, role: str, password: str | None = None) -> str:
+    """Let the login `name` read ('reader') or read and write ('writer') the knowledge base on a server
+    (the database's own roles); returns what was done, in words."""
+    return engine_for(str(path or default_path())).grant(name, role, password)
+
+
 def shown(path: str | os.PathLike | None = None) -> str:
     """The knowledge base's name as it may be printed (a URL's password masked)."""
     return engine_for(str(path or default_path())).name

@@ -58,6 +58,7 @@ def test_the_same_descriptors_for_conditions_not_in_the_database(built_db, pg_db
     pd.testing.assert_frame_equal(on_server, on_file, check_dtype=False)
 
 
+@pytest.mark.slow
 def test_init_on_an_empty_server_database_and_again(pg_url):
     result = run(pg_url, "init")
     assert result.exit_code == 0, result.output
@@ -86,6 +87,7 @@ def test_ingest_duplicate_history_retract(any_db):
     assert csv_of(db, "query", "SELECT kind FROM ingest_batches WHERE id = 2").splitlines() == ["kind", "retracted"]
 
 
+@pytest.mark.slow
 def test_init_force_keeps_user_films_on_the_server(pg_db):
     assert run(pg_db, "ingest", str(TEMPLATE)).exit_code == 0
     refused = run(pg_db, "init")
@@ -156,6 +158,7 @@ def test_server_errors_are_one_line_with_the_password_masked(pg_server, pg_db):
             assert "not-the-pw" not in result.output and "s3cret-pw" not in result.output
 
 
+@pytest.mark.slow
 def test_the_url_from_the_environment(pg_db, tmp_path):
     env = {**os.environ, "FILMKB_DB": pg_db}
     done = subprocess.run([sys.executable, "-m", "filmkb.cli", "query", "--format", "csv", "SELECT count(*) AS n "
@@ -223,3 +226,27 @@ def test_concurrent_ingests_all_land_once(pg_db, tmp_path):
     shared = csv_of(pg_db, "query", "SELECT count(*) AS n FROM films WHERE deposition_temp_c = 555")
     assert shared.splitlines() == ["n", "1"]
     assert sum("already in the database" in out for out in outputs) == writers - 1
+
+
+# ---------------------------------------------------------------------------------------- roles
+
+def test_a_reader_reads_and_is_refused_writes_in_one_line(pg_server, pg_db):
+    granted = run(pg_db, "grant", "alice", "--role", "reader", "--password", input="alice-pw\nalice-pw\n")
+    assert granted.exit_code == 0, granted.output
+    assert granted.output.splitlines()[-1] == "login made alice: may read (role filmkb_reader)"
+    alice = pg_db.replace("postgres:s3cret-pw@", "alice:alice-pw@")
+    assert csv_of(alice, "query", "SELECT count(*) AS n FROM film_descriptors_complete").splitlines() == ["n", "26"]
+    refused = run(alice, "ingest", str(TEMPLATE))
+    assert refused.exit_code == 1 and len(lines(refused)) == 1
+    assert "permission denied for table" in refused.output and "the login alice lacks this right" in refused.output
+    assert "alice-pw" not in refused.output
+    assert csv_of(pg_db, "query", "SELECT count(*) AS n FROM films").splitlines() == ["n", "28"]
+    promoted = run(pg_db, "grant", "alice", "--role", "writer")
+    assert promoted.output.splitlines() == ["login alice: may read and write (role filmkb_writer)"]
+    added = run(alice, "ingest", str(TEMPLATE))
+    assert added.exit_code == 0 and "added 2 films" in added.output
+
+
+def test_grant_needs_a_server(db_path):
+    result = run(db_path, "grant", "bob", "--role", "reader")
+    assert result.exit_code == 1 and "roles belong to a database server" in result.output

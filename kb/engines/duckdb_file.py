@@ -127,6 +127,10 @@ class DuckDBFile:
         for name in [*db.table_names(), *views]:
             k._rows(f'SELECT count(*), sum(hash(t)) FROM "{name}" t')
 
+    def grant(self, name: str, role: str, password: str | None = None) -> str:
+        raise FilmkbError(f"{self.path}: roles belong to a database server; a DuckDB file is read and written by "
+                          "whoever may read and write the file (give --db postgresql://... to grant on a server)")
+
     # ---------------------------------------------------------------- what is there
 
     def not_a_knowledge_base(self) -> str | None:

@@ -30,6 +30,7 @@ LOCK_KEY = 0x46494C4D4B42  # 'FILMKB': the advisory lock every filmkb writer of 
 SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (writers on a server take turns)
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 BACKUP_SCHEMA = "filmkb_backup_"
+ROLES = {"reader": "filmkb_reader", "writer": "filmkb_writer"}  # the group roles `grant` gives a login
 _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer lock (`locked`)
 # Column types read as DuckDB's results give them: integers as int16/32/64 (the nullable Int16/32/64 when a
 # NULL is there), double precision, real and numeric (returned as Decimal) as float64, booleans as bool.
@@ -377,7 +378,9 @@ class Postgres:
         if isinstance(exc, errors.ReadOnlySqlTransaction):
             return FilmkbError("query is read-only: only SELECT-like statements are allowed; nothing was changed")
         if isinstance(exc, errors.InsufficientPrivilege):
-            return FilmkbError(f"{self.name}: {text} (the login lacks this right); nothing was written")
+            login = _login(self.url)
+            return FilmkbError(f"{self.name}: {text}: the login {login or ''} lacks this right; nothing was written "
+                               f"(the database owner can grant it: filmkb grant {login or 'NAME'} --role writer)")
         if isinstance(exc, psycopg.IntegrityError):
             return FilmkbError(f"{self.name}: {text}; nothing was written")
         if isinstance(exc, psycopg.OperationalError) and not isinstance(exc, errors.QueryCanceled):
@@ -438,6 +441,60 @@ class Postgres:
         for name in [*db.table_names(), *views]:
             k._rows(f'SELECT count(*) FROM "{name}"')
 
+    # ---------------------------------------------------------------- roles
+
+    def grant(self, name: str, role: str, password: str | None = None) -> str:
+        """Give the login `name` (made if missing, with `password` if given) the role filmkb_reader (SELECT on
+        every table and view) or filmkb_writer (the reader's rights plus INSERT, UPDATE, DELETE and the
+        sequences); granting reader to a writer takes writing away. Run by the database owner; returns
+        what was done, in words."""
+        from psycopg import sql
+
+        if role not in ROLES:
+            raise FilmkbError(f"unknown role '{role}' (expected one of {', '.join(ROLES)})")
+        user = sql.Identifier(name)
+        with self._role_transaction() as con:
+            run = con.raw.execute
+            schema = sql.Identifier(con.execute("SELECT current_schema()").fetchall()[0][0])
+            for group in ROLES.values():
+                if not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [group]).fetchall()[0][0]:
+                    run(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
+            reader, writer = (sql.Identifier(g) for g in (ROLES["reader"], ROLES["writer"]))
+            run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, reader))
+            run(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
+            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, reader))
+            run(sql.SQL("GRANT {} TO {}").format(reader, writer))
+            run(sql.SQL("GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(schema, writer))
+            run(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, writer))
+            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT INSERT, UPDATE, DELETE ON TABLES TO {}")
+                .format(schema, writer))
+            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}")
+                .format(schema, writer))
+            made = not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [name]).fetchall()[0][0]
+            if made:
+                run(sql.SQL("CREATE ROLE {} LOGIN").format(user))
+            if password is not None:
+                run(sql.SQL("ALTER ROLE {} PASSWORD {}").format(user, sql.Literal(password)))
+            if role == "reader":
+                run(sql.SQL("REVOKE {} FROM {}").format(writer, user))
+            run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLES[role]), user))
+        rights = "may read" if role == "reader" else "may read and write"
+        return f"{'login made' if made else 'login'} {name}: {rights} (role {ROLES[role]})"
+
+    @contextmanager
+    def _role_transaction(self):
+        con = self.connect(read_only=False)
+        try:
+            with con.raw.transaction():
+                yield con
+        except Exception as exc:
+            translated = self.error(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        finally:
+            con.close()
+
     # ---------------------------------------------------------------- what is there
 
     def not_a_knowledge_base(self) -> str | None:
@@ -453,6 +510,16 @@ class Postgres:
         if not tables:
             return None
         return db.describe_tables(tables, version, "a PostgreSQL database")
+
+
+def _login(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        user = urlsplit(url).username
+    except ValueError:
+        return None
+    return unquote(user) if user else None
 
 
 def _metadata_tables():
