@@ -141,8 +141,13 @@ class Results:
     def _model_run_on(self, kind: str, model: str | None, descriptor_set: str) -> dict:
         """The latest `kind` run trained with `descriptor_set` (runs from before the option: the paper's
         ensemble on paper7, the recommended model choosing among both sets)."""
-        rows = self._runs_where(kind, lambda c: (model is None or _config_model(c) == model) and (
-            c.get("descriptor_set") or ("both" if c.get("model") == "recommended" else "paper7")) == descriptor_set)
+        def trained_on(c: dict) -> str:
+            if c.get("descriptor_set") is not None:
+                return str(c["descriptor_set"])
+            return "both" if c.get("model") == "recommended" else "paper7"
+
+        rows = self._runs_where(kind, lambda c: (model is None or _config_model(c) == model)
+                                and trained_on(c) == descriptor_set)
         if rows.empty:
             raise FilmkbError(f"{self.path}: no {model or 'trained'} model on the {descriptor_set} descriptors; "
                               f"train one first: filmkb {kind} --descriptors {descriptor_set}")
