@@ -685,16 +685,18 @@ def add(ctx, wait):
 
 @main.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--audit", is_flag=True, help="On a database server: every insert, update and delete with its login, "
+              "time, old and new row (the server's audit trail), newest first.")
 @_raw_option
 @click.pass_context
-def history(ctx, fmt, raw):
+def history(ctx, fmt, audit, raw):
     """List ingest batches (curated load and user ingests) with their film counts.
 
     Example: filmkb history
     """
     from .jobs import history as batches
 
-    _emit(batches(ctx.obj["db"]), fmt, title="ingest batches", raw=raw)
+    _emit(batches(ctx.obj["db"], audit=audit), fmt, title="audit trail" if audit else "ingest batches", raw=raw)
 
 
 @main.command()

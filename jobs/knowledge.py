@@ -249,10 +249,11 @@ def retract(db, batch_id: int, wait: float = 0.0) -> int:
         return k.retract_batch(batch_id)
 
 
-def history(db=None):
-    """Every ingest batch with its film count, newest first."""
+def history(db=None, audit: bool = False):
+    """Every ingest batch with its film count, newest first; with `audit`, the server's audit trail (every
+    insert, update and delete with its login, time, old and new row)."""
     with kb.open(db) as k:
-        return k.history()
+        return k.audit() if audit else k.history()
 
 
 def grant(db, name: str, role: str, password: str | None = None) -> str:

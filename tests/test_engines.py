@@ -245,8 +245,19 @@ def test_a_reader_reads_and_is_refused_writes_in_one_line(pg_server, pg_db):
     assert promoted.output.splitlines() == ["login alice: may read and write (role filmkb_writer)"]
     added = run(alice, "ingest", str(TEMPLATE))
     assert added.exit_code == 0 and "added 2 films" in added.output
+    trail = csv_of(pg_db, "query", "SELECT login, table_name, action, count(*) AS n FROM audit_log "
+                                   "WHERE login = 'alice' GROUP BY 1, 2, 3 ORDER BY 2, 3").splitlines()
+    assert "alice,films,INSERT,2" in trail and "alice,ingest_batches,INSERT,1" in trail
+    newest = csv_of(pg_db, "history", "--audit").splitlines()
+    assert newest[0] == "id,at,login,table_name,action,old_row,new_row" and ",alice," in newest[1]
+    import psycopg
+
+    with psycopg.connect(alice, autocommit=True) as con, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        con.execute("DELETE FROM audit_log")  # a writer adds to the trail (through the trigger) but cannot change it
 
 
-def test_grant_needs_a_server(db_path):
+def test_grant_and_the_audit_trail_need_a_server(db_path):
     result = run(db_path, "grant", "bob", "--role", "reader")
     assert result.exit_code == 1 and "roles belong to a database server" in result.output
+    result = run(db_path, "history", "--audit")
+    assert result.exit_code == 1 and "the audit trail is kept by a database server's triggers" in result.output

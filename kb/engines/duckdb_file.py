@@ -131,6 +131,10 @@ class DuckDBFile:
         raise FilmkbError(f"{self.path}: roles belong to a database server; a DuckDB file is read and written by "
                           "whoever may read and write the file (give --db postgresql://... to grant on a server)")
 
+    def audit(self, k):
+        raise FilmkbError(f"{self.path}: the audit trail is kept by a database server's triggers; a DuckDB file has "
+                          "its ingest batches (`filmkb history`)")
+
     # ---------------------------------------------------------------- what is there
 
     def not_a_knowledge_base(self) -> str | None:

@@ -31,6 +31,25 @@ SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (wr
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 BACKUP_SCHEMA = "filmkb_backup_"
 ROLES = {"reader": "filmkb_reader", "writer": "filmkb_writer"}  # the group roles `grant` gives a login
+AUDIT_TABLE = "audit_log"
+# Every insert, update and delete of a filmkb table, with the old and new row, the login and the time: kept by
+# a trigger that runs as the table owner (SECURITY DEFINER), so a writer can add to the trail but not change it.
+AUDIT_DDL = ["""CREATE TABLE IF NOT EXISTS audit_log (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
+    login TEXT NOT NULL DEFAULT session_user,
+    table_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    old_row JSONB,
+    new_row JSONB)""", """CREATE OR REPLACE FUNCTION filmkb_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    EXECUTE format('INSERT INTO %I.audit_log (login, table_name, action, old_row, new_row) VALUES ($1, $2, $3, $4, $5)',
+                   TG_TABLE_SCHEMA)
+    USING session_user::text, TG_TABLE_NAME::text, TG_OP::text,
+          CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+    RETURN NULL;
+END $$""", "REVOKE ALL ON audit_log FROM PUBLIC"]
 _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer lock (`locked`)
 # Column types read as DuckDB's results give them: integers as int16/32/64 (the nullable Int16/32/64 when a
 # NULL is there), double precision, real and numeric (returned as Decimal) as float64, booleans as bool.
@@ -309,11 +328,30 @@ class Postgres:
                 for kind, name in present:
                     con.execute(f'DROP {kind} IF EXISTS "{name}" CASCADE')
             db.create_schema(con, dialect="postgresql")
+            self._audit(con)
             yield k
+
+    def _audit(self, con) -> None:
+        """The audit table and a trigger on every filmkb table that fills it."""
+        for statement in AUDIT_DDL:
+            con.raw.execute(statement)
+        for table in db.table_names():
+            con.raw.execute(f'CREATE TRIGGER filmkb_audit AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
+                            "FOR EACH ROW EXECUTE FUNCTION filmkb_audit()")
+        if con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [ROLES["writer"]]).fetchall()[0][0]:
+            con.raw.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {AUDIT_TABLE} FROM {ROLES['writer']}")
+
+    def audit(self, k):
+        """The audit trail, newest first: when, which login, table, action, old and new row (JSON text)."""
+        if not k.con.has_table(AUDIT_TABLE):
+            raise FilmkbError(f"{self.name}: this knowledge base keeps no audit trail (built before it was added; "
+                              "`filmkb init --force` rebuilds it with one)")
+        return k.sql(f"SELECT id, at, login, table_name, action, CAST(old_row AS TEXT) AS old_row, "
+                     f"CAST(new_row AS TEXT) AS new_row FROM {AUDIT_TABLE} ORDER BY id DESC")
 
     def _filmkb_objects(self, con) -> list[tuple[str, str]]:
         """(VIEW | TABLE | SEQUENCE, name) of every object of filmkb's schema in the current schema."""
-        tables = set(db.table_names())
+        tables = {*db.table_names(), AUDIT_TABLE}
         sequences = {c.default.name for t in _metadata_tables() for c in t.columns
                      if c.default is not None and hasattr(c.default, "increment")}
         rows = con.execute("""SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
@@ -470,6 +508,9 @@ class Postgres:
                 .format(schema, writer))
             run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}")
                 .format(schema, writer))
+            if con.has_table(AUDIT_TABLE):  # the trail is written by its trigger only
+                run(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
+                    sql.Identifier(AUDIT_TABLE), writer))
             made = not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [name]).fetchall()[0][0]
             if made:
                 run(sql.SQL("CREATE ROLE {} LOGIN").format(user))
