@@ -104,7 +104,7 @@ class DuckDBFile:
             con.execute(sql)
             return []
         finally:
-            con.unregister("_frame")
+            _unregister(con, "_frame")
 
     @contextmanager
     def relation(self, con, frame):
@@ -113,7 +113,7 @@ class DuckDBFile:
         try:
             yield "_relation", []
         finally:
-            con.unregister("_relation")
+            _unregister(con, "_relation")
 
     def check_integrity(self, k) -> None:
         """Every block's checksum, then a full read of every column of every table and view (hashing whole
@@ -165,3 +165,12 @@ class DuckDBFile:
         finally:
             con.close()
         return db.describe_tables(tables, version, "a DuckDB database")
+
+
+def _unregister(con, name: str) -> None:
+    """Drop a bound DataFrame; after a failed statement (the transaction aborted) the error that failed it
+    is the one raised, not this one."""
+    try:
+        con.unregister(name)
+    except Exception:  # noqa: BLE001 - e.g. 'Current transaction is aborted': the statement's own error follows
+        pass
