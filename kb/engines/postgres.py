@@ -25,173 +25,17 @@ from pathlib import Path
 from ...errors import FilmkbError
 from .. import db, migrations
 from . import shown, without_secrets
+from .pg_connection import PgConnection, _array_type, _python, driver_url
+from .pg_roles import AUDIT_TABLE, Roles
 
 LOCK_KEY = 0x46494C4D4B42  # 'FILMKB': the advisory lock every filmkb writer of a database takes
 SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (writers on a server take turns)
 CONNECT_TIMEOUT = 10  # seconds to reach the server
 BACKUP_SCHEMA = "filmkb_backup_"
-ROLES = {"reader": "filmkb_reader", "writer": "filmkb_writer"}  # the group roles `grant` gives a login
-AUDIT_TABLE = "audit_log"
-# Every insert, update and delete of a filmkb table, with the old and new row, the login and the time: kept by
-# a trigger that runs as the table owner (SECURITY DEFINER), so a writer can add to the trail but not change it.
-AUDIT_DDL = ["""CREATE TABLE IF NOT EXISTS audit_log (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
-    login TEXT NOT NULL DEFAULT session_user,
-    table_name TEXT NOT NULL,
-    action TEXT NOT NULL,
-    old_row JSONB,
-    new_row JSONB)""", """CREATE OR REPLACE FUNCTION filmkb_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    EXECUTE format('INSERT INTO %I.audit_log (login, table_name, action, old_row, new_row) VALUES ($1, $2, $3, $4, $5)',
-                   TG_TABLE_SCHEMA)
-    USING session_user::text, TG_TABLE_NAME::text, TG_OP::text,
-          CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
-    RETURN NULL;
-END $$""", "REVOKE ALL ON audit_log FROM PUBLIC"]
 _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer lock (`locked`)
-# Column types read as DuckDB's results give them: integers as int16/32/64 (the nullable Int16/32/64 when a
-# NULL is there), double precision, real and numeric (returned as Decimal) as float64, booleans as bool.
-_INTEGERS = {21: "int16", 23: "int32", 20: "int64"}
-_FLOATS = {700, 701, 1700}
-_BOOLEAN = 16
-_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE: no transaction open on the connection
 
 
-def driver_url(url: str) -> str:
-    """The URL as libpq reads it (SQLAlchemy's `postgresql+psycopg://` form accepted)."""
-    return re.sub(r"^postgres(ql)?(\+psycopg)?://", "postgresql://", url, flags=re.I)
-
-
-def translate(sql: str) -> str:
-    """`?` placeholders (outside quotes) as psycopg's `%s`, and every literal `%` doubled."""
-    out, quote = [], None
-    for ch in sql:
-        if quote:
-            if ch == quote:
-                quote = None
-        elif ch in "'\"":
-            quote = ch
-        elif ch == "?":
-            out.append("%s")
-            continue
-        out.append("%%" if ch == "%" else ch)
-    return "".join(out)
-
-
-def _python(value):
-    """A value psycopg can send: numpy scalars as Python ones, NaN/NaT/NA as NULL."""
-    import pandas as pd
-
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    return value
-
-
-class Result:
-    """What `PgConnection.execute` returns: the rows, as DuckDB's result offers them."""
-
-    def __init__(self, cursor):
-        self.cursor = cursor
-
-    def fetchall(self) -> list[tuple]:
-        return self.cursor.fetchall() if self.cursor.description else []
-
-    def fetchone(self):
-        return self.cursor.fetchone() if self.cursor.description else None
-
-    def df(self):
-        return frame_of(self.cursor, self.fetchall())
-
-
-def frame_of(cursor, rows):
-    """A DataFrame of `rows` with the cursor's column names (numeric columns as float64)."""
-    import pandas as pd
-
-    columns = [d.name for d in cursor.description] if cursor.description else []
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame({c: [] for c in columns})
-    for i, d in enumerate(cursor.description or []):
-        column = frame.iloc[:, i]
-        if d.type_code in _FLOATS:
-            frame.isetitem(i, pd.to_numeric(column, errors="coerce").astype("float64"))
-        elif d.type_code in _INTEGERS:
-            kind = _INTEGERS[d.type_code]
-            frame.isetitem(i, column.astype(kind.capitalize() if column.isna().any() else kind))
-        elif d.type_code == _BOOLEAN and not column.isna().any():
-            frame.isetitem(i, column.astype("bool"))
-    return frame
-
-
-class PgConnection:
-    """A psycopg connection that speaks the DuckDB connection's few words kb/ uses: `execute(sql, params)`
-    with `?` placeholders, `.fetchall()` / `.df()` on the result, `fetch_df_chunk`, `close`.
-
-    A read-only connection is sealed like DuckDB's: each statement runs alone (the extended protocol: no
-    `...; DELETE ...` after it) in its own `BEGIN READ ONLY ... ROLLBACK`, so no statement can write, and
-    one that changes a setting (`SET default_transaction_read_only = off`) is undone with its transaction."""
-
-    def __init__(self, raw, read_only: bool):
-        self.raw = raw
-        self.read_only = read_only
-        self._cursor = None
-
-    def execute(self, sql: str, params=None) -> Result:
-        if self.read_only and self.raw.info.transaction_status == _IDLE:
-            with self.read_transaction():
-                return self._execute(sql, params)
-        return self._execute(sql, params)
-
-    def _execute(self, sql: str, params) -> Result:
-        cursor = self.raw.cursor()
-        if params:
-            cursor.execute(translate(sql), [_python(p) for p in params])
-        else:
-            cursor.execute(sql, prepare=True if self.read_only else None)
-        self._cursor = cursor
-        return Result(cursor)
-
-    @contextmanager
-    def read_transaction(self, timeout_ms: int | None = None):
-        """The block's statements in one READ ONLY transaction, rolled back at its end (with
-        `SET LOCAL statement_timeout` when `timeout_ms`)."""
-        self.raw.execute("BEGIN READ ONLY")
-        try:
-            if timeout_ms:
-                self.raw.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
-            yield
-        finally:
-            if not self.raw.closed and self.raw.info.transaction_status != _IDLE:
-                try:
-                    self.raw.execute("ROLLBACK")
-                except Exception:  # noqa: BLE001 - the connection is lost: the server ended the transaction
-                    pass
-
-    def executemany(self, sql: str, rows) -> None:
-        self.raw.cursor().executemany(translate(sql), rows)
-
-    def fetch_df_chunk(self, vectors: int = 1):
-        cursor = self._cursor
-        rows = cursor.fetchmany(vectors * 2048) if cursor is not None and cursor.description else []
-        return frame_of(cursor, rows)
-
-    def has_table(self, name: str) -> bool:
-        return self.execute("SELECT to_regclass(?) IS NOT NULL", [name]).fetchall()[0][0]
-
-    def close(self) -> None:
-        self.raw.close()
-
-
-class Postgres:
+class Postgres(Roles):
     """A knowledge base in the PostgreSQL database a URL names."""
 
     is_server = True
@@ -331,24 +175,6 @@ class Postgres:
             self._audit(con)
             yield k
 
-    def _audit(self, con) -> None:
-        """The audit table and a trigger on every filmkb table that fills it."""
-        for statement in AUDIT_DDL:
-            con.raw.execute(statement)
-        for table in db.table_names():
-            con.raw.execute(f'CREATE TRIGGER filmkb_audit AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                            "FOR EACH ROW EXECUTE FUNCTION filmkb_audit()")
-        if con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [ROLES["writer"]]).fetchall()[0][0]:
-            con.raw.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {AUDIT_TABLE} FROM {ROLES['writer']}")
-
-    def audit(self, k):
-        """The audit trail, newest first: when, which login, table, action, old and new row (JSON text)."""
-        if not k.con.has_table(AUDIT_TABLE):
-            raise FilmkbError(f"{self.name}: this knowledge base keeps no audit trail (built before it was added; "
-                              "`filmkb init --force` rebuilds it with one)")
-        return k.sql(f"SELECT id, at, login, table_name, action, CAST(old_row AS TEXT) AS old_row, "
-                     f"CAST(new_row AS TEXT) AS new_row FROM {AUDIT_TABLE} ORDER BY id DESC")
-
     def _filmkb_objects(self, con) -> list[tuple[str, str]]:
         """(VIEW | TABLE | SEQUENCE, name) of every object of filmkb's schema in the current schema."""
         tables = {*db.table_names(), AUDIT_TABLE}
@@ -479,63 +305,6 @@ class Postgres:
         for name in [*db.table_names(), *views]:
             k._rows(f'SELECT count(*) FROM "{name}"')
 
-    # ---------------------------------------------------------------- roles
-
-    def grant(self, name: str, role: str, password: str | None = None) -> str:
-        """Give the login `name` (made if missing, with `password` if given) the role filmkb_reader (SELECT on
-        every table and view) or filmkb_writer (the reader's rights plus INSERT, UPDATE, DELETE and the
-        sequences); granting reader to a writer takes writing away. Run by the database owner; returns
-        what was done, in words."""
-        from psycopg import sql
-
-        if role not in ROLES:
-            raise FilmkbError(f"unknown role '{role}' (expected one of {', '.join(ROLES)})")
-        user = sql.Identifier(name)
-        with self._role_transaction() as con:
-            run = con.raw.execute
-            schema = sql.Identifier(con.execute("SELECT current_schema()").fetchall()[0][0])
-            for group in ROLES.values():
-                if not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [group]).fetchall()[0][0]:
-                    run(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
-            reader, writer = (sql.Identifier(g) for g in (ROLES["reader"], ROLES["writer"]))
-            run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, reader))
-            run(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, reader))
-            run(sql.SQL("GRANT {} TO {}").format(reader, writer))
-            run(sql.SQL("GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(schema, writer))
-            run(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, writer))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT INSERT, UPDATE, DELETE ON TABLES TO {}")
-                .format(schema, writer))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}")
-                .format(schema, writer))
-            if con.has_table(AUDIT_TABLE):  # the trail is written by its trigger only
-                run(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
-                    sql.Identifier(AUDIT_TABLE), writer))
-            made = not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [name]).fetchall()[0][0]
-            if made:
-                run(sql.SQL("CREATE ROLE {} LOGIN").format(user))
-            if password is not None:
-                run(sql.SQL("ALTER ROLE {} PASSWORD {}").format(user, sql.Literal(password)))
-            if role == "reader":
-                run(sql.SQL("REVOKE {} FROM {}").format(writer, user))
-            run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLES[role]), user))
-        rights = "may read" if role == "reader" else "may read and write"
-        return f"{'login made' if made else 'login'} {name}: {rights} (role {ROLES[role]})"
-
-    @contextmanager
-    def _role_transaction(self):
-        con = self.connect(read_only=False)
-        try:
-            with con.raw.transaction():
-                yield con
-        except Exception as exc:
-            translated = self.error(exc)
-            if translated is None:
-                raise
-            raise translated from None
-        finally:
-            con.close()
-
     # ---------------------------------------------------------------- what is there
 
     def not_a_knowledge_base(self) -> str | None:
@@ -569,23 +338,3 @@ def _metadata_tables():
     from ...schema import tables  # noqa: F401
 
     return SQLModel.metadata.sorted_tables
-
-
-def _array_type(series) -> str:
-    """The PostgreSQL array type of a pandas column."""
-    import pandas as pd
-
-    if pd.api.types.is_bool_dtype(series):
-        return "boolean[]"
-    if pd.api.types.is_integer_dtype(series):
-        return "bigint[]"
-    if pd.api.types.is_float_dtype(series):
-        return "double precision[]"
-    values = [v for v in series.tolist() if v is not None and not (isinstance(v, float) and v != v)]
-    if values and all(isinstance(v, bool) for v in values):
-        return "boolean[]"
-    if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return "bigint[]"
-    if values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        return "double precision[]"
-    return "text[]"
