@@ -279,3 +279,20 @@ def test_copy_to_the_server_and_back_keeps_every_row(db_path, pg_url, tmp_path):
     assert content(back) == content(db_path)
     added = run(pg_url, "ingest", str(_films_file(tmp_path / "more.csv", 1, 400, shared=False)))
     assert added.exit_code == 0 and "(ids 31)" in added.output  # the server's numbering continues after the copy
+
+
+def test_a_writer_queues_then_is_told_the_database_is_busy(pg_db, monkeypatch):
+    import psycopg
+
+    from filmkb.kb.engines import postgres
+
+    monkeypatch.setattr(postgres, "SERVER_WAIT", 1.0)
+    with psycopg.connect(pg_db, autocommit=True) as other:  # another writer holding the lock
+        other.execute("SELECT pg_advisory_lock(%s)", [postgres.LOCK_KEY])
+        start = time.monotonic()
+        result = run(pg_db, "ingest", str(TEMPLATE))
+        assert 1 <= time.monotonic() - start < 1 + 10
+    assert result.exit_code == 1
+    assert lines(result) == [f"Error: {kb.shown(pg_db)}: database is busy (another filmkb process is writing); "
+                             "nothing was written, retry when it has finished"]
+    assert run(pg_db, "ingest", str(TEMPLATE)).exit_code == 0  # the lock went with the other session

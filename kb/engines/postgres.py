@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -94,15 +93,21 @@ class Postgres(Roles):
         return (driver_url(self.url), threading.get_ident())
 
     def _take_lock(self, con: PgConnection, wait: float, session: bool) -> None:
-        """Take the writer lock on `con` (for the transaction, or the session with `session`), waiting up to
-        max(wait, SERVER_WAIT) seconds for another writer; 'database is busy' after that."""
-        function = "pg_try_advisory_lock" if session else "pg_try_advisory_xact_lock"
-        deadline = time.monotonic() + max(wait, SERVER_WAIT)
-        while not con.execute(f"SELECT {function}(?)", [LOCK_KEY]).fetchall()[0][0]:
-            if time.monotonic() >= deadline:
-                raise FilmkbError(f"{self.name}: database is busy (another filmkb process is writing); "
-                                  "nothing was written, retry when it has finished")
-            time.sleep(0.05)
+        """Take the writer lock on `con` (for the transaction, or the session with `session`), queueing behind
+        the writers before it (the server's lock queue: first come, first served) for up to max(wait,
+        SERVER_WAIT) seconds; 'database is busy' after that."""
+        from psycopg import errors
+
+        milliseconds = int(max(wait, SERVER_WAIT) * 1000)
+        scope = "" if session else "LOCAL "
+        function = "pg_advisory_lock" if session else "pg_advisory_xact_lock"
+        try:
+            con.raw.execute(f"SET {scope}lock_timeout = {milliseconds}")
+            con.raw.execute(f"SELECT {function}(%s)", [LOCK_KEY])
+            con.raw.execute(f"SET {scope}lock_timeout = 0")
+        except errors.LockNotAvailable:
+            raise FilmkbError(f"{self.name}: database is busy (another filmkb process is writing); "
+                              "nothing was written, retry when it has finished") from None
 
     @contextmanager
     def locked(self, wait: float):
