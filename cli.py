@@ -73,9 +73,7 @@ def _secret_free(message: str, ctx) -> str:
     """The message with the password of a database URL masked (never printed)."""
     from . import kb
 
-    for db in [(ctx.obj or {}).get("db"), *(ctx.obj or {}).get("secrets", [])]:
-        message = kb.without_secrets(message, db)
-    return message
+    return kb.without_secrets(message, (ctx.obj or {}).get("db"))
 
 
 def _outside_error(exc: BaseException, ctx) -> str:
@@ -699,29 +697,6 @@ def history(ctx, fmt, audit, raw):
     from .jobs import history as batches
 
     _emit(batches(ctx.obj["db"], audit=audit), fmt, title="audit trail" if audit else "ingest batches", raw=raw)
-
-
-@main.command()
-@click.argument("source")
-@click.argument("destination")
-@click.option("--force", is_flag=True, help="Copy over a destination that holds a database (kept first as PATH.bak, "
-              "or a schema filmkb_backup_N on a server).")
-@click.pass_context
-def copy(ctx, source, destination, force):
-    """Copy a whole knowledge base between two DuckDB files or PostgreSQL URLs (a personal file to the group's
-    server and back), in one transaction on the destination.
-
-    Example: filmkb copy filmkb.duckdb postgresql://me@dbhost/filmkb
-    """
-    from . import kb
-    from .jobs import copy as run
-
-    ctx.obj["secrets"] = [source, destination]  # errors mask the passwords of both
-    counts = run(source, destination, force=force)
-    backup = counts.pop("backup", None)
-    rows = sum(counts.values())
-    _echo(f"{kb.shown(destination)}: copied {rows:,} rows of {len(counts)} tables from {kb.shown(source)}"
-          + (f" (the old database kept as {backup})" if backup else ""))
 
 
 @main.command()

@@ -25,8 +25,8 @@ COMPOSITIONS = ["Li₇La₃Zr₂O₁₂", "LLZO", "LLZTO", "Ga-LLZO", "Al-LLZO",
 PHASES = ["cubic", "c-LLZO", "t-LLZO", "amorphous", "c-LLZO + t-LLZO"]
 
 
-def generate(path: Path, n: int, seed: int = 0, prefix: str = "bench") -> None:
-    """n distinct entries across n/10 DOIs (10.5555/PREFIX.k), cells written with mixed units."""
+def generate(path: Path, n: int, seed: int = 0) -> None:
+    """n distinct entries across n/10 DOIs, cells written with mixed units."""
     rng = random.Random(seed)
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, TEMPLATE_COLUMNS)
@@ -34,12 +34,12 @@ def generate(path: Path, n: int, seed: int = 0, prefix: str = "bench") -> None:
         for i in range(n):
             t = rng.uniform(25, 950)
             writer.writerow({
-                "doi": f"https://doi.org/10.5555/{prefix}.{i // 10}", "composition": rng.choice(COMPOSITIONS),
+                "doi": f"https://doi.org/10.5555/bench.{i // 10}", "composition": rng.choice(COMPOSITIONS),
                 "method": rng.choice(METHODS), "substrate": rng.choice(SUBSTRATES), "phase": rng.choice(PHASES),
                 "deposition_temp_c": f"{t:.1f} °C" if i % 2 else f"{t + 273.15:.2f} K",
                 "thickness_nm": f"{rng.uniform(0.02, 5):.4f} µm" if i % 3 else f"{rng.uniform(20, 5000):.1f}",
                 "conductivity_s_cm": f"{10 ** rng.uniform(-9, -5) * 1e3:.4g} mS/cm",
-                "measurement_temp_c": "" if i % 4 else "25 °C", "notes": f"generated entry {prefix} {i}",
+                "measurement_temp_c": "" if i % 4 else "25 °C", "notes": f"generated entry {i}",
             })
 
 

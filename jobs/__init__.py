@@ -14,7 +14,7 @@ from importlib import import_module
 _HOMES = {
     "evaluate": "evaluation", "explain": "explanation", "extract": "extraction", "predict": "prediction",
     "reproduce": "main_job", "train": "training", "load_run": "runs", "models_root": "runs", "stale_warning": "runs",
-    "export": "exchange", "replay": "exchange", "copy": "exchange", "suggest": "suggestion", "suggest_frame": "suggestion",
+    "export": "exchange", "replay": "exchange", "suggest": "suggestion", "suggest_frame": "suggestion",
     "stored_suggestions": "suggestion",
     **dict.fromkeys(("init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method",
                      "retract", "history", "grant"), "knowledge"),

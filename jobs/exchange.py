@@ -52,14 +52,6 @@ def export(db=None, out_dir=".", raw: bool = False) -> list[Path]:
         return written + write_entries(k.user_additions(), Path(out_dir) / "entries")
 
 
-def copy(source, target, force: bool = False) -> dict:
-    """Copy a whole knowledge base between any two URLs or DuckDB paths (films, substrates, methods,
-    publications, batches, model runs, predictions, Shapley values, suggestions), in one transaction on
-    the destination; a destination holding a database is refused unless `force` (then kept under a backup
-    name first). Returns the rows copied per table."""
-    return kb.copy(source, target, force=force)
-
-
 def _cell(value) -> str:
     """A cell as text: floats repr-exact (they read back to the same double), missing values empty, text
     that a spreadsheet would run with a leading ' (ingest takes it off)."""

@@ -18,7 +18,6 @@ from .db import KBError, default_path
 from .engines import without_secrets
 from .knowledge import (KnowledgeBase, build, exists, grant, locked, models_root, next_backup, not_a_knowledge_base,  # noqa: F401
                         open, shown)  # noqa: A004
-from .copying import copy
 from .paths import check_output, check_output_dir, require_file
 from .queries import descriptor_set
 from .results import code_version, data_hash, new_run_id
@@ -27,5 +26,5 @@ KB = KnowledgeBase
 
 __all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
            "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set", "check_output", "check_output_dir",
-           "require_file", "not_a_knowledge_base", "next_backup", "exists", "grant", "copy", "models_root", "shown",
+           "require_file", "not_a_knowledge_base", "next_backup", "exists", "grant", "models_root", "shown",
            "without_secrets"]

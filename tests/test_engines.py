@@ -263,24 +263,6 @@ def test_grant_and_the_audit_trail_need_a_server(db_path):
     assert result.exit_code == 1 and "the audit trail is kept by a database server's triggers" in result.output
 
 
-# ---------------------------------------------------------------------------------------- copy
-
-def test_copy_to_the_server_and_back_keeps_every_row(db_path, pg_url, tmp_path):
-    from kbtools import content
-
-    assert run(db_path, "ingest", str(TEMPLATE)).exit_code == 0  # a user batch, with a duplicate_of link
-    there = run(db_path, "copy", db_path, pg_url)
-    assert there.exit_code == 0, there.output
-    assert there.output.startswith(f"{kb.shown(pg_url)}: copied ") and "s3cret-pw" not in there.output
-    again = run(db_path, "copy", db_path, pg_url)
-    assert again.exit_code == 1 and "already holds a database; nothing was copied" in again.output
-    back = str(tmp_path / "back.duckdb")
-    assert run(db_path, "copy", pg_url, back).exit_code == 0
-    assert content(back) == content(db_path)
-    added = run(pg_url, "ingest", str(_films_file(tmp_path / "more.csv", 1, 400, shared=False)))
-    assert added.exit_code == 0 and "(ids 31)" in added.output  # the server's numbering continues after the copy
-
-
 def test_a_writer_queues_then_is_told_the_database_is_busy(pg_db, monkeypatch):
     import psycopg
 

@@ -66,6 +66,9 @@ class Result:
     def fetchone(self):
         return self.cursor.fetchone() if self.cursor.description else None
 
+    def fetchmany(self, size: int) -> list[tuple]:
+        return self.cursor.fetchmany(size) if self.cursor.description else []
+
     def df(self):
         return frame_of(self.cursor, self.fetchall())
 
