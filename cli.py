@@ -60,13 +60,20 @@ class _Group(click.Group):
             exc.message = visible(exc.message)
             raise
         except FilmkbError as exc:
-            raise click.ClickException(visible(str(exc))) from None
+            raise click.ClickException(visible(_secret_free(str(exc), ctx))) from None
         except (OSError, UnicodeError, MemoryError) as exc:
             raise click.ClickException(visible(_outside_error(exc, ctx))) from None
         except Exception as exc:
-            if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "yaml", "_csv", "csv"):
+            if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "psycopg", "yaml", "_csv", "csv"):
                 raise
-            raise click.ClickException(visible(_outside_error(exc, ctx))) from None
+            raise click.ClickException(visible(_secret_free(_outside_error(exc, ctx), ctx))) from None
+
+
+def _secret_free(message: str, ctx) -> str:
+    """The message with the password of a database URL masked (never printed)."""
+    from . import kb
+
+    return kb.without_secrets(message, (ctx.obj or {}).get("db"))
 
 
 def _outside_error(exc: BaseException, ctx) -> str:
@@ -77,7 +84,7 @@ def _outside_error(exc: BaseException, ctx) -> str:
     if isinstance(exc, OSError):
         return f"{exc.filename or db}: {exc.strerror or exc}"
     first = " ".join(str(exc).split()) or type(exc).__name__
-    return f"{db}: {first}" if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb") else first
+    return f"{db}: {first}" if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb", "psycopg") else first
 
 
 def _csv_text(frame, raw: bool, header: bool = True) -> str:
@@ -155,7 +162,7 @@ def _lstm_config(epochs: int | None):
 
 @click.group(cls=_Group)
 @click.option("--db", "db_path", envvar="FILMKB_DB", default="filmkb.duckdb", show_default=True,
-              help="DuckDB file (also $FILMKB_DB).")
+              help="DuckDB file, or a PostgreSQL server as postgresql://USER@HOST:PORT/DBNAME (also $FILMKB_DB).")
 @click.version_option(package_name="filmkb")
 @click.pass_context
 def main(ctx, db_path):
@@ -177,14 +184,15 @@ def init(ctx, force, wait):
 
     Example: filmkb --db my.duckdb init
     """
+    from . import kb
     from .jobs import init as run
 
     status, report = run(ctx.obj["db"], force=force, wait=wait)
     if report is None:
-        _echo(f"{ctx.obj['db']}: {status} (curated data unchanged)")
+        _echo(f"{kb.shown(ctx.obj['db'])}: {status} (curated data unchanged)")
     else:
         counts = ", ".join(f"{v} {k}" for k, v in report.counts.items())
-        _echo(f"{ctx.obj['db']}: {status}: {counts}")
+        _echo(f"{kb.shown(ctx.obj['db'])}: {status}: {counts}")
 
 
 @main.command()
@@ -677,16 +685,37 @@ def add(ctx, wait):
 
 @main.command()
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@click.option("--audit", is_flag=True, help="On a database server: every insert, update and delete with its login, "
+              "time, old and new row (the server's audit trail), newest first.")
 @_raw_option
 @click.pass_context
-def history(ctx, fmt, raw):
+def history(ctx, fmt, audit, raw):
     """List ingest batches (curated load and user ingests) with their film counts.
 
     Example: filmkb history
     """
     from .jobs import history as batches
 
-    _emit(batches(ctx.obj["db"]), fmt, title="ingest batches", raw=raw)
+    _emit(batches(ctx.obj["db"], audit=audit), fmt, title="audit trail" if audit else "ingest batches", raw=raw)
+
+
+@main.command()
+@click.argument("name")
+@click.option("--role", type=click.Choice(["reader", "writer"]), required=True,
+              help="reader: every read command; writer: also ingest, retract, train, ... (a server's roles "
+                   "filmkb_reader and filmkb_writer).")
+@click.option("--password", "ask_password", is_flag=True, help="Ask for the login's password (typed twice, not shown).")
+@click.pass_context
+def grant(ctx, name, role, ask_password):
+    """Let a login of the database server read, or read and write, the knowledge base (run it as the
+    database owner; the login is made if it does not exist).
+
+    Example: filmkb --db postgresql://owner@dbhost/filmkb grant alice --role reader
+    """
+    from .jobs import grant as run
+
+    password = click.prompt("password", hide_input=True, confirmation_prompt=True) if ask_password else None
+    _echo(run(ctx.obj["db"], name, role, password))
 
 
 @main.command()

@@ -16,11 +16,11 @@ __all__ = ["extract"]
 
 
 def vocabulary(db=None) -> Vocabulary:
-    """Method and substrate names of the knowledge base when its file exists (with those added by
+    """Method and substrate names of the knowledge base when it exists (with those added by
     `filmkb add-method` / `add-substrate`), else of the curated data files: no database is created."""
-    path = Path(str(db or kb.default_path()))
+    path = str(db or kb.default_path())
     kb.require_file(path)
-    if not path.is_file():
+    if not kb.exists(path):
         return curated_vocabulary()
     with kb.open(path) as k:
         return k.vocabulary()

@@ -7,7 +7,6 @@ file or a crash leaves the database as it was.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from .. import kb
@@ -25,7 +24,7 @@ from ..kb.quality import raise_on_failures
 
 SEED_TABLE = "kireeva2023 Table 1"
 __all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
-           "history"]
+           "history", "grant"]
 
 
 def _load_curated(k, data_dir: Path) -> IngestReport:
@@ -49,8 +48,8 @@ def _load_curated(k, data_dir: Path) -> IngestReport:
 
 
 def _state(path: str) -> tuple[int, int, str | None]:
-    """(user batches, user films, curated stamp) of a filmkb database, zeros for a missing file."""
-    if not os.path.exists(path):
+    """(user batches, user films, curated stamp) of a filmkb database, zeros where there is none yet."""
+    if not kb.exists(path):
         return 0, 0, None
     with kb.open(path) as k:
         return k.curated_state()
@@ -66,17 +65,18 @@ def init(db=None, force: bool = False, data_dir: Path = DATA_DIR, wait: float = 
     that no earlier backup holds (PATH.bak, PATH.bak.1, ...), which the returned status names.
     """
     path = str(db or kb.default_path())
+    name = kb.shown(path)  # a URL's password is never shown
     kb.require_file(path)
     with kb.locked(path, wait):
         found = kb.not_a_knowledge_base(path)
         if found:
             if not force:
-                raise FilmkbError(f"{path}: found {found}; init left it as it is; `filmkb init --force` keeps it as "
+                raise FilmkbError(f"{name}: found {found}; init left it as it is; `filmkb init --force` keeps it as "
                                   f"{kb.next_backup(path)} and builds a new knowledge base")
             return _build_unless_current(path, data_dir, None)
         batches, user_films, stamp = _state(path)
         if batches and not force:
-            raise FilmkbError(f"{path} holds {user_films} user-ingested films in {batches} batches; "
+            raise FilmkbError(f"{name} holds {user_films} user-ingested films in {batches} batches; "
                               "`filmkb init --force` rebuilds it from the curated data (after copying it to "
                               f"{kb.next_backup(path)})")
         return _build_unless_current(path, data_dir, stamp if not batches else None)
@@ -90,7 +90,7 @@ def _build_unless_current(path: str, data_dir: Path, stamp: str | None) -> tuple
         raise IngestError(bad)
     if stamp == curated_stamp(data_dir):
         return "up to date", None
-    with kb.build(path, backup=os.path.exists(path)) as k:
+    with kb.build(path, backup=kb.exists(path)) as k:
         report = _load_curated(k, data_dir)
     return ("built" if k.backup is None else f"built (the old file kept as {k.backup})"), report
 
@@ -100,11 +100,12 @@ def refresh(db=None, data_dir: Path = DATA_DIR, wait: float = 0.0) -> str:
     is (never rebuilt behind the user's back), and one that is not a filmkb database is refused.
     Returns what was done, in words."""
     path = str(db or kb.default_path())
+    name = kb.shown(path)  # a URL's password is never shown
     kb.require_file(path)
     with kb.locked(path, wait):
         found = kb.not_a_knowledge_base(path)
         if found:
-            raise FilmkbError(f"{path}: found {found}; nothing was changed; restore a good copy or run "
+            raise FilmkbError(f"{name}: found {found}; nothing was changed; restore a good copy or run "
                               f"`filmkb init --force` (which keeps it as {kb.next_backup(path)})")
         batches, user_films, stamp = _state(path)
         if batches:
@@ -248,7 +249,14 @@ def retract(db, batch_id: int, wait: float = 0.0) -> int:
         return k.retract_batch(batch_id)
 
 
-def history(db=None):
-    """Every ingest batch with its film count, newest first."""
+def history(db=None, audit: bool = False):
+    """Every ingest batch with its film count, newest first; with `audit`, the server's audit trail (every
+    insert, update and delete with its login, time, old and new row)."""
     with kb.open(db) as k:
-        return k.history()
+        return k.audit() if audit else k.history()
+
+
+def grant(db, name: str, role: str, password: str | None = None) -> str:
+    """Let the login `name` read (role 'reader') or read and write ('writer') the knowledge base on a database
+    server; returns what was done, in words."""
+    return kb.grant(db, name, role, password)

@@ -148,7 +148,7 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
     top = explanation.values.abs().mean().sort_values(ascending=False)
     say("explain: mean |SHAP| " + ", ".join(f"{d} {v:.3f}" for d, v in top.head(3).items()) + ", ...")
     eval_run, evaluation = evaluations["film"]
-    report = write_report(out_dir, ReportInputs(path, status, evaluation=evaluation, eval_run=eval_run,
+    report = write_report(out_dir, ReportInputs(kb.shown(path), status, evaluation=evaluation, eval_run=eval_run,
                                                 train=trained["paper"], explanation=explanation, timings=clock.timings,
                                                 full=full, evaluations=evaluations, recommended=trained["recommended"],
                                                 studies=studies, **parts))

@@ -22,8 +22,9 @@ def matrix_hash(matrix, columns=PAPER7) -> str:
 
 
 def models_root(db) -> Path:
-    """Where model runs of a database are saved by default: `models/` beside the DuckDB file."""
-    return Path(str(db or kb.default_path())).resolve().parent / "models"
+    """Where model runs of a database are saved by default: `models/` beside a DuckDB file (in the working
+    directory for a database server)."""
+    return kb.models_root(db)
 
 
 class opened:

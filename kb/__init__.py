@@ -4,17 +4,21 @@
     with kb.open("filmkb.duckdb") as db:          # read-only
         db.films(substrate="MgO", method="PLD")     # DataFrame
         X = db.descriptor_matrix()                  # model input, indexed by film_id
-        with db.transaction():                      # lock + private copy + atomic rename
+        with db.transaction():                      # all or nothing
             ...
+
+`kb.open("postgresql://user@host:5432/filmkb")` opens the same knowledge base on a PostgreSQL server
+(kb/engines picks the engine from the value; nothing above kb/ knows which).
 """
 
 from ..errors import FilmkbError
 from ..schema.descriptors import PAPER7 as DESCRIPTORS
 from ..schema.descriptors import TARGET
 from .db import KBError, default_path
-from .knowledge import KnowledgeBase, build, locked, not_a_knowledge_base, open  # noqa: A004
+from .engines import without_secrets
+from .knowledge import (KnowledgeBase, build, exists, grant, locked, models_root, next_backup, not_a_knowledge_base,  # noqa: F401
+                        open, shown)  # noqa: A004
 from .paths import check_output, check_output_dir, require_file
-from .writer import next_backup
 from .queries import descriptor_set
 from .results import code_version, data_hash, new_run_id
 
@@ -22,4 +26,5 @@ KB = KnowledgeBase
 
 __all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
            "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set", "check_output", "check_output_dir",
-           "require_file", "not_a_knowledge_base", "next_backup"]
+           "require_file", "not_a_knowledge_base", "next_backup", "exists", "grant", "models_root", "shown",
+           "without_secrets"]

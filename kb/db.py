@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import FilmkbError
-from .paths import DUCKDB_SIGNATURE, require_file
+from .paths import DUCKDB_SIGNATURE, is_duckdb, require_file  # noqa: F401  (is_duckdb: for the engine)
 
 KBError = FilmkbError  # the name the notebook API has always exported
 DEFAULT_DB = "filmkb.duckdb"
@@ -254,16 +254,24 @@ def engine_error(exc: BaseException, path: str) -> FilmkbError | None:
     return None
 
 
-def schema_ddl(only: tuple[str, ...] | None = None) -> list[str]:
+def schema_ddl(only: tuple[str, ...] | None = None, dialect: str = "duckdb") -> list[str]:
     """CREATE SEQUENCE / CREATE TABLE statements for every SQLModel table (or the tables named in `only`,
-    for a migration that adds them), in dependency order."""
-    from duckdb_engine import Dialect
+    for a migration that adds them), in dependency order, compiled by the SQLAlchemy dialect of the
+    engine ('duckdb': duckdb-engine's, 'postgresql': SQLAlchemy's own) from the one set of declarations."""
     from sqlalchemy.schema import CreateSequence, CreateTable
     from sqlmodel import SQLModel
 
     from ..schema import tables  # noqa: F401  (registers the tables on the metadata)
 
-    dialect, stmts = Dialect(), []
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql.psycopg import dialect as pg_dialect
+
+        dialect = pg_dialect()
+    else:
+        from duckdb_engine import Dialect
+
+        dialect = Dialect()
+    stmts = []
     for table in [t for t in SQLModel.metadata.sorted_tables if only is None or t.name in only]:
         for col in table.columns:
             if col.default is not None and hasattr(col.default, "increment"):
@@ -281,11 +289,11 @@ def table_names() -> list[str]:
     return [t.name for t in SQLModel.metadata.sorted_tables]
 
 
-def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+def create_schema(con, dialect: str = "duckdb") -> None:
     """Create sequences, tables and the migrations row (idempotent)."""
     from ..schema.version import SCHEMA_VERSION
 
-    for stmt in schema_ddl():
+    for stmt in schema_ddl(dialect=dialect):
         con.execute(stmt)
     con.execute(
         "INSERT INTO schema_migrations (version, description, applied_at) "
@@ -299,7 +307,7 @@ def view_files() -> list[Path]:
     return sorted(VIEWS_DIR.glob("*.sql"))
 
 
-def apply_views(con: duckdb.DuckDBPyConnection) -> list[str]:
+def apply_views(con) -> list[str]:
     """(Re)create every view from schema/views/*.sql; returns the files applied."""
     applied = []
     for path in view_files():
@@ -320,15 +328,30 @@ def view_query(name: str) -> str:
     raise KeyError(f"no view {name} in {VIEWS_DIR}")
 
 
-def base_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The names of the tables in a database file (to say what a file that is not filmkb's holds)."""
-    return [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                      "WHERE table_type = 'BASE TABLE' ORDER BY 1").fetchall()]
+def base_tables(con) -> list[str]:
+    """The names of the tables in a database (to say what a database that is not filmkb's holds)."""
+    return [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE' "
+                                      "AND table_schema = current_schema() ORDER BY 1").fetchall()]
 
 
-def schema_version(con: duckdb.DuckDBPyConnection) -> int | None:
-    """The highest applied schema version, or None for a file without filmkb tables."""
+def schema_version(con) -> int | None:
+    """The highest applied schema version, or None for a database without filmkb tables."""
+    if hasattr(con, "has_table"):  # a server connection: ask the catalogue (an error would end its transaction)
+        if not con.has_table("schema_migrations"):
+            return None
+        return con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]
     try:
         return con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]
     except duckdb.CatalogException:
         return None
+
+
+def describe_tables(tables: list[str], version: int | None, kind: str) -> str | None:
+    """What a database holding `tables` (stamped `version`) is when it is not a filmkb knowledge base this
+    code can open ('a DuckDB database without filmkb's tables (2 tables: a, b)'); None if it is one."""
+    if version is None:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        count = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
+        return f"{kind} without filmkb's tables ({count}{': ' if tables else ''}{shown})"
+    missing = [t for t in table_names() if t not in tables and t != "suggestions"]  # suggestions: added in version 4
+    return f"a filmkb database missing the tables {', '.join(missing)}" if missing else None

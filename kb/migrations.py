@@ -59,10 +59,10 @@ def _to_3(con) -> str:
     con.execute("""
         UPDATE deposition_methods SET batch_id = coalesce(
             (SELECT min(b.id) FROM ingest_batches b WHERE b.kind <> 'curated' AND b.note IS NOT NULL
-               AND (starts_with(b.note, 'method ' || deposition_methods.name || ' (')
-                    OR starts_with(b.note, 'methods ' || deposition_methods.name || ' (')
-                    OR (starts_with(b.note, 'methods ')
-                        AND contains(b.note, '), ' || deposition_methods.name || ' (')))),
+               AND (position('method ' || deposition_methods.name || ' (' IN b.note) = 1
+                    OR position('methods ' || deposition_methods.name || ' (' IN b.note) = 1
+                    OR (position('methods ' IN b.note) = 1
+                        AND position('), ' || deposition_methods.name || ' (' IN b.note) > 0))),
             (SELECT min(id) FROM ingest_batches WHERE kind = 'curated'))
         WHERE batch_id IS NULL""")
     return "conductivity at 25 C of films (Arrhenius conversion with the activation energy); batch of methods"

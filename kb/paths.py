@@ -17,6 +17,7 @@ import stat
 from pathlib import Path
 
 from ..errors import FilmkbError
+from .engines import is_url
 
 DUCKDB_SIGNATURE = b"DUCK"  # bytes 8-12 of every DuckDB file
 _FILMKB_NAMES = re.compile(r"(\.\d+\.(writing|building|backup)(\.wal)?|\.bak(\.\d+)?|\.lock|\.wal)$")
@@ -38,7 +39,10 @@ def not_a_file(path) -> str | None:
 
 def require_file(path, what: str = "database", directory_ok: bool = False) -> None:
     """FilmkbError (one line) if `path` exists and is a device, FIFO, socket or symbolic-link loop (or a
-    directory, unless directory_ok): such a path is never read, waited on or replaced."""
+    directory, unless directory_ok): such a path is never read, waited on or replaced. A database server's
+    URL is not a path: nothing to check."""
+    if what == "database" and is_url(path):
+        return
     kind = not_a_file(path)
     if kind and not (directory_ok and kind == "a directory"):
         raise FilmkbError(f"{path}: the {what} is {kind}, not a regular file; nothing was read or written")
@@ -63,7 +67,7 @@ def _companion_of(real: str) -> str | None:
 
 def _why_not(path, db) -> str | None:
     real = os.path.realpath(path)
-    database = os.path.realpath(str(db)) if db is not None else None
+    database = os.path.realpath(str(db)) if db is not None and not is_url(db) else None
     if real == database:
         return "is the knowledge base itself"
     if is_duckdb(real):

@@ -9,9 +9,9 @@ from pathlib import Path
 from ..errors import FilmkbError
 from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
 from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
-from .db import QueryTimeout, damaged, engine_error, file_damage, interrupt_after, table_names, view_query
+from .db import QueryTimeout, table_names, view_query
 
-CHUNK_VECTORS = 50  # DuckDB vectors (2,048 rows each) fetched at a time by `stream`
+CHUNK_VECTORS = 50  # vectors of 2,048 rows fetched at a time by `stream`
 
 
 class Queries:
@@ -21,7 +21,7 @@ class Queries:
         """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error.
         After `timeout` seconds (None or 0: no limit) the statement is interrupted: QueryTimeout,
         nothing written, the connection still usable."""
-        with self._engine_errors(), interrupt_after(self.con, timeout):
+        with self._engine_errors(), self.engine.interrupt_after(self.con, timeout):
             return self.con.execute(statement, params or []).df()
 
     def stream(self, statement: str, timeout: float | None = None):
@@ -36,7 +36,7 @@ class Queries:
                 raise QueryTimeout(timeout)
             start = time.monotonic()
             try:
-                with interrupt_after(self.con, left):
+                with self.engine.interrupt_after(self.con, left):
                     return work()
             except QueryTimeout:
                 raise QueryTimeout(timeout) from None
@@ -55,7 +55,7 @@ class Queries:
                 yield chunk
 
     def _rows(self, statement: str, params=None) -> list[tuple]:
-        """fetchall(), with DuckDB errors (a damaged file, ...) as one-line FilmkbErrors."""
+        """fetchall(), with engine errors (a damaged file, a lost server, ...) as one-line FilmkbErrors."""
         with self._engine_errors():
             return self.con.execute(statement, params or []).fetchall()
 
@@ -144,10 +144,10 @@ class Queries:
 
     def film_conditions(self, film_ids):
         """Stored films as prediction conditions: substrate, temperature, thickness, composition, ..."""
-        ids = [int(i) for i in film_ids]
-        return self.sql("""SELECT film_id, composition, method, substrate, orientation, deposition_temp_c,
-                                  thickness_nm, conductivity_s_cm FROM film_overview
-                           WHERE list_contains(?, film_id) ORDER BY film_id""", [ids]).set_index("film_id")
+        ids = [int(i) for i in film_ids] or [None]
+        return self.sql(f"""SELECT film_id, composition, method, substrate, orientation, deposition_temp_c,
+                                   thickness_nm, conductivity_s_cm FROM film_overview
+                            WHERE film_id IN ({", ".join("?" * len(ids))}) ORDER BY film_id""", ids).set_index("film_id")
 
     def condition_descriptors(self, conditions, descriptors: str = DEFAULT_SET):
         """Descriptors of conditions that are not in the database, computed by the descriptor views' own
@@ -170,13 +170,10 @@ class Queries:
         given = {c: f"q.{c}" for c in _CONDITION_COLUMNS if c in frame.columns}
         columns = ", ".join(f"{given.get(c, default)} AS {c}" for c, default in _CONDITION_COLUMNS.items())
         chain = ", ".join(f"{view} AS ({view_query(view)})" for view in chain_views)
-        self.con.register("_conditions", frame)
-        try:
-            return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {columns} FROM _conditions q),
+        with self._engine_errors(), self.engine.relation(self.con, frame) as (relation, params):
+            return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {columns} FROM {relation} q),
                                      {chain}
-                                {select}""")
-        finally:
-            self.con.unregister("_conditions")
+                                {select}""", params)
 
     def method_families(self) -> dict:
         """canonical method name -> family (PVD, CVD, ALD, sol-gel)."""
@@ -232,6 +229,11 @@ class Queries:
             FROM ingest_batches b LEFT JOIN films f ON f.batch_id = b.id
             GROUP BY b.id, b.kind, b.created_at, b.sources, b.note ORDER BY b.id DESC""")
 
+    def audit(self):
+        """Every insert, update and delete with its old and new row, login and time, newest first (kept by the
+        triggers of a database server; a DuckDB file has none: FilmkbError)."""
+        return self.engine.audit(self)
+
     def curated_state(self) -> tuple[int, int, str | None]:
         """(user batches, user-ingested films, curated data stamp) of this file; zeros if it has no tables."""
         try:
@@ -240,7 +242,7 @@ class Queries:
                               "WHERE b.kind = 'user'")
             stamp = self.con.execute("SELECT note FROM ingest_batches WHERE kind = 'curated'").fetchall()
         except Exception as exc:
-            if engine_error(exc, self.path) is None:
+            if self.engine.error(exc) is None:
                 raise
             return 0, 0, None
         return batches, films, (stamp[0][0] if stamp else None)
@@ -269,17 +271,10 @@ class Queries:
         return validate_tables(self, names)
 
     def check_integrity(self) -> None:
-        """A one-line 'damaged' FilmkbError unless the file is intact: every block's checksum (index blocks
-        too, which reads never touch), then a full read of every column of every table and view (hashing
-        whole rows, so no column can be skipped; DuckDB verifies each block it reads)."""
-        if self.path != ":memory:":
-            problem = file_damage(self.path, full=True)  # a cut at a block boundary: caught by connect()
-            if problem:
-                raise damaged(self.path, problem)
-        views = [v for (v,) in self._rows("SELECT view_name FROM duckdb_views() WHERE NOT internal "
-                                          "AND database_name = current_database() ORDER BY view_name")]
-        for name in [*table_names(), *views]:
-            self._rows(f'SELECT count(*), sum(hash(t)) FROM "{name}" t')
+        """A one-line 'damaged' FilmkbError unless the knowledge base is intact: on a DuckDB file every block's
+        checksum (index blocks too, which reads never touch), then a full read of every table and view; a
+        server keeps its own checksums, so there a full read of every table and view."""
+        self.engine.check_integrity(self)
 
     def user_additions(self) -> dict:
         """What the user added, for an ingestable export: every batch in id order, and per batch its
@@ -292,14 +287,12 @@ class Queries:
             FROM films f JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id
             JOIN film_materials m ON m.id = f.material_id JOIN publications p ON p.id = f.reference_id
             ORDER BY f.id""")
-        methods = self.sql("""
-            SELECT m.id, m.name, m.family, m.description, m.batch_id,
-                   list(a.alias ORDER BY a.alias) FILTER (WHERE a.alias IS NOT NULL) AS aliases
-            FROM deposition_methods m LEFT JOIN method_aliases a ON a.method_id = m.id
-            GROUP BY ALL ORDER BY m.id""")
-        substrates = self.sql("""
-            SELECT s.*, list(a.alias ORDER BY a.alias) FILTER (WHERE a.alias IS NOT NULL) AS aliases
-            FROM substrates s LEFT JOIN substrate_aliases a ON a.substrate_id = s.id GROUP BY ALL ORDER BY s.id""")
+        methods = self.sql("SELECT id, name, family, description, batch_id FROM deposition_methods ORDER BY id")
+        methods["aliases"] = _aliases_of(methods["id"], self._rows(
+            "SELECT method_id, alias FROM method_aliases ORDER BY alias"))
+        substrates = self.sql("SELECT * FROM substrates ORDER BY id")
+        substrates["aliases"] = _aliases_of(substrates["id"], self._rows(
+            "SELECT substrate_id, alias FROM substrate_aliases ORDER BY alias"))
         sources = self.sql("SELECT * FROM property_sources WHERE entity = 'substrate' ORDER BY id")
         publications = self.sql("SELECT * FROM publications ORDER BY id")
         return dict(batches=batches, films=films, methods=methods, substrates=substrates,
@@ -328,6 +321,15 @@ class Queries:
         bib = out / "references.bib"
         bib.write_text(publications_bibtex(self.sql("SELECT * FROM publications ORDER BY id")))
         return written + [bib]
+
+
+def _aliases_of(ids, pairs) -> list[list[str]]:
+    """The aliases of each id in `ids`, in the order of `pairs` ((owner id, alias) rows)."""
+    by_owner: dict = {}
+    for owner, alias in pairs:
+        if alias is not None:
+            by_owner.setdefault(owner, []).append(alias)
+    return [by_owner.get(i, []) for i in ids]
 
 
 # The columns of view film_conditions, and their value for a condition that does not give one.

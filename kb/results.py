@@ -58,6 +58,20 @@ def _json(value) -> str:
     return json.dumps(value, sort_keys=True, default=str, allow_nan=True)
 
 
+def _config(text) -> dict:
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _config_model(config: dict) -> str:
+    """The model a run's configuration names ('paper' for runs from before the option)."""
+    model = config.get("model")
+    return "paper" if model is None else str(model)
+
+
 class Results:
     """Model runs and what they produced."""
 
@@ -127,16 +141,24 @@ class Results:
     def _model_run_on(self, kind: str, model: str | None, descriptor_set: str) -> dict:
         """The latest `kind` run trained with `descriptor_set` (runs from before the option: the paper's
         ensemble on paper7, the recommended model choosing among both sets)."""
-        rows = self.sql("""SELECT * FROM model_runs
-                           WHERE kind = ? AND (? IS NULL OR coalesce(json_extract_string(config_json, '$.model'), 'paper') = ?)
-                             AND coalesce(json_extract_string(config_json, '$.descriptor_set'),
-                                          CASE json_extract_string(config_json, '$.model')
-                                               WHEN 'recommended' THEN 'both' ELSE 'paper7' END) = ?
-                           ORDER BY created_at DESC, id DESC LIMIT 1""", [kind, model, model, descriptor_set])
+        def trained_on(c: dict) -> str:
+            if c.get("descriptor_set") is not None:
+                return str(c["descriptor_set"])
+            return "both" if c.get("model") == "recommended" else "paper7"
+
+        rows = self._runs_where(kind, lambda c: (model is None or _config_model(c) == model)
+                                and trained_on(c) == descriptor_set)
         if rows.empty:
             raise FilmkbError(f"{self.path}: no {model or 'trained'} model on the {descriptor_set} descriptors; "
                               f"train one first: filmkb {kind} --descriptors {descriptor_set}")
         return rows.iloc[0].to_dict()
+
+    def _runs_where(self, kind: str, keep) -> pd.DataFrame:
+        """The latest `kind` run whose configuration (parsed JSON) `keep` accepts, as a one-row frame (or empty):
+        the configuration is read here, not by the engine's JSON functions, which differ between engines."""
+        rows = self.sql("SELECT * FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC", [kind])
+        chosen = [i for i, text in enumerate(rows["config_json"]) if keep(_config(text))][:1]
+        return rows.iloc[chosen]
 
     def _model_run_of(self, run_id: str | None, kind: str, model: str) -> dict:
         """`run_id` if it is a `model` run, else the latest `kind` run of `model`."""
@@ -146,8 +168,7 @@ class Results:
                 raise FilmkbError(f"{self.path}: run '{run_id}' is not a {model}-model run; give one or run "
                                   f"`filmkb {kind}`")
             return run
-        rows = self.sql("SELECT * FROM model_runs WHERE kind = ? AND coalesce(json_extract_string(config_json, '$.model'), "
-                        "'paper') = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind, model])
+        rows = self._runs_where(kind, lambda c: _config_model(c) == model)
         if rows.empty:
             how = f"filmkb {kind}" + (" --model paper" if model == "paper" else "")
             others = self.sql("SELECT id FROM model_runs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT 1", [kind])

@@ -23,16 +23,7 @@ class Writes:
         self._require_writing()
         if frame.empty:
             return []
-        cols = ", ".join(f'"{c}"' for c in frame.columns)
-        self.con.register("_frame", frame)
-        try:
-            sql = f'INSERT INTO "{table}" ({cols}) SELECT {cols} FROM _frame'
-            if returning:
-                return [r[0] for r in self.con.execute(sql + f" RETURNING {returning}").fetchall()]
-            self.con.execute(sql)
-            return []
-        finally:
-            self.con.unregister("_frame")
+        return self.engine.insert_frame(self.con, table, frame, returning)
 
     def new_batch(self, kind: str, sources: list[str], note: str | None = None, created_at=None) -> int:
         """Record an ingest batch and return its id (created now, or at `created_at` when replaying an export)."""

