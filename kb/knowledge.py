@@ -74,6 +74,19 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
 
     # ---------------------------------------------------------------- writes
 
+    def require_write(self) -> None:
+        """Refuse now, in one line, a login that may read but not write (a server's reader), before a job
+        computes what it would store (kb/engines/pg_roles.py); nothing on a DuckDB file."""
+        with self._engine_errors():
+            refusal = self.engine.write_refusal(self.con)
+        if refusal is not None:
+            raise refusal
+
+    def grant(self, login: str, role: str, password: str | None = None) -> str:
+        """Make the server login `login` a 'reader' or 'writer' of this knowledge base (`filmkb grant`); on a
+        DuckDB file a one-line refusal."""
+        return self.engine.grant(self, login, role, password)
+
     @contextmanager
     def transaction(self, wait: float = 0.0):
         """Everything in the block commits together or not at all (the engine's transaction: on a file the
@@ -125,6 +138,16 @@ def build(path: str, backup: bool = False):
     try:
         with k.engine.build(k, backup):
             yield k
+    finally:
+        k.close()
+
+
+def grant(path: str | os.PathLike | None, login: str, role: str, password: str | None = None) -> str:
+    """Make the server login `login` a 'reader' or 'writer' of the knowledge base at the URL `path` (run by its
+    owner; the login is created if missing); returns what was done. A DuckDB path: a one-line refusal."""
+    k = KnowledgeBase(str(path or default_path()))
+    try:
+        return k.grant(login, role, password)
     finally:
         k.close()
 

@@ -96,7 +96,7 @@ def test_export_then_ingest_into_a_new_file_gives_the_same_knowledge_base(db_pat
     ok(run(db_path, "export", str(out)))
     assert (out / "films.parquet").exists() and (out / "references.bib").exists()  # the analysis export stays
     manifest = json.loads((out / "entries" / "manifest.json").read_text())
-    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 4)
+    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 5)
     assert [(b["sources"], b["films"], len(b["files"])) for b in manifest["batches"]] == [
         (["add-method"], 0, 1), (["add-substrate"], 0, 1), ([str(tmp_path / "films1.csv")], 2, 1),
         ([str(tmp_path / "films2.csv")], 1, 1), ([str(tmp_path / "refs.bib")], 0, 1)]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ...errors import FilmkbError
 from .. import db, migrations
-from . import shown, without_secrets
+from . import pg_roles, shown, without_secrets
 
 LOCK_KEY = 0x46494C4D4B42  # 'FILMKB': the advisory lock every filmkb writer of a database takes
 SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (writers on a server take turns)
@@ -165,6 +165,10 @@ class Postgres:
                                   options=options)
         except psycopg.Error as exc:
             raise self.connect_error(exc) from None
+        from psycopg.types.string import TextLoader
+
+        for json_type in ("json", "jsonb"):  # JSON read as its text, as DuckDB gives it (audit_log)
+            raw.adapters.register_loader(json_type, TextLoader)
         db.OPENED.append(self.name)
         return PgConnection(raw)
 
@@ -265,6 +269,9 @@ class Postgres:
                 raise FilmkbError(f"{self.name}: no filmkb knowledge base in this database; run `filmkb init` "
                                   "first; nothing was written")
             migrations.refuse_newer(con, self.name)
+            refusal = pg_roles.write_refusal(con, self.name)
+            if refusal is not None:
+                raise refusal
             migrations.upgrade(con)
             yield k
 
@@ -281,6 +288,7 @@ class Postgres:
                     con.execute(f'DROP {kind} IF EXISTS "{name}" CASCADE')
             db.create_schema(con, dialect="postgresql")
             yield k
+            pg_roles.install(con)  # after the curated load: the audit starts with the first write after init
 
     def _filmkb_objects(self, con) -> list[tuple[str, str]]:
         """(VIEW | TABLE | SEQUENCE, name) of every object of filmkb's schema in the current schema."""
@@ -309,6 +317,15 @@ class Postgres:
         for kind, name in present:
             con.execute(f'ALTER {kind} "{name}" SET SCHEMA "{schema}"')
         return f"schema {schema}"
+
+    def write_refusal(self, con):
+        """None if the login may write; else the one-line WriteRefused (a reader, or no filmkb role)."""
+        return pg_roles.write_refusal(con, self.name)
+
+    def grant(self, k, login: str, role: str, password: str | None = None) -> str:
+        """Make `login` a reader or writer (kb/engines/pg_roles.py), in one transaction of the owner."""
+        with k.transaction():
+            return pg_roles.grant(k.con, self.name, login, role, password)
 
     def exists(self) -> bool:
         """True if the database holds filmkb's tables (an empty database is where `init` builds one)."""
