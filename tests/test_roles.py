@@ -48,11 +48,14 @@ def _audit(db, table=None):
 
 # ---------------------------------------------------------------------------------------- readers and writers
 
-def test_a_reader_reads_and_is_refused_every_write_in_one_line(pg_server, pg_db):
+def test_a_reader_reads_and_is_refused_every_write_in_one_line(pg_server, pg_db, tmp_path):
     name, reader = _granted(pg_server, pg_db, "reader")
     for command in (("films",), ("query", "SELECT count(*) AS n FROM films"), ("history",), ("history", "--audit"),
                     ("substrates",), ("methods",), ("descriptors", "--complete")):
         result = run(reader, *command, "--format", "csv")
+        assert result.exit_code == 0, (command, result.output)
+    for command in (("validate",), ("export", str(tmp_path / "out"))):
+        result = run(reader, *command)
         assert result.exit_code == 0, (command, result.output)
     assert run(reader, "query", "SELECT count(*) AS n FROM films", "--format", "csv").output.splitlines() == ["n", "28"]
     before = _counts(pg_db)
@@ -65,6 +68,22 @@ def test_a_reader_reads_and_is_refused_every_write_in_one_line(pg_server, pg_db)
             f"Error: {kb.shown(reader)}: permission denied: filmkb_writer is needed to {verb} (role {name} has "
             "filmkb_reader); nothing was written"], result.output
         assert "pw-of-x" not in result.output
+    assert _counts(pg_db) == before
+
+
+@pytest.mark.slow
+def test_a_reader_uses_a_stored_run_without_storing(pg_server, pg_db, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the run's model files stay in models/ here
+    assert run(pg_db, "train", "--candidates", "small", "--jobs", "1", "--silent").exit_code == 0
+    name, reader = _granted(pg_server, pg_db, "reader")
+    before = _counts(pg_db)
+    for command in (("predict", "--film", "1"), ("suggest", "--top", "2"), ("explain", "--out", str(tmp_path / "f"))):
+        read = run(reader, *command, "--no-store", "--format", "csv")
+        assert read.exit_code == 0, (command, read.output)
+        refused = run(reader, *command)
+        assert refused.exit_code == 1 and refused.output.splitlines() == [
+            f"Error: {kb.shown(reader)}: permission denied: filmkb_writer is needed to {command[0]} (role {name} has "
+            "filmkb_reader); --no-store reads without writing; nothing was written"], refused.output
     assert _counts(pg_db) == before
 
 
@@ -192,6 +211,7 @@ def _schema_4_copy(built_db: str, path: str) -> None:
         con.close()
 
 
+@pytest.mark.slow
 def test_a_schema_4_file_is_upgraded_in_place_and_keeps_every_film(built_db, tmp_path):
     from filmkb.schema.version import SCHEMA_VERSION
 
@@ -215,12 +235,14 @@ def test_a_schema_4_file_is_upgraded_in_place_and_keeps_every_film(built_db, tmp
     assert list(new["created_by"]) == [getpass.getuser()] * 2 and new["created_at"].notna().all()
 
 
+@pytest.mark.slow
 def test_a_schema_4_server_database_is_upgraded_by_its_owner(pg_server, pg_db):
     import psycopg
 
     from filmkb.kb.audit import AUDITED
     from filmkb.kb.db import stamped_columns, view_files
 
+    name, reader = _granted(pg_server, pg_db, "reader")
     with psycopg.connect(pg_db) as con:  # back to schema 4: no audit, no attribution columns
         con.execute("DROP TABLE audit_log; DROP SEQUENCE audit_log_id_seq; DROP FUNCTION filmkb_audit() CASCADE")
         for view in (p.stem.split("_", 1)[1] for p in view_files()):  # the upgrade makes them again
@@ -230,8 +252,10 @@ def test_a_schema_4_server_database_is_upgraded_by_its_owner(pg_server, pg_db):
                 con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
         con.execute("DELETE FROM schema_migrations WHERE version = 5")
         con.execute("INSERT INTO schema_migrations VALUES (4, 'suggestions', now()) ON CONFLICT DO NOTHING")
-    name, reader = _granted(pg_server, pg_db, "reader")  # the owner's write upgrades it first
-    with kb.open(pg_db) as k:
+    refused = run(reader, "films")
+    assert refused.exit_code == 1 and len(refused.output.splitlines()) == 1
+    assert "needs an upgrade to schema 5, which only its owner (postgres) may make" in refused.output
+    with kb.open(pg_db) as k:  # the owner's first command upgrades it
         assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == 5
         assert k.sql("SELECT count(*) AS n FROM films")["n"].iloc[0] == 28
         assert k.sql("SELECT count(*) AS n FROM films WHERE created_by IS NULL")["n"].iloc[0] == 28

@@ -140,6 +140,23 @@ def write_refusal(con, name: str) -> WriteRefused | None:
     return WriteRefused(name, user, groups)
 
 
+def upgrade_refusal(con, name: str) -> FilmkbError | None:
+    """A one-line error when the knowledge base needs an upgrade (made by an older filmkb) and the login is
+    not its owner, who alone may change tables; None otherwise."""
+    from ...schema.version import SCHEMA_VERSION
+    from .. import migrations
+
+    if not migrations.pending(con):
+        return None
+    owner, is_owner = con.execute("SELECT pg_get_userbyid(relowner), pg_has_role(current_user, relowner, 'MEMBER') "
+                                  "FROM pg_class WHERE oid = 'films'::regclass").fetchall()[0]
+    if is_owner:
+        return None
+    return FilmkbError(f"{name}: the knowledge base was made by an older filmkb and needs an upgrade to schema "
+                       f"{SCHEMA_VERSION}, which only its owner ({owner}) may make: any filmkb command the owner runs "
+                       "makes it; nothing was read or written")
+
+
 # ---------------------------------------------------------------------------- grant
 
 def grant(con, db_name: str, login: str, role: str, password: str | None = None) -> str:
