@@ -269,7 +269,7 @@ class Postgres:
                 raise FilmkbError(f"{self.name}: no filmkb knowledge base in this database; run `filmkb init` "
                                   "first; nothing was written")
             migrations.refuse_newer(con, self.name)
-            refusal = pg_roles.write_refusal(con, self.name) or pg_roles.upgrade_refusal(con, self.name)
+            refusal = pg_roles.upgrade_refusal(con, self.name) or pg_roles.write_refusal(con, self.name)
             if refusal is not None:
                 raise refusal
             migrations.upgrade(con)
