@@ -107,8 +107,8 @@ def grant_groups(con) -> None:
     if WRITER in existing:
         writable = [t for t in _present(con, table_names()) if t not in UNWRITABLE]
         if writable:
-            con.execute(f'GRANT INSERT, UPDATE, DELETE ON {", ".join(chr(34) + t + chr(34) for t in writable)} '
-                        f'TO "{WRITER}"')
+            listed = ", ".join(f'"{t}"' for t in writable)
+            con.execute(f'GRANT INSERT, UPDATE, DELETE ON {listed} TO "{WRITER}"')
         con.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{_schema(con)}" TO "{WRITER}"')
         con.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{_schema(con)}" GRANT INSERT, UPDATE, DELETE ON TABLES '
                     f'TO "{WRITER}"')
