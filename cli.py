@@ -60,13 +60,22 @@ class _Group(click.Group):
             exc.message = visible(exc.message)
             raise
         except FilmkbError as exc:
-            raise click.ClickException(visible(_secret_free(str(exc), ctx))) from None
+            raise click.ClickException(visible(_secret_free(_for_command(exc, ctx), ctx))) from None
         except (OSError, UnicodeError, MemoryError) as exc:
             raise click.ClickException(visible(_outside_error(exc, ctx))) from None
         except Exception as exc:
             if type(exc).__module__.split(".")[0] not in ("duckdb", "_duckdb", "psycopg", "yaml", "_csv", "csv"):
                 raise
             raise click.ClickException(visible(_secret_free(_outside_error(exc, ctx), ctx))) from None
+
+
+def _for_command(exc, ctx) -> str:
+    """A refused write names the command that needed the right (and --no-store where the command has it)."""
+    if not hasattr(exc, "naming") or not ctx.invoked_subcommand:
+        return str(exc)
+    command = ctx.command.get_command(ctx, ctx.invoked_subcommand)
+    no_store = command is not None and any(p.name == "no_store" for p in command.params)
+    return exc.naming(ctx.invoked_subcommand, "--no-store reads without writing" if no_store else None)
 
 
 def _secret_free(message: str, ctx) -> str:
@@ -684,38 +693,54 @@ def add(ctx, wait):
 
 
 @main.command()
+@click.option("--audit", "show_audit", is_flag=True,
+              help="Show the audit instead: every insert, update and delete with the old and new values, who and when.")
+@click.option("--table", "table", help="With --audit: this table's changes only (films, substrates, ...).")
+@click.option("--limit", type=click.IntRange(1), help="With --audit: the latest N changes only.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
-@click.option("--audit", is_flag=True, help="On a database server: every insert, update and delete with its login, "
-              "time, old and new row (the server's audit trail), newest first.")
 @_raw_option
 @click.pass_context
-def history(ctx, fmt, audit, raw):
-    """List ingest batches (curated load and user ingests) with their film counts.
+def history(ctx, show_audit, table, limit, fmt, raw):
+    """List ingest batches (curated load and user ingests) with their film counts; with --audit, who changed
+    what and when (newest first).
 
-    Example: filmkb history
+    Example: filmkb history --audit --table films --limit 20
     """
-    from .jobs import history as batches
+    if not show_audit:
+        if table is not None or limit is not None:
+            raise click.UsageError("--table and --limit go with --audit")
+        from .jobs import history as batches
 
-    _emit(batches(ctx.obj["db"], audit=audit), fmt, title="audit trail" if audit else "ingest batches", raw=raw)
+        _emit(batches(ctx.obj["db"]), fmt, title="ingest batches", raw=raw)
+        return
+    from .jobs import audit
+
+    _emit(audit(ctx.obj["db"], table, limit), fmt, title="audit" + (f" of {table}" if table else ""), raw=raw)
 
 
 @main.command()
-@click.argument("name")
+@click.argument("login")
 @click.option("--role", type=click.Choice(["reader", "writer"]), required=True,
-              help="reader: every read command; writer: also ingest, retract, train, ... (a server's roles "
-                   "filmkb_reader and filmkb_writer).")
-@click.option("--password", "ask_password", is_flag=True, help="Ask for the login's password (typed twice, not shown).")
+              help="reader: every read command; writer: reads and writes (ingest, retract, train, ...).")
+@click.option("--password", "ask_password", is_flag=True,
+              help="Ask for the login's password (hidden, typed twice); sets it, creating the login if missing.")
 @click.pass_context
-def grant(ctx, name, role, ask_password):
-    """Let a login of the database server read, or read and write, the knowledge base (run it as the
-    database owner; the login is made if it does not exist).
+def grant(ctx, login, role, ask_password):
+    """Let the PostgreSQL login LOGIN read (--role reader) or read and write (--role writer) the knowledge base
+    on a server, through the group roles filmkb_reader / filmkb_writer; the login is created if missing. Run by
+    the owner of the knowledge base.
 
-    Example: filmkb --db postgresql://owner@dbhost/filmkb grant alice --role reader
+    Example: filmkb --db postgresql://filmkb@dbhost/filmkb grant alice --role writer --password
     """
-    from .jobs import grant as run
+    from .jobs import grant as give
+    from .kb.engines import is_url
 
-    password = click.prompt("password", hide_input=True, confirmation_prompt=True) if ask_password else None
-    _echo(run(ctx.obj["db"], name, role, password))
+    password = None
+    if ask_password:
+        if not is_url(ctx.obj["db"]):
+            give(ctx.obj["db"], login, role)  # a DuckDB file: refused before a password is asked for
+        password = click.prompt(f"password for {login}", hide_input=True, confirmation_prompt=True)
+    _echo(give(ctx.obj["db"], login, role, password))
 
 
 @main.command()
@@ -1136,9 +1161,10 @@ def suggestions(ctx, run_id, fmt, raw):
               help="Directory for shap_beeswarm.png and shap_bar.png (Figure 7).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True,
               help="Output format of the per-descriptor summary.")
+@click.option("--no-store", is_flag=True, help="Do not store the SHAP values in the database.")
 @_raw_option
 @click.pass_context
-def explain(ctx, run_id, model, out_dir, fmt, raw):
+def explain(ctx, run_id, model, out_dir, fmt, no_store, raw):
     """Exact Shapley values of a trained model's mean for every film and descriptor, stored with the run
     id and plotted as the paper's Figure 7: the recommended model's descriptor part by default, the
     paper's ensemble with --model paper or --run ID. The output names the model and run explained.
@@ -1149,7 +1175,7 @@ def explain(ctx, run_id, model, out_dir, fmt, raw):
 
     from .jobs import explain as run
 
-    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir, model=model)
+    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir, model=model, store=not no_store)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     summary = pd.DataFrame({"descriptor": res.values.columns, "mean_abs_shap": res.values.abs().mean().to_numpy(),
@@ -1163,7 +1189,8 @@ def explain(ctx, run_id, model, out_dir, fmt, raw):
     if fmt == "table":
         for note in res.notes:
             _echo(note)
-        _echo(f"model: {by}; {res.values.size} SHAP values stored with the run; additivity max error {residual:.1e}")
+        stored = "nothing stored" if no_store else f"{res.values.size} SHAP values stored with the run"
+        _echo(f"model: {by}; {stored}; additivity max error {residual:.1e}")
         if res.figures:
             _echo("figures: " + ", ".join(map(str, res.figures)))
 

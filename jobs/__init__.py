@@ -17,7 +17,7 @@ _HOMES = {
     "export": "exchange", "replay": "exchange", "suggest": "suggestion", "suggest_frame": "suggestion",
     "stored_suggestions": "suggestion",
     **dict.fromkeys(("init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method",
-                     "retract", "history", "grant"), "knowledge"),
+                     "retract", "history", "audit", "grant"), "knowledge"),
 }
 __all__ = list(_HOMES)
 

@@ -19,6 +19,7 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "
 
     columns = kb.descriptor_set(descriptors).columns
     with opened(db, k) as k:
+        k.require_write()  # a server's reader is refused before the evaluation, not after
         matrix = k.model_matrix()
         if on_total is not None and len(matrix):
             n_folds = len(make_folds(matrix, options.get("folds", "film"), options.get("folds_k"))[1])

@@ -70,6 +70,8 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     if out_dir is not None:
         kb.check_output_dir(out_dir, db or (k.path if k is not None else kb.default_path()), ("*.png",))
     with opened(db, k) as k:
+        if store:
+            k.require_write()  # a server's reader is refused before the computation (or uses store=False)
         if trained is not None:
             run, fitted, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
         else:

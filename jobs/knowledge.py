@@ -24,7 +24,7 @@ from ..kb.quality import raise_on_failures
 
 SEED_TABLE = "kireeva2023 Table 1"
 __all__ = ["init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method", "retract",
-           "history", "grant"]
+           "history", "audit", "grant"]
 
 
 def _load_curated(k, data_dir: Path) -> IngestReport:
@@ -249,14 +249,23 @@ def retract(db, batch_id: int, wait: float = 0.0) -> int:
         return k.retract_batch(batch_id)
 
 
-def history(db=None, audit: bool = False):
-    """Every ingest batch with its film count, newest first; with `audit`, the server's audit trail (every
-    insert, update and delete with its login, time, old and new row)."""
+def history(db=None):
+    """Every ingest batch with its film count, newest first."""
     with kb.open(db) as k:
-        return k.audit() if audit else k.history()
+        return k.history()
 
 
-def grant(db, name: str, role: str, password: str | None = None) -> str:
-    """Let the login `name` read (role 'reader') or read and write ('writer') the knowledge base on a database
-    server; returns what was done, in words."""
-    return kb.grant(db, name, role, password)
+def audit(db=None, table: str | None = None, limit: int | None = None):
+    """The audit (`filmkb history --audit`): every insert, update and delete of the audited tables with the
+    old and new values, who and when, newest first; of `table` only, the latest `limit` rows, when given."""
+    from ..kb.audit import AUDITED
+
+    if table is not None and table not in AUDITED:
+        raise FilmkbError(f"--table: '{table}' is not an audited table (audited: {', '.join(AUDITED)})")
+    with kb.open(db) as k:
+        return k.audit(table, limit)
+
+
+def grant(db, login: str, role: str, password: str | None = None) -> str:
+    """Make the server login `login` a reader or writer of the knowledge base (`filmkb grant`); one line back."""
+    return kb.grant(db, login, role, password)

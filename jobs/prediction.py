@@ -193,6 +193,8 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     if conditions is None and films is None and not cells and not files:
         raise FilmkbError("nothing to predict: give conditions, a CSV of conditions or films")
     with kb.open(db) as k:
+        if store:
+            k.require_write()  # a server's reader is refused before predicting (or uses store=False)
         typed = _typed_conditions(k, cells, files)
         if typed:
             records = conditions.to_dict("records") if isinstance(conditions, pd.DataFrame) else conditions

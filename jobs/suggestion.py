@@ -76,6 +76,8 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
         raise FilmkbError(f"--plot {plot}: expected a file name ending {', '.join(PLOT_SUFFIXES)}")
     t0 = time.perf_counter()
     with opened(db, k) as k:
+        if store:
+            k.require_write()  # a server's reader is refused before the search (or uses store=False)
         run, fitted, manifest = load_run(k, run_id, model)
         grid = build_grid(k, constraints)
         matrix = k.model_matrix()

@@ -44,6 +44,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
     if models_dir is not None:  # never a database file (its run folders are new, so nothing inside is at risk)
         kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
+        k.require_write()  # a server's reader is refused before the fit, not after
         matrix = k.model_matrix()
         if len(matrix) < 4:
             raise FilmkbError(f"{k.path}: only {len(matrix)} films with complete descriptors; need at least 4 to train")

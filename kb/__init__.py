@@ -16,6 +16,7 @@ from ..schema.descriptors import PAPER7 as DESCRIPTORS
 from ..schema.descriptors import TARGET
 from .db import KBError, default_path
 from .engines import without_secrets
+from .engines.pg_roles import WriteRefused
 from .knowledge import (KnowledgeBase, build, exists, grant, locked, models_root, next_backup, not_a_knowledge_base,  # noqa: F401
                         open, shown)  # noqa: A004
 from .paths import check_output, check_output_dir, require_file
@@ -26,5 +27,5 @@ KB = KnowledgeBase
 
 __all__ = ["open", "build", "locked", "KnowledgeBase", "KB", "DESCRIPTORS", "TARGET", "FilmkbError", "KBError",
            "default_path", "data_hash", "code_version", "new_run_id", "descriptor_set", "check_output", "check_output_dir",
-           "require_file", "not_a_knowledge_base", "next_backup", "exists", "grant", "models_root", "shown",
-           "without_secrets"]
+           "require_file", "not_a_knowledge_base", "next_backup", "exists", "models_root", "shown",
+           "without_secrets", "grant", "WriteRefused"]

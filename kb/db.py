@@ -280,6 +280,20 @@ def schema_ddl(only: tuple[str, ...] | None = None, dialect: str = "duckdb") -> 
     return stmts
 
 
+def stamped_columns() -> dict[str, list[str]]:
+    """table -> which of created_by / created_at the database fills by default (schema 5), per table."""
+    from sqlmodel import SQLModel
+
+    from ..schema import tables  # noqa: F401
+
+    out = {}
+    for table in SQLModel.metadata.sorted_tables:
+        filled = [c.name for c in table.columns if c.name in ("created_by", "created_at") and c.server_default is not None]
+        if filled:
+            out[table.name] = filled
+    return out
+
+
 def table_names() -> list[str]:
     """Every table of the schema, parents before children."""
     from sqlmodel import SQLModel
@@ -353,5 +367,6 @@ def describe_tables(tables: list[str], version: int | None, kind: str) -> str | 
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         count = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
         return f"{kind} without filmkb's tables ({count}{': ' if tables else ''}{shown})"
-    missing = [t for t in table_names() if t not in tables and t != "suggestions"]  # suggestions: added in version 4
+    later = ("suggestions", "audit_log")  # added by the upgrades to versions 4 and 5
+    missing = [t for t in table_names() if t not in tables and t not in later]
     return f"a filmkb database missing the tables {', '.join(missing)}" if missing else None

@@ -74,6 +74,19 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions):
 
     # ---------------------------------------------------------------- writes
 
+    def require_write(self) -> None:
+        """Refuse now, in one line, a login that may read but not write (a server's reader), before a job
+        computes what it would store (kb/engines/pg_roles.py); nothing on a DuckDB file."""
+        with self._engine_errors():
+            refusal = self.engine.write_refusal(self.con)
+        if refusal is not None:
+            raise refusal
+
+    def grant(self, login: str, role: str, password: str | None = None) -> str:
+        """Make the server login `login` a 'reader' or 'writer' of this knowledge base (`filmkb grant`); on a
+        DuckDB file a one-line refusal."""
+        return self.engine.grant(self, login, role, password)
+
     @contextmanager
     def transaction(self, wait: float = 0.0):
         """Everything in the block commits together or not at all (the engine's transaction: on a file the
@@ -129,6 +142,16 @@ def build(path: str, backup: bool = False):
         k.close()
 
 
+def grant(path: str | os.PathLike | None, login: str, role: str, password: str | None = None) -> str:
+    """Make the server login `login` a 'reader' or 'writer' of the knowledge base at the URL `path` (run by its
+    owner; the login is created if missing); returns what was done. A DuckDB path: a one-line refusal."""
+    k = KnowledgeBase(str(path or default_path()))
+    try:
+        return k.grant(login, role, password)
+    finally:
+        k.close()
+
+
 def not_a_knowledge_base(path: str) -> str | None:
     """What is at `path` when it is not a filmkb database this code can open, in a few words ('a file that
     is not a DuckDB database (1,234 bytes)', 'a DuckDB database without filmkb's tables (2 tables: a, b)',
@@ -158,12 +181,6 @@ def models_root(path: str | os.PathLike | None = None) -> Path:
     """Where model runs are saved by default: `models/` beside a DuckDB file, or in the working directory
     for a server."""
     return engine_for(str(path or default_path())).models_root()
-
-
-def grant(path: str | os.PathLike | None, name: str, role: str, password: str | None = None) -> str:
-    """Let the login `name` read ('reader') or read and write ('writer') the knowledge base on a server
-    (the database's own roles); returns what was done, in words."""
-    return engine_for(str(path or default_path())).grant(name, role, password)
 
 
 def shown(path: str | os.PathLike | None = None) -> str:

@@ -75,7 +75,55 @@ def _to_4(con) -> str:
     return "suggestions of filmkb suggest"
 
 
-STEPS = {2: _to_2, 3: _to_3, 4: _to_4}
+# created_at of rows from before schema 5: the time of the row's batch, or of the row it hangs from
+# (table -> the source of the time `x.created_at` and how it joins the table)
+_EARLIER_TIMES = {
+    "films": ("ingest_batches x", "x.id = films.batch_id"),
+    "publications": ("ingest_batches x", "x.id = publications.batch_id"),
+    "substrates": ("ingest_batches x", "x.id = substrates.batch_id"),
+    "deposition_methods": ("ingest_batches x", "x.id = deposition_methods.batch_id"),
+    "substrate_aliases": ("substrates x", "x.id = substrate_aliases.substrate_id"),
+    "method_aliases": ("deposition_methods x", "x.id = method_aliases.method_id"),
+    "property_sources": ("substrates x", "x.name = property_sources.entity_name AND property_sources.entity = 'substrate'"),
+    "shap_values": ("model_runs x", "x.id = shap_values.run_id"),
+}
+
+
+def _to_5(con) -> str:
+    """Who wrote each row and when (created_by, created_at), and the audit_log (with its triggers and the
+    group roles' rights on a server). Rows from before: created_by NULL (nobody recorded it); created_at the
+    time of the row's batch (films, publications, substrates, methods, their aliases and property sources) or
+    run (SHAP values), else NULL. The columns are added nullable with their defaults set afterwards (DuckDB
+    adds no NOT NULL column to a table others reference), so existing rows keep NULL."""
+
+    from ..schema.tables import NOW
+    from .db import stamped_columns
+
+    server = hasattr(con, "has_table")
+    login = "CURRENT_USER" if server else "getvariable('filmkb_login')"
+    for table, columns in stamped_columns().items():
+        if "created_by" in columns:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS created_by VARCHAR')
+        if "created_at" in columns:
+            con.execute(f'ALTER TABLE "{table}" ADD COLUMN IF NOT EXISTS created_at TIMESTAMP WITH TIME ZONE')
+    for table, (source, joined) in _EARLIER_TIMES.items():  # in this order: aliases after their owners
+        con.execute(f'UPDATE "{table}" SET created_at = x.created_at FROM {source} '
+                    f'WHERE {joined} AND "{table}".created_at IS NULL')
+    for table, columns in stamped_columns().items():  # defaults last: the fills above read created_at of others
+        if "created_by" in columns:
+            con.execute(f'ALTER TABLE "{table}" ALTER COLUMN created_by SET DEFAULT {login}')
+        if "created_at" in columns:
+            con.execute(f'ALTER TABLE "{table}" ALTER COLUMN created_at SET DEFAULT {NOW}')
+    for statement in schema_ddl(only=("audit_log",), dialect="postgresql" if server else "duckdb"):
+        con.execute(statement)
+    if server:
+        from .engines import pg_roles
+
+        pg_roles.install(con)
+    return "created_by and created_at of every row; audit_log"
+
+
+STEPS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
 
 
 def refuse_newer(con, path: str) -> None:

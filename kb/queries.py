@@ -229,10 +229,12 @@ class Queries:
             FROM ingest_batches b LEFT JOIN films f ON f.batch_id = b.id
             GROUP BY b.id, b.kind, b.created_at, b.sources, b.note ORDER BY b.id DESC""")
 
-    def audit(self):
-        """Every insert, update and delete with its old and new row, login and time, newest first (kept by the
-        triggers of a database server; a DuckDB file has none: FilmkbError)."""
-        return self.engine.audit(self)
+    def audit(self, table: str | None = None, limit: int | None = None):
+        """The audit_log, newest first (of `table` only; the latest `limit` rows): kb/audit.py."""
+        from .audit import query
+
+        statement, params = query(table, limit)
+        return self.sql(statement, params)
 
     def curated_state(self) -> tuple[int, int, str | None]:
         """(user batches, user-ingested films, curated data stamp) of this file; zeros if it has no tables."""

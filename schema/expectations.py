@@ -123,6 +123,8 @@ SUITES = {
         between("rank", 1, 100_000),
     ],
     "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
+    "audit_log": [unique("id"), not_null("table_name"), in_set("op", ["INSERT", "UPDATE", "DELETE"]),
+                  not_null("row_key"), not_null("changed_by"), not_null("changed_at")],
 }
 # Which column names a failing row in each suite's table.
 _KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version"}

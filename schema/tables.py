@@ -11,7 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Double, Sequence, text
+from sqlalchemy import JSON, Boolean, Double, Sequence, String, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Field, SQLModel
 
 from .version import SCHEMA_VERSION  # noqa: F401  (re-exported: the tables are of this version)
@@ -25,6 +28,40 @@ def _pk(seq: str):
         sa_column_args=[Sequence(seq)],
         sa_column_kwargs={"server_default": text(f"nextval('{seq}')")},
     )
+
+
+class login(FunctionElement):
+    """The login that writes a row, as a column default: `CURRENT_USER` on a PostgreSQL server; on a DuckDB
+    file (no logins) the session variable filmkb_login, which the engine sets to the OS user (kb/engines)."""
+
+    type = String()
+    inherit_cache = True
+    name = "filmkb_login"
+
+
+@compiles(login)
+def _login_duckdb(element, compiler, **kw):
+    return "getvariable('filmkb_login')"
+
+
+@compiles(login, "postgresql")
+def _login_server(element, compiler, **kw):
+    return "CURRENT_USER"
+
+
+NOW = "CURRENT_TIMESTAMP"  # the same word on DuckDB and PostgreSQL: the transaction's time
+
+
+def _created_by():
+    """Who wrote the row (schema 5): the login, filled by the database; NULL for rows from before schema 5."""
+    return Field(default=None, sa_column_kwargs={"server_default": login()},
+                 description="the login that wrote the row (OS user on a DuckDB file); NULL before schema 5")
+
+
+def _created_at():
+    """When the row was written (schema 5), filled by the database."""
+    return Field(default=None, sa_column_kwargs={"server_default": text(NOW)},
+                 description="when the row was written; before schema 5 its batch's time, or NULL")
 
 
 def _num(description: str, nullable: bool = True, **kw):
@@ -50,6 +87,7 @@ class IngestBatch(SQLModel, table=True):
     sources: str = Field(description="files read, separated by ';'")
     created_at: datetime
     note: Optional[str] = None
+    created_by: Optional[str] = _created_by()
 
 
 class Reference(SQLModel, table=True):
@@ -70,6 +108,8 @@ class Reference(SQLModel, table=True):
     seed_ref: Optional[int] = Field(default=None, description="reference number in Kireeva 2023")
     bibtex: Optional[str] = None
     batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class Substrate(SQLModel, table=True):
@@ -99,6 +139,8 @@ class Substrate(SQLModel, table=True):
     misfit_supercell_n: Optional[int] = Field(default=None, description="n in the misfit")
     note: Optional[str] = None
     batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class SubstrateAlias(SQLModel, table=True):
@@ -107,6 +149,8 @@ class SubstrateAlias(SQLModel, table=True):
     __tablename__ = "substrate_aliases"
     alias: str = Field(primary_key=True)
     substrate_id: int = Field(foreign_key="substrates.id")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class DepositionMethod(SQLModel, table=True):
@@ -119,6 +163,8 @@ class DepositionMethod(SQLModel, table=True):
     description: Optional[str] = None
     batch_id: Optional[int] = Field(default=None, foreign_key="ingest_batches.id",
                                     description="the batch that added it (curated, add-method or a methods file)")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class MethodAlias(SQLModel, table=True):
@@ -127,6 +173,8 @@ class MethodAlias(SQLModel, table=True):
     __tablename__ = "method_aliases"
     alias: str = Field(primary_key=True)
     method_id: int = Field(foreign_key="deposition_methods.id")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class FilmPhase(SQLModel, table=True):
@@ -147,6 +195,8 @@ class FilmPhase(SQLModel, table=True):
     shear_modulus_gpa: Optional[float] = _num("GPa")
     is_descriptor_reference: bool = Field(default=False, sa_type=Boolean)
     prototype_sites: Optional[str] = Field(default=None, description="asymmetric-unit sites for pymatgen")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class PropertySource(SQLModel, table=True):
@@ -161,6 +211,8 @@ class PropertySource(SQLModel, table=True):
     unit_as_given: Optional[str] = None
     source: str = Field(description="reference key plus table/page, or handbook")
     note: Optional[str] = None
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class FilmMaterial(SQLModel, table=True):
@@ -179,6 +231,8 @@ class FilmMaterial(SQLModel, table=True):
     ta_per_o12: Optional[float] = _num("Ta atoms per 12 O, pymatgen")
     al_per_o12: Optional[float] = _num("Al atoms per 12 O, pymatgen")
     ga_per_o12: Optional[float] = _num("Ga atoms per 12 O, pymatgen")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class FilmBase(SQLModel):
@@ -226,6 +280,8 @@ class Film(FilmBase, _FilmKeys, table=True):
     __tablename__ = "films"
     duplicate_of: Optional[int] = Field(default=None, foreign_key="films.id")
     batch_id: int = Field(foreign_key="ingest_batches.id")
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 FILM_FIELDS = tuple(FilmBase.model_fields)
@@ -246,6 +302,8 @@ class InterfaceMatch(SQLModel, table=True):
     strain_yy: float = Field(sa_type=Double, description="Green-Lagrange E_yy of the film")
     strain_xy: float = Field(sa_type=Double, description="Green-Lagrange E_xy of the film")
     pymatgen_version: str
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class ModelRun(SQLModel, table=True):
@@ -261,6 +319,7 @@ class ModelRun(SQLModel, table=True):
     n_films: int
     metrics_json: Optional[str] = None
     models_dir: Optional[str] = None
+    created_by: Optional[str] = _created_by()
 
 
 class Prediction(SQLModel, table=True):
@@ -276,6 +335,7 @@ class Prediction(SQLModel, table=True):
     neg_log10_sigma_std: Optional[float] = _num("spread over the repeats")
     conditions_json: Optional[str] = None
     created_at: datetime
+    created_by: Optional[str] = _created_by()
 
 
 class ShapValue(SQLModel, table=True):
@@ -288,6 +348,8 @@ class ShapValue(SQLModel, table=True):
     descriptor: str
     shap_value: float = Field(sa_type=Double)
     base_value: float = Field(sa_type=Double)
+    created_by: Optional[str] = _created_by()
+    created_at: Optional[datetime] = _created_at()
 
 
 class Suggestion(SQLModel, table=True):
@@ -318,3 +380,21 @@ class Suggestion(SQLModel, table=True):
     domain_threshold: Optional[float] = _num("the model's domain threshold")
     out_of_range: Optional[str] = Field(default=None, description="which descriptor is outside its training range")
     created_at: datetime
+    created_by: Optional[str] = _created_by()
+
+
+class AuditEntry(SQLModel, table=True):
+    """One insert, update or delete of a row of an audited table (kb/audit.py lists them), with the old and
+    new values, who and when: written by triggers on a server, by the write transaction on a DuckDB file."""
+
+    __tablename__ = "audit_log"
+    id: Optional[int] = _pk("audit_log_id_seq")
+    table_name: str
+    op: str = Field(description="INSERT, UPDATE or DELETE")
+    row_key: str = Field(description="the row's primary key, as text")
+    old_values: Optional[str] = Field(default=None, sa_type=JSON().with_variant(JSONB(), "postgresql"),
+                                      description="the row before (UPDATE, DELETE), JSON")
+    new_values: Optional[str] = Field(default=None, sa_type=JSON().with_variant(JSONB(), "postgresql"),
+                                      description="the row after (INSERT, UPDATE), JSON")
+    changed_by: str = Field(description="the login (session_user on a server, the OS user on a file)")
+    changed_at: datetime = Field(description="UTC; the time of the transaction")

@@ -228,39 +228,7 @@ def test_concurrent_ingests_all_land_once(pg_db, tmp_path):
     assert sum("already in the database" in out for out in outputs) == writers - 1
 
 
-# ---------------------------------------------------------------------------------------- roles
-
-def test_a_reader_reads_and_is_refused_writes_in_one_line(pg_server, pg_db):
-    granted = run(pg_db, "grant", "alice", "--role", "reader", "--password", input="alice-pw\nalice-pw\n")
-    assert granted.exit_code == 0, granted.output
-    assert granted.output.splitlines()[-1] == "login made alice: may read (role filmkb_reader)"
-    alice = pg_db.replace("postgres:s3cret-pw@", "alice:alice-pw@")
-    assert csv_of(alice, "query", "SELECT count(*) AS n FROM film_descriptors_complete").splitlines() == ["n", "26"]
-    refused = run(alice, "ingest", str(TEMPLATE))
-    assert refused.exit_code == 1 and len(lines(refused)) == 1
-    assert "permission denied for table" in refused.output and "the login alice lacks this right" in refused.output
-    assert "alice-pw" not in refused.output
-    assert csv_of(pg_db, "query", "SELECT count(*) AS n FROM films").splitlines() == ["n", "28"]
-    promoted = run(pg_db, "grant", "alice", "--role", "writer")
-    assert promoted.output.splitlines() == ["login alice: may read and write (role filmkb_writer)"]
-    added = run(alice, "ingest", str(TEMPLATE))
-    assert added.exit_code == 0 and "added 2 films" in added.output
-    trail = csv_of(pg_db, "query", "SELECT login, table_name, action, count(*) AS n FROM audit_log "
-                                   "WHERE login = 'alice' GROUP BY 1, 2, 3 ORDER BY 2, 3").splitlines()
-    assert "alice,films,INSERT,2" in trail and "alice,ingest_batches,INSERT,1" in trail
-    newest = csv_of(pg_db, "history", "--audit").splitlines()
-    assert newest[0] == "id,at,login,table_name,action,old_row,new_row" and ",alice," in newest[1]
-    import psycopg
-
-    with psycopg.connect(alice, autocommit=True) as con, pytest.raises(psycopg.errors.InsufficientPrivilege):
-        con.execute("DELETE FROM audit_log")  # a writer adds to the trail (through the trigger) but cannot change it
-
-
-def test_grant_and_the_audit_trail_need_a_server(db_path):
-    result = run(db_path, "grant", "bob", "--role", "reader")
-    assert result.exit_code == 1 and "roles belong to a database server" in result.output
-    result = run(db_path, "history", "--audit")
-    assert result.exit_code == 1 and "the audit trail is kept by a database server's triggers" in result.output
+# roles, attribution and the audit: tests/test_roles.py
 
 
 def test_a_writer_queues_then_is_told_the_database_is_busy(pg_db, monkeypatch):

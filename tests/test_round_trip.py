@@ -35,28 +35,29 @@ BIB = """@article{sato2022,
 
 FILMS_SQL = """
     SELECT f.* EXCLUDE (id, reference_id, material_id, method_id, substrate_id, batch_id, duplicate_of, source_file,
-                        source_line),
-           p.key AS reference, m.* EXCLUDE (id), dm.name AS method, s.name AS substrate, b.sources, b.note
+                        source_line, created_by, created_at),
+           p.key AS reference, m.* EXCLUDE (id, created_by, created_at), dm.name AS method, s.name AS substrate, b.sources, b.note
     FROM films f JOIN publications p ON p.id = f.reference_id JOIN film_materials m ON m.id = f.material_id
     JOIN deposition_methods dm ON dm.id = f.method_id JOIN substrates s ON s.id = f.substrate_id
     JOIN ingest_batches b ON b.id = f.batch_id ORDER BY f.id"""
+# Compared without who wrote each row and when (created_by, created_at): a replay writes its rows anew.
 COMPARED = {
     "films": FILMS_SQL,
-    "substrates": """SELECT s.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM substrates s
+    "substrates": """SELECT s.* EXCLUDE (id, batch_id, created_by, created_at), b.kind, b.sources, b.note FROM substrates s
                      LEFT JOIN ingest_batches b ON b.id = s.batch_id ORDER BY s.id""",
     "substrate_aliases": "SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id "
                          "ORDER BY ALL",
-    "property_sources": "SELECT * EXCLUDE (id) FROM property_sources ORDER BY id",
-    "methods": """SELECT m.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM deposition_methods m
+    "property_sources": "SELECT * EXCLUDE (id, created_by, created_at) FROM property_sources ORDER BY id",
+    "methods": """SELECT m.* EXCLUDE (id, batch_id, created_by, created_at), b.kind, b.sources, b.note FROM deposition_methods m
                   LEFT JOIN ingest_batches b ON b.id = m.batch_id ORDER BY m.id""",
     "method_aliases": "SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id "
                       "ORDER BY ALL",
-    "publications": """SELECT p.* EXCLUDE (id, batch_id), b.kind, b.sources, b.note FROM publications p
+    "publications": """SELECT p.* EXCLUDE (id, batch_id, created_by, created_at), b.kind, b.sources, b.note FROM publications p
                        LEFT JOIN ingest_batches b ON b.id = p.batch_id ORDER BY p.id""",
     "batches": """SELECT b.kind, b.sources, b.note, CASE WHEN b.kind = 'user' THEN b.created_at END AS created_at,
                          count(f.id) AS films FROM ingest_batches b
                   LEFT JOIN films f ON f.batch_id = b.id GROUP BY ALL ORDER BY min(b.id)""",
-    "interface_matches": "SELECT * EXCLUDE (id, substrate_id) FROM interface_matches ORDER BY id",
+    "interface_matches": "SELECT * EXCLUDE (id, substrate_id, created_by, created_at) FROM interface_matches ORDER BY id",
 }
 
 
@@ -96,7 +97,7 @@ def test_export_then_ingest_into_a_new_file_gives_the_same_knowledge_base(db_pat
     ok(run(db_path, "export", str(out)))
     assert (out / "films.parquet").exists() and (out / "references.bib").exists()  # the analysis export stays
     manifest = json.loads((out / "entries" / "manifest.json").read_text())
-    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 4)
+    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 5)
     assert [(b["sources"], b["films"], len(b["files"])) for b in manifest["batches"]] == [
         (["add-method"], 0, 1), (["add-substrate"], 0, 1), ([str(tmp_path / "films1.csv")], 2, 1),
         ([str(tmp_path / "films2.csv")], 1, 1), ([str(tmp_path / "refs.bib")], 0, 1)]

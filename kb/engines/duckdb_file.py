@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ...errors import FilmkbError
-from .. import db, migrations, writer
+from .. import audit, db, migrations, writer
 
 
 class DuckDBFile:
@@ -41,8 +41,11 @@ class DuckDBFile:
                 with k._engine_errors():
                     migrations.refuse_newer(k._con, self.path)
                     k._con.begin()
+                    audit.set_login(k._con)  # created_by of the rows written: the OS user
                     migrations.upgrade(k._con)
+                    audit.snapshot(k._con)  # no triggers in DuckDB: the transaction records its own changes
                     yield k
+                    audit.record(k._con)
                     k._con.commit()
                     k._con.execute("CHECKPOINT")
                 k.close()
@@ -60,6 +63,7 @@ class DuckDBFile:
         try:
             k._con = db.connect(tmp)
             with k._engine_errors():
+                audit.set_login(k._con)
                 db.create_schema(k._con)
                 k._con.begin()
                 yield k
@@ -70,6 +74,14 @@ class DuckDBFile:
         finally:
             k.close()
             writer.remove_quietly(tmp)
+
+    def write_refusal(self, con):
+        """None: a file's writer is whoever may write the file (its permissions decide)."""
+        return None
+
+    def grant(self, k, login: str, role: str, password: str | None = None) -> str:
+        raise FilmkbError(f"{self.path}: roles exist on a database server only (a DuckDB file has no logins: its "
+                          "file permissions decide who reads and writes it); nothing was changed")
 
     def locked(self, wait: float):
         return writer.writer_lock(self.path, wait)
@@ -126,14 +138,6 @@ class DuckDBFile:
                                        "AND database_name = current_database() ORDER BY view_name")]
         for name in [*db.table_names(), *views]:
             k._rows(f'SELECT count(*), sum(hash(t)) FROM "{name}" t')
-
-    def grant(self, name: str, role: str, password: str | None = None) -> str:
-        raise FilmkbError(f"{self.path}: roles belong to a database server; a DuckDB file is read and written by "
-                          "whoever may read and write the file (give --db postgresql://... to grant on a server)")
-
-    def audit(self, k):
-        raise FilmkbError(f"{self.path}: the audit trail is kept by a database server's triggers; a DuckDB file has "
-                          "its ingest batches (`filmkb history`)")
 
     # ---------------------------------------------------------------- what is there
 

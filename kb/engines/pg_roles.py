@@ -1,107 +1,221 @@
-"""Who may do what on a server, in the database's own terms: the group roles `grant` gives a login, and the
-audit trail every write of a filmkb table leaves (a trigger-fed table, not permission logic in filmkb)."""
+"""Roles and the audit on a PostgreSQL server: the database's own group roles, grants and triggers, no
+permission logic in filmkb.
+
+- Two group roles (NOLOGIN), made with the schema when the owner may create roles: `filmkb_reader`
+  (SELECT on every table and view) and `filmkb_writer` (a member of filmkb_reader, plus INSERT, UPDATE
+  and DELETE on every table but audit_log and schema_migrations, and the sequences). Default privileges
+  give tables the owner adds later (a migration) the same rights. `grant(con, NAME, role)` makes NAME a
+  login member of one of them.
+- audit_log is fed by one trigger function (SECURITY DEFINER, so writers need no right on audit_log and
+  cannot forge or change its rows): each insert, update (that changes something) and delete of an audited
+  table (kb/audit.py), with the old and new row as JSONB, the login (session_user) and the time.
+- A write by a login without the writer's rights is refused up front, in one line naming the missing role
+  (`WriteRefused`).
+"""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 from ...errors import FilmkbError
-from .. import db
 
-ROLES = {"reader": "filmkb_reader", "writer": "filmkb_writer"}  # the group roles `grant` gives a login
-AUDIT_TABLE = "audit_log"
-# Every insert, update and delete of a filmkb table, with the old and new row, the login and the time: kept by
-# a trigger that runs as the table owner (SECURITY DEFINER), so a writer can add to the trail but not change it.
-AUDIT_DDL = ["""CREATE TABLE IF NOT EXISTS audit_log (
-    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    at TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(),
-    login TEXT NOT NULL DEFAULT session_user,
-    table_name TEXT NOT NULL,
-    action TEXT NOT NULL,
-    old_row JSONB,
-    new_row JSONB)""", """CREATE OR REPLACE FUNCTION filmkb_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp AS $$
+READER, WRITER = "filmkb_reader", "filmkb_writer"
+GROUPS = {"reader": READER, "writer": WRITER}
+UNWRITABLE = ("audit_log", "schema_migrations")  # no group may change these; only the owner (migrations)
+HINT_NO_STORE = "--no-store reads without writing"
+
+
+class WriteRefused(FilmkbError):
+    """A write by a login that lacks filmkb_writer's rights; `naming(command)` says which command needed them."""
+
+    def __init__(self, name: str, user: str, groups: list[str]):
+        self.name, self.user, self.groups = name, user, groups
+        super().__init__(self.naming("write"))
+
+    def naming(self, command: str | None, hint: str | None = None) -> str:
+        has = f"has {', '.join(self.groups)}" if self.groups else "has no filmkb role"
+        more = f"; {hint}" if hint else ""
+        return (f"{self.name}: permission denied: {WRITER} is needed to {command or 'write'} (role {self.user} {has})"
+                f"{more}; nothing was written")
+
+
+# ---------------------------------------------------------------------------- the audit triggers
+
+AUDIT_FUNCTION = """
+CREATE OR REPLACE FUNCTION filmkb_audit() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp AS $audit$
+DECLARE
+    old_row jsonb := CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END;
+    new_row jsonb := CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
 BEGIN
-    EXECUTE format('INSERT INTO %I.audit_log (login, table_name, action, old_row, new_row) VALUES ($1, $2, $3, $4, $5)',
-                   TG_TABLE_SCHEMA)
-    USING session_user::text, TG_TABLE_NAME::text, TG_OP::text,
-          CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END;
+    EXECUTE format('INSERT INTO %I.audit_log (table_name, op, row_key, old_values, new_values, changed_by, changed_at) '
+                   'VALUES ($1, $2, $3, $4, $5, $6, $7)', TG_TABLE_SCHEMA)
+    USING TG_TABLE_NAME, TG_OP, coalesce(new_row, old_row) ->> TG_ARGV[0], old_row, new_row, session_user::text, now();
     RETURN NULL;
-END $$""", "REVOKE ALL ON audit_log FROM PUBLIC"]
+END
+$audit$"""
 
 
-class Roles:
-    """Roles and the audit trail (mixed into the PostgreSQL engine)."""
+def install(con) -> None:
+    """The audit triggers on every audited table, audit_log closed to every change but the triggers', and the
+    group roles' rights (the groups made first when this login may create roles). Idempotent: run by `init`
+    and by the migration to schema 5."""
+    from ..audit import AUDITED
 
-    def grant(self, name: str, role: str, password: str | None = None) -> str:
-        """Give the login `name` (made if missing, with `password` if given) the role filmkb_reader (SELECT on
-        every table and view) or filmkb_writer (the reader's rights plus INSERT, UPDATE, DELETE and the
-        sequences); granting reader to a writer takes writing away. Run by the database owner; returns
-        what was done, in words."""
-        from psycopg import sql
+    con.execute(AUDIT_FUNCTION)
+    for table, key in AUDITED.items():
+        con.execute(f'DROP TRIGGER IF EXISTS filmkb_audit ON "{table}"')
+        con.execute(f'DROP TRIGGER IF EXISTS filmkb_audit_update ON "{table}"')
+        con.execute(f'CREATE TRIGGER filmkb_audit AFTER INSERT OR DELETE ON "{table}" FOR EACH ROW '
+                    f"EXECUTE FUNCTION filmkb_audit('{key}')")
+        con.execute(f'CREATE TRIGGER filmkb_audit_update AFTER UPDATE ON "{table}" FOR EACH ROW '
+                    f"WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION filmkb_audit('{key}')")
+    con.execute("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_log FROM PUBLIC")
+    if _may_create_roles(con):
+        _make_groups(con)
+    grant_groups(con)
 
-        if role not in ROLES:
-            raise FilmkbError(f"unknown role '{role}' (expected one of {', '.join(ROLES)})")
-        user = sql.Identifier(name)
-        with self._role_transaction() as con:
-            run = con.raw.execute
-            schema = sql.Identifier(con.execute("SELECT current_schema()").fetchall()[0][0])
-            for group in ROLES.values():
-                if not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [group]).fetchall()[0][0]:
-                    run(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(group)))
-            reader, writer = (sql.Identifier(g) for g in (ROLES["reader"], ROLES["writer"]))
-            run(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, reader))
-            run(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT SELECT ON TABLES TO {}").format(schema, reader))
-            run(sql.SQL("GRANT {} TO {}").format(reader, writer))
-            run(sql.SQL("GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {} TO {}").format(schema, writer))
-            run(sql.SQL("GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(schema, writer))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT INSERT, UPDATE, DELETE ON TABLES TO {}")
-                .format(schema, writer))
-            run(sql.SQL("ALTER DEFAULT PRIVILEGES IN SCHEMA {} GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO {}")
-                .format(schema, writer))
-            if con.has_table(AUDIT_TABLE):  # the trail is written by its trigger only
-                run(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {} FROM {}").format(
-                    sql.Identifier(AUDIT_TABLE), writer))
-            made = not con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [name]).fetchall()[0][0]
-            if made:
-                run(sql.SQL("CREATE ROLE {} LOGIN").format(user))
-            if password is not None:
-                run(sql.SQL("ALTER ROLE {} PASSWORD {}").format(user, sql.Literal(password)))
-            if role == "reader":
-                run(sql.SQL("REVOKE {} FROM {}").format(writer, user))
-            run(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLES[role]), user))
-        rights = "may read" if role == "reader" else "may read and write"
-        return f"{'login made' if made else 'login'} {name}: {rights} (role {ROLES[role]})"
 
-    @contextmanager
-    def _role_transaction(self):
-        con = self.connect(read_only=False)
-        try:
-            with con.raw.transaction():
-                yield con
-        except Exception as exc:
-            translated = self.error(exc)
-            if translated is None:
-                raise
-            raise translated from None
-        finally:
-            con.close()
+# ---------------------------------------------------------------------------- the group roles
 
-    def _audit(self, con) -> None:
-        """The audit table and a trigger on every filmkb table that fills it."""
-        for statement in AUDIT_DDL:
-            con.raw.execute(statement)
-        for table in db.table_names():
-            con.raw.execute(f'CREATE TRIGGER filmkb_audit AFTER INSERT OR UPDATE OR DELETE ON "{table}" '
-                            "FOR EACH ROW EXECUTE FUNCTION filmkb_audit()")
-        if con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [ROLES["writer"]]).fetchall()[0][0]:
-            con.raw.execute(f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {AUDIT_TABLE} FROM {ROLES['writer']}")
+def _may_create_roles(con) -> bool:
+    return bool(con.execute("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
+                .fetchall()[0][0])
 
-    def audit(self, k):
-        """The audit trail, newest first: when, which login, table, action, old and new row (JSON text)."""
-        if not k.con.has_table(AUDIT_TABLE):
-            raise FilmkbError(f"{self.name}: this knowledge base keeps no audit trail (built before it was added; "
-                              "`filmkb init --force` rebuilds it with one)")
-        return k.sql(f"SELECT id, at, login, table_name, action, CAST(old_row AS TEXT) AS old_row, "
-                     f"CAST(new_row AS TEXT) AS new_row FROM {AUDIT_TABLE} ORDER BY id DESC")
+
+def _existing_groups(con) -> set[str]:
+    return {r for (r,) in con.execute("SELECT rolname FROM pg_roles WHERE rolname IN (?, ?)", [READER, WRITER])
+            .fetchall()}
+
+
+def _make_groups(con) -> None:
+    """filmkb_reader and filmkb_writer (a member of filmkb_reader), where missing."""
+    existing = _existing_groups(con)
+    for group in (READER, WRITER):
+        if group not in existing:
+            con.execute(f'CREATE ROLE "{group}" NOLOGIN')
+    if not con.execute("SELECT pg_has_role(?, ?, 'MEMBER')", [WRITER, READER]).fetchall()[0][0]:
+        con.execute(f'GRANT "{READER}" TO "{WRITER}"')
+
+
+def grant_groups(con) -> None:
+    """The rights of the groups that exist on the tables, views and sequences of filmkb's schema."""
+    from ..db import table_names
+
+    existing = _existing_groups(con)
+    if READER in existing:
+        con.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{_schema(con)}" TO "{READER}"')
+        con.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{_schema(con)}" GRANT SELECT ON TABLES TO "{READER}"')
+    if WRITER in existing:
+        writable = [t for t in _present(con, table_names()) if t not in UNWRITABLE]
+        if writable:
+            listed = ", ".join(f'"{t}"' for t in writable)
+            con.execute(f'GRANT INSERT, UPDATE, DELETE ON {listed} TO "{WRITER}"')
+        con.execute(f'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "{_schema(con)}" TO "{WRITER}"')
+        con.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{_schema(con)}" GRANT INSERT, UPDATE, DELETE ON TABLES '
+                    f'TO "{WRITER}"')
+        con.execute(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{_schema(con)}" GRANT USAGE, SELECT ON SEQUENCES '
+                    f'TO "{WRITER}"')
+        con.execute(f'REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_log, schema_migrations FROM "{WRITER}"')
+
+
+def _schema(con) -> str:
+    return con.execute("SELECT current_schema()").fetchall()[0][0]
+
+
+def _present(con, tables: list[str]) -> list[str]:
+    return [t for t in tables if con.has_table(t)]
+
+
+# ---------------------------------------------------------------------------- who may write
+
+def write_refusal(con, name: str) -> WriteRefused | None:
+    """None if the login may write the knowledge base (its owner, a member of filmkb_writer, a superuser);
+    else the one-line refusal naming what it lacks."""
+    user, may = con.execute("SELECT current_user, has_table_privilege('films', 'INSERT') "
+                            "AND has_table_privilege('ingest_batches', 'INSERT')").fetchall()[0]
+    if may:
+        return None
+    groups = [g for (g,) in con.execute(
+        "SELECT rolname FROM pg_roles WHERE rolname IN (?, ?) AND pg_has_role(current_user, oid, 'MEMBER') "
+        "ORDER BY rolname", [READER, WRITER]).fetchall()]
+    return WriteRefused(name, user, groups)
+
+
+def upgrade_refusal(con, name: str) -> FilmkbError | None:
+    """A one-line error when the knowledge base needs an upgrade (made by an older filmkb) and the login is
+    not its owner, who alone may change tables; None otherwise."""
+    from ...schema.version import SCHEMA_VERSION
+    from .. import migrations
+
+    if not migrations.pending(con):
+        return None
+    owner, is_owner = con.execute("SELECT pg_get_userbyid(relowner), pg_has_role(current_user, relowner, 'MEMBER') "
+                                  "FROM pg_class WHERE oid = 'films'::regclass").fetchall()[0]
+    if is_owner:
+        return None
+    return FilmkbError(f"{name}: the knowledge base was made by an older filmkb and needs an upgrade to schema "
+                       f"{SCHEMA_VERSION}, which only its owner ({owner}) may make: any filmkb command the owner runs "
+                       "makes it; nothing was read or written")
+
+
+# ---------------------------------------------------------------------------- grant
+
+def grant(con, db_name: str, login: str, role: str, password: str | None = None) -> str:
+    """Make the login `login` a reader or writer of the knowledge base (creating the login, with `password`
+    when given, if it does not exist; a reader who was a writer stops being one). Run by the owner, in a
+    write transaction; returns what was done, in a line."""
+    if role not in GROUPS:
+        raise FilmkbError(f"--role: unknown role '{role}' (expected reader or writer)")
+    if login in (READER, WRITER):
+        raise FilmkbError(f"{login} is one of filmkb's group roles; give the login of a person")
+    user, owner = con.execute("SELECT current_user, pg_get_userbyid(relowner) FROM pg_class "
+                              "WHERE oid = 'films'::regclass").fetchall()[0]
+    is_owner = con.execute("SELECT pg_has_role(current_user, relowner, 'MEMBER') FROM pg_class "
+                           "WHERE oid = 'films'::regclass").fetchall()[0][0]
+    if not is_owner:
+        raise FilmkbError(f"{db_name}: permission denied: only the owner of the knowledge base ({owner}) may grant "
+                          f"roles; role {user} is not; nothing was changed")
+    may_create = _may_create_roles(con)
+    missing = {READER, WRITER} - _existing_groups(con)
+    exists = bool(con.execute("SELECT count(*) FROM pg_roles WHERE rolname = ?", [login]).fetchall()[0][0])
+    if (missing or not exists) and not may_create:
+        what = f"the group roles {', '.join(sorted(missing))}" if missing else f"the login {login}"
+        raise FilmkbError(f"{db_name}: permission denied to create {what}: role {user} needs CREATEROLE (a superuser "
+                          f"runs `ALTER ROLE {user} CREATEROLE`); nothing was changed")
+    if missing:
+        _make_groups(con)
+    grant_groups(con)
+    quoted = _identifier(con, login)
+    done = []
+    if not exists:
+        secret = f" PASSWORD {_literal(con, _encrypted(con, login, password))}" if password else ""
+        con.execute(f"CREATE ROLE {quoted} LOGIN{secret}")
+        done.append(f"created login {login}" + (" with a password" if password else " (no password)"))
+    elif password:
+        con.execute(f"ALTER ROLE {quoted} PASSWORD {_literal(con, _encrypted(con, login, password))}")
+        done.append(f"set the password of {login}")
+    group = GROUPS[role]
+    con.execute(f'GRANT "{group}" TO {quoted}')
+    if role == "reader" and con.execute("SELECT pg_has_role(?, ?, 'MEMBER')", [login, WRITER]).fetchall()[0][0]:
+        con.execute(f'REVOKE "{WRITER}" FROM {quoted}')
+        done.append(f"revoked {WRITER}")
+    done.append(f"granted {group}")
+    rights = "may read and write" if role == "writer" else "may read, not write"
+    return f"{db_name}: {login}: {'; '.join(done)} ({rights})"
+
+
+def _encrypted(con, login: str, password: str) -> str:
+    """The SCRAM-SHA-256 verifier of `password`, made by libpq here: the password itself never reaches the
+    server (nor its statement log)."""
+    return con.raw.pgconn.encrypt_password(password.encode(), login.encode(), b"scram-sha-256").decode()
+
+
+def _identifier(con, text: str) -> str:
+    from psycopg import sql
+
+    return sql.Identifier(text).as_string(con.raw)
+
+
+def _literal(con, text: str) -> str:
+    from psycopg import sql
+
+    return sql.Literal(text).as_string(con.raw)

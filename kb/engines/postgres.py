@@ -23,9 +23,8 @@ from pathlib import Path
 
 from ...errors import FilmkbError
 from .. import db, migrations
-from . import shown, without_secrets
+from . import pg_roles, shown, without_secrets
 from .pg_connection import PgConnection, _array_type, _python, driver_url
-from .pg_roles import AUDIT_TABLE, Roles
 
 LOCK_KEY = 0x46494C4D4B42  # 'FILMKB': the advisory lock every filmkb writer of a database takes
 SERVER_WAIT = 60.0  # seconds a writer queues for the one before it at least (writers on a server take turns)
@@ -34,7 +33,7 @@ BACKUP_SCHEMA = "filmkb_backup_"
 _HELD: dict = {}  # (database, thread) -> depth: this process holds the writer lock (`locked`)
 
 
-class Postgres(Roles):
+class Postgres:
     """A knowledge base in the PostgreSQL database a URL names."""
 
     is_server = True
@@ -56,6 +55,10 @@ class Postgres(Roles):
                                   options=options)
         except psycopg.Error as exc:
             raise self.connect_error(exc) from None
+        from psycopg.types.string import TextLoader
+
+        for json_type in ("json", "jsonb"):  # JSON read as its text, as DuckDB gives it (audit_log)
+            raw.adapters.register_loader(json_type, TextLoader)
         db.OPENED.append(self.name)
         return PgConnection(raw, read_only)
 
@@ -162,6 +165,9 @@ class Postgres(Roles):
                 raise FilmkbError(f"{self.name}: no filmkb knowledge base in this database; run `filmkb init` "
                                   "first; nothing was written")
             migrations.refuse_newer(con, self.name)
+            refusal = pg_roles.upgrade_refusal(con, self.name) or pg_roles.write_refusal(con, self.name)
+            if refusal is not None:
+                raise refusal
             migrations.upgrade(con)
             yield k
 
@@ -177,12 +183,12 @@ class Postgres(Roles):
                 for kind, name in present:
                     con.execute(f'DROP {kind} IF EXISTS "{name}" CASCADE')
             db.create_schema(con, dialect="postgresql")
-            self._audit(con)
             yield k
+            pg_roles.install(con)  # after the curated load: the audit starts with the first write after init
 
     def _filmkb_objects(self, con) -> list[tuple[str, str]]:
         """(VIEW | TABLE | SEQUENCE, name) of every object of filmkb's schema in the current schema."""
-        tables = {*db.table_names(), AUDIT_TABLE}
+        tables = set(db.table_names())
         sequences = {c.default.name for t in _metadata_tables() for c in t.columns
                      if c.default is not None and hasattr(c.default, "increment")}
         rows = con.execute("""SELECT CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
@@ -207,6 +213,15 @@ class Postgres(Roles):
         for kind, name in present:
             con.execute(f'ALTER {kind} "{name}" SET SCHEMA "{schema}"')
         return f"schema {schema}"
+
+    def write_refusal(self, con):
+        """None if the login may write; else the one-line WriteRefused (a reader, or no filmkb role)."""
+        return pg_roles.write_refusal(con, self.name)
+
+    def grant(self, k, login: str, role: str, password: str | None = None) -> str:
+        """Make `login` a reader or writer (kb/engines/pg_roles.py), in one transaction of the owner."""
+        with k.transaction():
+            return pg_roles.grant(k.con, self.name, login, role, password)
 
     def exists(self) -> bool:
         """True if the database holds filmkb's tables (an empty database is where `init` builds one)."""
