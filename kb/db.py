@@ -353,5 +353,6 @@ def describe_tables(tables: list[str], version: int | None, kind: str) -> str | 
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         count = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
         return f"{kind} without filmkb's tables ({count}{': ' if tables else ''}{shown})"
-    missing = [t for t in table_names() if t not in tables and t != "suggestions"]  # suggestions: added in version 4
+    added_later = ("suggestions", "run_artifacts")  # added by migrations (versions 4 and 6)
+    missing = [t for t in table_names() if t not in tables and t not in added_later]
     return f"a filmkb database missing the tables {', '.join(missing)}" if missing else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import Boolean, Double, Sequence, text
+from sqlalchemy import BigInteger, Boolean, Double, LargeBinary, Sequence, text
 from sqlmodel import Field, SQLModel
 
 from .version import SCHEMA_VERSION  # noqa: F401  (re-exported: the tables are of this version)
@@ -318,3 +318,16 @@ class Suggestion(SQLModel, table=True):
     domain_threshold: Optional[float] = _num("the model's domain threshold")
     out_of_range: Optional[str] = Field(default=None, description="which descriptor is outside its training range")
     created_at: datetime
+
+
+class RunArtifact(SQLModel, table=True):
+    """One file of a trained run's folder (weights, scalers, manifest, Keras exports), stored with the run so
+    that every machine connected to the knowledge base can use the model; `sha256` is checked against the
+    run's manifest (and the manifest against the run's record) before a file is used."""
+
+    __tablename__ = "run_artifacts"
+    run_id: str = Field(primary_key=True, foreign_key="model_runs.id")
+    name: str = Field(primary_key=True, description="path inside the run's folder, e.g. lstm/member_000.keras")
+    sha256: str = Field(description="hex SHA-256 of content")
+    size: int = Field(sa_type=BigInteger, description="bytes")
+    content: bytes = Field(sa_type=LargeBinary, description="the file's bytes")
