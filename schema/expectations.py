@@ -123,8 +123,11 @@ SUITES = {
         between("rank", 1, 100_000),
     ],
     "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
+    "run_artifacts": [not_null("run_id"), not_null("name"), regex("sha256", r"^[0-9a-f]{64}$"),
+                      between("size", 0, 2**40)],
 }
 # Which column names a failing row in each suite's table.
-_KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version"}
+_KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version",
+         "run_artifacts": "name"}
 ID_COLUMNS = {name: _KEYS.get(name, "id") for name in SUITES}
 SOURCES = {"descriptors": "film_descriptors_complete"}
