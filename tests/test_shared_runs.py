@@ -94,3 +94,24 @@ def test_a_run_trained_on_the_server_predicts_from_a_second_working_folder(pg_db
     shutil.move(tmp_path / "one" / "models", tmp_path / "out-of-reach")
     assert predicted(pg_db, "--run", run_id) == here
     assert not (tmp_path / "two" / "models").exists() and len(list(cache.iterdir())) == 1
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "postgresql"])
+def test_a_version_4_knowledge_base_gains_run_artifacts_on_open(engine, request):
+    """Step 6 on both engines; a missing step number (5, from parallel work) is skipped by pending()."""
+    import psycopg
+
+    from filmkb.kb import migrations
+    from filmkb.kb.engines.postgres import driver_url
+    from filmkb.schema.version import SCHEMA_VERSION
+
+    db = request.getfixturevalue("db_path" if engine == "duckdb" else "pg_db")
+    con = duckdb.connect(db) if engine == "duckdb" else psycopg.connect(driver_url(db), autocommit=True)
+    con.execute("DROP TABLE run_artifacts")
+    con.execute("UPDATE schema_migrations SET version = 4")
+    con.close()
+    with kb.open(db) as k:
+        assert migrations.pending(k.con) == []
+        versions = [v for (v,) in k._rows("SELECT version FROM schema_migrations ORDER BY version")]
+        assert versions[0] == 4 and versions[-1] == SCHEMA_VERSION and 6 in versions
+        assert k.artifact_names("no-such-run") == []
