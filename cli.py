@@ -204,6 +204,37 @@ def init(ctx, force, wait):
         _echo(f"{kb.shown(ctx.obj['db'])}: {status}: {counts}")
 
 
+@main.command("copy")
+@click.argument("src")
+@click.argument("dst")
+@click.option("--force", is_flag=True, help="Copy into a destination that holds something: a file is kept as DST.bak "
+              "(DST.bak.1, ...), a server's filmkb tables in a new schema filmkb_backup_N.")
+@click.option("--wait", type=SECONDS, default=0.0, show_default=True,
+              help="Seconds to wait for another process writing DST.")
+def copy_kb(src, dst, force, wait):
+    """Copy a whole knowledge base from SRC to DST: every table (films, catalogue, batches, model runs with their
+    files, predictions, SHAP values, suggestions), ids preserved. SRC and DST are DuckDB paths or PostgreSQL URLs
+    (the --db forms); SRC is only read, DST is written in one transaction and must be empty unless --force.
+
+    Example: filmkb copy filmkb.duckdb postgresql://filmkb@dbhost:5432/filmkb
+    """
+    from . import kb
+    from .jobs import copy as run
+
+    report = run(src, dst, force=force, wait=wait)
+    rows = report.rows
+    shown = [(rows.get(t, 0), what) for t, what in _COPY_SHOWN]
+    kept = f" (the old one kept as {report.backup})" if report.backup else ""
+    _echo(f"{kb.shown(dst)}: copied from {kb.shown(src)}{kept}: " + ", ".join(f"{n:,} {what}" for n, what in shown)
+          + f" ({report.total:,} rows in {len(rows)} tables)")
+
+
+_COPY_SHOWN = (("films", "films"), ("publications", "publications"), ("substrates", "substrates"),
+               ("deposition_methods", "methods"), ("ingest_batches", "batches"), ("model_runs", "model runs"),
+               ("run_artifacts", "run files"), ("predictions", "predictions"), ("shap_values", "SHAP values"),
+               ("suggestions", "suggestions"))
+
+
 @main.command()
 @click.argument("sql")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")

@@ -79,17 +79,22 @@ def answered_by(kind: str, run_id: str) -> str:
 def load_run(k, run_id: str | None = None, model: str | None = None,
              descriptor_set: str | None = None) -> tuple[dict, object, dict]:
     """The model run (:func:`chosen_run`: the latest recommended run by default), its model and manifest,
-    read from its files. The manifest must match the hash the knowledge base recorded for the run, and
-    each model file the hash in the manifest (:mod:`filmkb.ml.artifacts`); runs saved by earlier
-    versions (a pickle, no hashes) are refused. A paper run's members predict in NumPy
-    (:mod:`filmkb.ml.numpy_forward`), without importing JAX or Keras."""
+    read from its files: its folder, or on a machine without it the copy stored with the run in the
+    knowledge base (put in the user cache by :mod:`filmkb.jobs.run_files`). The manifest must match the
+    hash the knowledge base recorded for the run, and each model file the hash in the manifest
+    (:mod:`filmkb.ml.artifacts`); runs saved by earlier versions (a pickle, no hashes) are refused. A paper
+    run's members predict in NumPy (:mod:`filmkb.ml.numpy_forward`), without importing JAX or Keras."""
     from ..ml import artifacts, paper_run, recommended
+    from . import run_files
 
     run = chosen_run(k, run_id, model, descriptor_set)
     directory = Path(run["models_dir"] or "")
-    if not (directory / artifacts.MANIFEST).exists():
-        raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({directory}); run `filmkb train` again")
     expected = _config(run).get("manifest_sha256")
+    if not (directory / artifacts.MANIFEST).exists():  # another machine: the copy stored with the run, if any
+        directory = run_files.materialised(k, run, expected)
+        if directory is None:
+            raise FilmkbError(f"{k.path}: the files of run {run['id']} are missing ({run['models_dir']}) and not "
+                              "stored in the knowledge base; run `filmkb train` again")
     if not isinstance(expected, str):
         artifacts.refuse_old(directory, artifacts.read_manifest(directory))  # a pickle: says so, never reads it
         raise FilmkbError(f"{k.path}: run {run['id']} has no recorded hash of its manifest (saved by an older "

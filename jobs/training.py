@@ -1,5 +1,5 @@
 """The train job: fit the recommended model (default) or the paper's LSTM + PBP ensemble on every
-film with complete descriptors, save it under models/<run id>/ and record the run."""
+film with complete descriptors, save it under models/<run id>/ and record the run with its files."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..ml.artifacts import MANIFEST, sha256
 from ..ml.domain import ranges
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
+from . import run_files
 from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
 
 __all__ = ["train", "MODELS"]
@@ -58,10 +59,12 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
                                               lstm_batch=lstm_batch)
             config["descriptor_set"] = dset
             config["manifest_sha256"] = sha256(directory / MANIFEST)  # checked before the run's files are read
+            files = run_files.collect(directory)  # stored with the run: usable from every machine
             seconds = time.perf_counter() - t0
             with k.transaction(WRITE_WAIT):
                 k.store_run(run_id, "train", config, config["data_hash"], len(matrix),
                             {**fit_metrics, "seconds": seconds}, models_dir=str(directory))
+                k.store_artifacts(run_id, files)
         except BaseException:
             shutil.rmtree(directory, ignore_errors=True)
             raise

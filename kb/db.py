@@ -367,6 +367,6 @@ def describe_tables(tables: list[str], version: int | None, kind: str) -> str | 
         shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
         count = f"{len(tables)} table{'' if len(tables) == 1 else 's'}"
         return f"{kind} without filmkb's tables ({count}{': ' if tables else ''}{shown})"
-    later = ("suggestions", "audit_log")  # added by the upgrades to versions 4 and 5
+    later = ("suggestions", "audit_log", "run_artifacts")  # added by the upgrades to versions 4, 5 and 6
     missing = [t for t in table_names() if t not in tables and t not in later]
     return f"a filmkb database missing the tables {', '.join(missing)}" if missing else None

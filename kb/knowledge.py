@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import FilmkbError
 from . import migrations
+from .artifacts import Artifacts
 from .db import default_path
 from .engines import engine_for
 from .queries import Queries
@@ -27,7 +28,7 @@ from .store import Writes
 from .suggestions import Suggestions
 
 
-class KnowledgeBase(Queries, Writes, Results, Suggestions):
+class KnowledgeBase(Queries, Writes, Results, Suggestions, Artifacts):
     """An open knowledge base (read-only unless inside `transaction()`)."""
 
     def __init__(self, path: str, con=None, writing: bool = False):

@@ -123,7 +123,18 @@ def _to_5(con) -> str:
     return "created_by and created_at of every row; audit_log"
 
 
-STEPS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
+
+
+def _to_6(con) -> str:
+    """The run_artifacts table (the files of trained runs, stored with the run): a new table, nothing else
+    changes. Runs trained before it keep their files in their folder only."""
+    dialect = "postgresql" if hasattr(con, "has_table") else "duckdb"  # a server connection answers has_table
+    for statement in schema_ddl(only=("run_artifacts",), dialect=dialect):
+        con.execute(statement)
+    return "run_artifacts: the files of trained runs"
+
+
+STEPS = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
 
 
 def refuse_newer(con, path: str) -> None:

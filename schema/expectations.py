@@ -125,8 +125,11 @@ SUITES = {
     "shap_values": [unique("id"), not_null("run_id"), not_null("film_id"), not_null("descriptor"), not_null("shap_value")],
     "audit_log": [unique("id"), not_null("table_name"), in_set("op", ["INSERT", "UPDATE", "DELETE"]),
                   not_null("row_key"), not_null("changed_by"), not_null("changed_at")],
+    "run_artifacts": [not_null("run_id"), not_null("name"), regex("sha256", r"^[0-9a-f]{64}$"),
+                      between("size", 0, 2**40)],
 }
 # Which column names a failing row in each suite's table.
-_KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version"}
+_KEYS = {"descriptors": "film_id", "substrate_aliases": "alias", "method_aliases": "alias", "schema_migrations": "version",
+         "run_artifacts": "name"}
 ID_COLUMNS = {name: _KEYS.get(name, "id") for name in SUITES}
 SOURCES = {"descriptors": "film_descriptors_complete"}

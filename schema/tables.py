@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from sqlalchemy import JSON, Boolean, Double, Sequence, String, text
+from sqlalchemy import JSON, BigInteger, Boolean, Double, LargeBinary, Sequence, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -398,3 +398,16 @@ class AuditEntry(SQLModel, table=True):
                                       description="the row after (INSERT, UPDATE), JSON")
     changed_by: str = Field(description="the login (session_user on a server, the OS user on a file)")
     changed_at: datetime = Field(description="UTC; the time of the transaction")
+
+
+class RunArtifact(SQLModel, table=True):
+    """One file of a trained run's folder (weights, scalers, manifest, Keras exports), stored with the run so
+    that every machine connected to the knowledge base can use the model; `sha256` is checked against the
+    run's manifest (and the manifest against the run's record) before a file is used."""
+
+    __tablename__ = "run_artifacts"
+    run_id: str = Field(primary_key=True, foreign_key="model_runs.id")
+    name: str = Field(primary_key=True, description="path inside the run's folder, e.g. lstm/member_000.keras")
+    sha256: str = Field(description="hex SHA-256 of content")
+    size: int = Field(sa_type=BigInteger, description="bytes")
+    content: bytes = Field(sa_type=LargeBinary, description="the file's bytes")

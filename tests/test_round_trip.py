@@ -7,6 +7,8 @@ import duckdb
 
 from kbtools import content, run
 
+from filmkb.schema.version import SCHEMA_VERSION
+
 FILMS_1 = """doi,authors,year,journal,title,composition,method,deposition_temp_c,substrate,substrate_orientation,phase,thickness_nm,conductivity_s_cm,measurement_temp_c,activation_energy_ev,precursors,notes
 https://doi.org/10.5555/RT.1,"Ito, K.; Mori, S.",2023,J. Test,Mist CVD garnet films,Li6.4La3Zr1.4Ta0.6O12,FACVD,612.5 °C,LT wafer,,c-LLZO,0.35 µm,3.3e-7 S/cm,80 °C,0.52 eV,"LiNO3, La(NO3)3",first of two
 ,"Sato, A.",2022,,,Ta-LLZO,pulsed laser deposition,700,LiTaO3,,amorphous,123.456,1.234567890123e-6,,,,no measurement temperature
@@ -97,7 +99,7 @@ def test_export_then_ingest_into_a_new_file_gives_the_same_knowledge_base(db_pat
     ok(run(db_path, "export", str(out)))
     assert (out / "films.parquet").exists() and (out / "references.bib").exists()  # the analysis export stays
     manifest = json.loads((out / "entries" / "manifest.json").read_text())
-    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, 5)
+    assert (manifest["format"], manifest["version"], manifest["schema_version"]) == ("filmkb-export", 1, SCHEMA_VERSION)
     assert [(b["sources"], b["films"], len(b["files"])) for b in manifest["batches"]] == [
         (["add-method"], 0, 1), (["add-substrate"], 0, 1), ([str(tmp_path / "films1.csv")], 2, 1),
         ([str(tmp_path / "films2.csv")], 1, 1), ([str(tmp_path / "refs.bib")], 0, 1)]

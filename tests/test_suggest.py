@@ -210,6 +210,8 @@ def test_a_version_3_file_gains_the_suggestions_table_and_stored_ones_pass_valid
 
     res = suggest(db, {"substrate": ["MgO"], "temp_c": "600"}, top=2)
     with kb.open(db) as k:
+        from filmkb.schema.version import SCHEMA_VERSION
+
         assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == SCHEMA_VERSION
         assert len(k.suggestions(res.run_id)) == res.stored > 0
         assert k.validate(["suggestions", "model_runs"]) == []

@@ -127,6 +127,39 @@ class DuckDBFile:
         finally:
             _unregister(con, "_relation")
 
+    # ---------------------------------------------------------------- whole tables (filmkb copy)
+
+    def copy_rows(self, con, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """INSERT `rows` (tuples in the order of `columns`) into `table` in one statement: the rows bound as an
+        Arrow table, each column's type taken from all its values (a column of NULLs casts to anything)."""
+        import pyarrow as pa
+
+        data = pa.table({c: pa.array([r[i] for r in rows]) for i, c in enumerate(columns)})
+        names = ", ".join(f'"{c}"' for c in columns)
+        con.register("_copied", data)
+        try:
+            con.execute(f'INSERT INTO "{table}" ({names}) SELECT {names} FROM _copied')
+        finally:
+            con.unregister("_copied")
+
+    def advance_sequence(self, con, sequence: str, value: int) -> None:
+        """Make `sequence` hand out numbers above `value` (DuckDB has no setval: nextval is drawn until then)."""
+        drawn = con.execute(f"SELECT nextval('{sequence}')").fetchall()[0][0]
+        if drawn < value:
+            con.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [int(value - drawn)]).fetchall()
+
+    def without_triggers(self, con, tables):
+        """DuckDB has no triggers: nothing to hold back."""
+        from contextlib import nullcontext
+
+        return nullcontext()
+
+    def snapshot(self, con):
+        """A read-only connection to a file already reads one state of it (a writer publishes a new file)."""
+        from contextlib import nullcontext
+
+        return nullcontext()
+
     def check_integrity(self, k) -> None:
         """Every block's checksum, then a full read of every column of every table and view (hashing whole
         rows, so no column is skipped; DuckDB verifies each block it reads)."""

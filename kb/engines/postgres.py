@@ -319,6 +319,38 @@ class Postgres:
         params = [[_python(v) for v in frame[c].tolist()] for c in columns]
         yield f"(SELECT * FROM unnest({arrays}) AS _relation({names}))", params
 
+    # ---------------------------------------------------------------- whole tables (filmkb copy)
+
+    def copy_rows(self, con: PgConnection, table: str, columns: list[str], rows: list[tuple]) -> None:
+        """The rows into `table` with COPY ... FROM STDIN (one stream, no statement per row)."""
+        names = ", ".join(f'"{c}"' for c in columns)
+        with con.raw.cursor().copy(f'COPY "{table}" ({names}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def advance_sequence(self, con: PgConnection, sequence: str, value: int) -> None:
+        """Make `sequence` hand out numbers above `value`."""
+        if value >= 1:
+            con.execute("SELECT setval(?, ?)", [sequence, int(value)])
+
+    @contextmanager
+    def without_triggers(self, con: PgConnection, tables):
+        """The tables' own triggers (an audit trail) held back for the block, inside the transaction: copied rows
+        are not new changes, and a copied audit table already records them (foreign keys stay checked)."""
+        for table in tables:
+            con.execute(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
+        yield
+        for table in tables:
+            con.execute(f'ALTER TABLE "{table}" ENABLE TRIGGER USER')
+
+    @contextmanager
+    def snapshot(self, con: PgConnection):
+        """The block's reads in one READ ONLY, REPEATABLE READ transaction: every table as of one moment, while
+        other writers go on."""
+        with con.raw.transaction():
+            con.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            yield
+
     def check_integrity(self, k) -> None:
         """A full read of every table and view (the server verifies its own pages)."""
         views = [p.stem.split("_", 1)[1] for p in db.view_files()]
