@@ -76,12 +76,13 @@ def test_the_ensemble_candidate_averages_its_lstm_and_pbp_parts(matrix, monkeypa
 
 def test_one_engine_call_gives_the_same_numbers_as_separate_ones(matrix):
     X, y = matrix[list(PAPER7)].to_numpy(), matrix[kb.TARGET].to_numpy()
-    layout = Layout.of(matrix, "film", 2, 0)
+    layout = Layout.of(matrix, "film", 1, 0)  # 26 + 2 copies: the programs the next test compiles too
     batch = LSTMBatch(QUICK, X, y, layout, member_seeds(0, 2))
-    alone = LSTMModel(QUICK, 2, 0).cross_predict(X, y, layout)
-    np.testing.assert_array_equal(batch.held_out().mean, alone.mean)
+    alone = LSTMModel(QUICK, 1, 0).cross_predict(X, y, layout)
+    same = lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12)  # noqa: E731  (float32 copies: round-off)
+    same(batch.held_out().mean, alone.mean)
     final = LSTMModel(QUICK, 2, 0).fit(X, y)
-    np.testing.assert_array_equal(batch.members().predict_members(X).mean, final.predict_members(X).mean)
+    same(batch.members().predict_members(X).mean, final.predict_members(X).mean)
     assert batch.serves(QUICK, layout) and not batch.serves(PAPER, layout)
 
 

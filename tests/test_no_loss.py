@@ -4,8 +4,8 @@ a filmkb database, paths that are not files, a database from a newer filmkb, and
 Real DuckDB files, real FIFOs and symbolic links in the test's folder, real CLI calls. After each refused
 command: exit 1, one output line naming the path, the database's bytes (and films) as before, no scratch
 file left. A FIFO or /dev/zero that the code wrongly opened would hang or run out of memory, so those
-cases run in a subprocess with a time limit; a full disk is a real file-size limit (RLIMIT_FSIZE, with
-SIGXFSZ ignored so writes fail with EFBIG) in a subprocess.
+cases run in a forked child with a time limit; a full disk is a real file-size limit (RLIMIT_FSIZE, with
+SIGXFSZ ignored so writes fail with EFBIG) in a forked child (kbtools.run_in_child).
 """
 
 from __future__ import annotations
@@ -13,14 +13,12 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kbtools import content, digest, run
+from kbtools import content, digest, run, run_in_child
 from filmkb.ingest.datafiles import DATA_DIR
 
 TEMPLATE = DATA_DIR / "templates" / "films.csv"
@@ -233,11 +231,8 @@ def test_init_force_on_user_films_twice_keeps_both_backups(kbfile):
 # ------------------------------------------------------------------------------------------ 3. not files
 
 def cli_process(*args, timeout=120):
-    """`python -m filmkb.cli ARGS` in a subprocess: (exit code, non-empty output lines); fails on a hang."""
-    done = subprocess.run([sys.executable, "-m", "filmkb.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
-    assert "Traceback" not in done.stderr, done.stderr
-    return done.returncode, [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    """`filmkb ARGS` in a forked child: (exit code, non-empty output lines); fails on a hang or a traceback."""
+    return run_in_child(*args, timeout=timeout)
 
 
 @pytest.mark.parametrize("command", [("init",), ("init", "--force"), ("query", "SELECT 1"), ("films",)])
@@ -319,17 +314,6 @@ def test_a_database_from_a_newer_filmkb_is_neither_read_nor_written(command, kbf
 
 # ------------------------------------------------------------------------------------------ 5. leftovers
 
-LIMITED = """
-import resource, signal, sys
-signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG, as on a full disk
-limit = int(sys.argv[1])
-resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-from filmkb.cli import main
-sys.argv = ["filmkb", *sys.argv[2:]]
-main()
-"""
-
-
 @pytest.mark.parametrize("where", ["the copy", "the database engine"])
 def test_a_write_that_runs_out_of_space_leaves_no_scratch_file(where, db_path):
     """An ingest of two new films. 'the copy': the limit is below the file's size, so the private copy
@@ -338,20 +322,16 @@ def test_a_write_that_runs_out_of_space_leaves_no_scratch_file(where, db_path):
     kbfile = (path, films(path), digest(path))
     size = os.path.getsize(path)
     limit = size // 2 if where == "the copy" else size + 4096
-    done = subprocess.run([sys.executable, "-c", LIMITED, str(limit), "--db", path, "ingest", str(TEMPLATE)],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert done.returncode == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), lines
+    code, lines = run_in_child("--db", path, "ingest", str(TEMPLATE), file_size_limit=limit)
+    assert code == 1 and len(lines) == 1 and lines[0].startswith(f"Error: {path}: "), lines
     assert "File too large" in lines[0] and "nothing was written" in lines[0]
     unchanged(kbfile)
 
 
 def test_init_force_that_runs_out_of_space_leaves_the_file_and_no_scratch(kbfile):
     path = kbfile[0]
-    done = subprocess.run([sys.executable, "-c", LIMITED, str(3 << 20), "--db", path, "init", "--force"],
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
-    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert done.returncode == 1 and len(lines) == 1 and "File too large" in lines[0], lines
+    code, lines = run_in_child("--db", path, "init", "--force", file_size_limit=3 << 20)
+    assert code == 1 and len(lines) == 1 and "File too large" in lines[0], lines
     unchanged(kbfile)
     assert not [n for n in os.listdir(Path(path).parent) if ".bak" in n]
 

@@ -23,6 +23,13 @@ def data(built_db):
     return m, m[list(MODEL_COLUMNS)].to_numpy(), m[kb.TARGET].to_numpy()
 
 
+@pytest.fixture(scope="module")
+def fitted(data):
+    """The recommended procedure (small candidates) fitted once on every film, for the tests that only read it."""
+    m, X, y = data
+    return recommended_model(candidates="small").fit(X, y, groups=m["reference_id"].to_numpy())
+
+
 def test_reml_recovers_between_and_within_paper_variance():
     rng = np.random.default_rng(0)
     groups = np.repeat(np.arange(200), 4)
@@ -86,23 +93,20 @@ def test_nested_procedure_never_sees_the_held_out_targets(data, folds):
     assert not np.allclose(shifted.mean[0, ~held], first.mean[0, ~held])  # the others did see it
 
 
-def test_known_papers_get_their_offset_and_a_narrower_interval(data):
-    m, X, y = data
+def test_known_papers_get_their_offset_and_a_narrower_interval(data, fitted):
+    m, X, _ = data
     groups = m["reference_id"].to_numpy()
-    model = recommended_model(candidates="small").fit(X, y, groups=groups)
-    known = model.predict_parts(X[:1], groups[:1])
-    new = model.predict_parts(X[:1])
+    known = fitted.predict_parts(X[:1], groups[:1])
+    new = fitted.predict_parts(X[:1])
     assert known["known_paper"][0] and not new["known_paper"][0]
     assert known["sd"][0] < new["sd"][0]
     assert known["mean"][0] != pytest.approx(new["mean"][0])
 
 
-def test_far_from_the_training_films_a_descriptor_model_shrinks_and_widens(data):
-    m, X, y = data
-    groups = m["reference_id"].to_numpy()
-    model = recommended_model(candidates="small").fit(X, y, groups=groups)
-    Z = model._Z(X, model.chosen_)
-    ft = model.fitted_
+def test_far_from_the_training_films_a_descriptor_model_shrinks_and_widens(data, fitted):
+    _, X, y = data
+    Z = fitted._Z(X, fitted.chosen_)
+    ft = fitted.fitted_
     f = np.array([y.mean() + 2.0, y.mean() + 2.0])
     far = Z[:2].copy()
     far[1] += 50 * Z.std(axis=0)
@@ -112,12 +116,11 @@ def test_far_from_the_training_films_a_descriptor_model_shrinks_and_widens(data)
     assert out["sd"][1] > out["sd"][0]  # and wider
 
 
-def test_a_known_paper_far_from_its_films_does_not_keep_its_narrow_interval(data):
-    m, X, y = data
+def test_a_known_paper_far_from_its_films_does_not_keep_its_narrow_interval(data, fitted):
+    m, X, _ = data
     groups = m["reference_id"].to_numpy()
-    model = recommended_model(candidates="small").fit(X, y, groups=groups)
-    ft = model.fitted_
-    Z = model._Z(X, model.chosen_)
+    ft = fitted.fitted_
+    Z = fitted._Z(X, fitted.chosen_)
     far = Z[:1] + 50 * Z.std(axis=0)
     f = np.full(1, ft.y_mean)
     near = ft.predict(f, groups[:1], Z[:1], uses_descriptors=False)
