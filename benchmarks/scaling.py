@@ -187,7 +187,7 @@ def main() -> None:
     for size in sizes:
         results[size] = run_size(size, work / str(size), stages, args.repeats, args.epochs, args.seed)
         print(f"{size} films: " + ", ".join(f"{k} {v:.1f} s" if isinstance(v, float) else f"{k} {v}"
-                                            for k, v in results[size].items() if k != "cpu"), flush=True)
+                                            for k, v in results[size].items() if k not in ("cpu", "load")), flush=True)
     films = [results[s]["films"] for s in sizes]
     stage_list = ["ingest"] + [s for s in stages if s != "ingest"]
     tables = []
