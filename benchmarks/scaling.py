@@ -145,6 +145,12 @@ def run_size(size: int, work: Path, stages, repeats: int, epochs: int | None, se
 
     with duckdb.connect(db, read_only=True) as con:
         out["films"] = con.execute("select count(*) from film_descriptors_complete").fetchone()[0]
+    summary = work / "reports" / "summary.json"
+    if "reproduce" in stages and summary.exists():
+        doc = json.loads(summary.read_text())
+        out["explain-bounds"] = doc.get("explain_bounds")
+        for folds, plan in (doc.get("protocol") or {}).items():
+            out[f"protocol-{folds}"] = plan
     for folds in ("film", "reference"):
         path = work / f"{folds}.json"
         if path.exists():
@@ -223,7 +229,7 @@ def markdown(results, sizes, films, stage_list, tables, steps, names, args) -> s
                  if r[0] in TARGETS else ""),
                 (f"slope <= {MAX_SLOPE}: {'met' if float(r[-1]) <= MAX_SLOPE else 'NOT met'}" if r[-1] else "")])))]
                     for r in rows]
-        parts.append(f"**{title.capitalize()}**\n\n" + _markdown.table(header, rows))
+        parts.append(f"**{title[0].upper() + title[1:]}**\n\n" + _markdown.table(header, rows))
     if names:
         parts.append("**`reproduce`, its steps** (seconds, as it prints them)\n\n" + _markdown.table(
             ["step", *[f"{f} films" for f in films]],
@@ -242,8 +248,12 @@ def markdown(results, sizes, films, stage_list, tables, steps, names, args) -> s
              "of log(seconds) against log(films); every stage a cold `filmkb` process.",
              f"1-minute load average at each stage's start -> end ({os.cpu_count()} cores; above the core count the "
              f"wall seconds stretch, the CPU seconds much less): {load}."]
-    if protocols:
+    if any(results[s].get(f"protocol-{k}") for s in sizes for k in ("film", "reference")):
         notes.append(f"Protocols: {protocols}.")
+    bounds = [(f, results[s].get("explain-bounds")) for f, s in zip(films, sizes) if results[s].get("explain-bounds")]
+    if bounds:
+        notes.append("reproduce's explain: " + "; ".join(f"{f} films: {b['films_rule']}, background {b['background_rule']}"
+                                                       for f, b in bounds) + ".")
     return "\n\n".join(parts + notes)
 
 if __name__ == "__main__":
