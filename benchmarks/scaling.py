@@ -1,5 +1,7 @@
-"""How the cost of every command grows with the films: literature-like films generated at several
-sizes, each size ingested into a fresh knowledge base and every stage timed as a user runs it.
+"""How the cost of every command grows with the films, on generated literature at 100, 300 and 1,000 films.
+
+Literature-like films are generated at several sizes, each size ingested into a fresh knowledge base
+and every stage timed as a user runs it.
 
     python benchmarks/scaling.py [--sizes 100,300,1000] [--repeats 10] [--epochs N] [--workdir DIR]
                                  [--stages ingest,evaluate-film,...] [--seed 0] [--markdown FILE]
