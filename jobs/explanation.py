@@ -29,6 +29,7 @@ class ExplainResult:
     warnings: list = field(default_factory=list)
     model: str = "recommended"  # which model answered: 'recommended' or 'paper'
     notes: list = field(default_factory=list)
+    bounds: dict = field(default_factory=dict)  # films explained and background (ml.shapley.plan)
 
     def long(self) -> pd.DataFrame:
         """One row per (film, descriptor): film_id, descriptor, shap_value, base_value."""
@@ -55,7 +56,8 @@ def _explained(model, manifest: dict):
 
 
 def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True, k=None,
-            trained=None, model: str | None = None) -> ExplainResult:
+            trained=None, model: str | None = None, max_films: int | None = None,
+            max_background: int | None = None, background_summary: int | None = None) -> ExplainResult:
     """Exact SHAP (all coalitions, training films as background) of a trained model's mean for every
     film with complete descriptors; stored in `shap_values` with the run id (replacing that run's
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|). For a
@@ -63,9 +65,11 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
     (a TrainResult the caller just made) is explained as it is in memory instead of read back from
     its files (the main job: no need to read back and check what it has just saved). model: 'recommended'
     (the default: the latest recommended run) or 'paper' (the latest paper's ensemble); run_id alone uses
-    that run."""
+    that run. Above max_films films (default ml.shapley.MAX_FILMS) a sample proportional per paper is
+    explained, and a background of more than max_background rows is summarised to background_summary
+    weighted rows (ml.shapley.background_rows); `bounds` and a note say which ran."""
+    from ..ml import shapley
     from ..ml.plots import shap_plots
-    from ..ml.shapley import exact_shap
 
     if out_dir is not None:
         kb.check_output_dir(out_dir, db or (k.path if k is not None else kb.default_path()), ("*.png",))
@@ -79,17 +83,27 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
         matrix = k.model_matrix()
         warnings = [w for w in [stale_warning(run, matrix)] if w]
         names, predict, background = _explained(fitted, manifest)
-        features = matrix[list(names)]
+        limits = {"max_films": max_films or shapley.MAX_FILMS,
+                  "max_background": max_background or shapley.MAX_BACKGROUND,
+                  "summary": background_summary or shapley.BACKGROUND_SUMMARY}
+        picked = shapley.explained_films(matrix["reference_id"].to_numpy(), limits["max_films"])
+        features = matrix[list(names)].iloc[picked]
         X = features.to_numpy(dtype=np.float64)
-        ex = exact_shap(predict, X, background=X if background is None else background)
+        B = matrix[list(names)].to_numpy(dtype=np.float64) if background is None else background
+        ex = shapley.exact_shap(predict, X, background=B, max_background=limits["max_background"],
+                                summary=limits["summary"])
+        bounds = shapley.plan(len(matrix), len(B), limits["max_films"], limits["max_background"], limits["summary"])
         values = pd.DataFrame(ex.values, index=features.index, columns=list(names))
         constant = manifest["model"] == "recommended" and not fitted.chosen_.descriptors
+        notes = [NO_DESCRIPTOR.format(run=run["id"])] if constant else []
+        if bounds["explained"] < bounds["films"] or bounds["background"] < len(B):
+            notes.append(f"Shapley values of {bounds['films_rule']}; background: {bounds['background_rule']}")
         result = ExplainResult(run["id"], values, float(ex.base_values[0]),
                                pd.Series(ex.predictions, index=features.index), features, warnings=warnings,
-                               model=manifest["model"], notes=[NO_DESCRIPTOR.format(run=run["id"])] if constant else [])
+                               model=manifest["model"], notes=notes, bounds=bounds)
         if store:
             with k.transaction(WRITE_WAIT):
                 k.store_shap(run["id"], result.long())
-    if out_dir is not None and not result.notes:
+    if out_dir is not None and not constant:
         result.figures = shap_plots(ex.values, features, Path(out_dir))
     return result

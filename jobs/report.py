@@ -357,6 +357,17 @@ Per-film uncertainty of the ensemble (held-out sd):
          "z"], rows)}"""
 
 
+def _explained(ex) -> str:
+    """Which films the Shapley values are of (ml.shapley.plan), for the report."""
+    b = getattr(ex, "bounds", None) or {}
+    return b.get("films_rule", f"all {len(ex.values)}")
+
+
+def _background(ex) -> str:
+    b = getattr(ex, "bounds", None) or {}
+    return b.get("background_rule", "the training films")
+
+
 def figure7_section(r: ReportInputs, out: Path) -> str:
     ex, t = r.explanation, r.train
     pngs = plots.shap_plots(ex.values.to_numpy(), ex.features, out / "figures")
@@ -364,10 +375,10 @@ def figure7_section(r: ReportInputs, out: Path) -> str:
     fit = t.fit_metrics["training_fit"]
     return f"""## 5. Figure 7: Shapley values of the trained ensemble
 
-Exact Shapley values (all 2⁷ coalitions, the {t.n_films} training films as background) of the
+Exact Shapley values (all 2⁷ coalitions; films: {_explained(ex)}; background: {_background(ex)}) of the
 ensemble mean of −log10 σ, model `{t.run_id}` ({t.model.repeats} LSTM + {t.model.repeats} PBP
 members; in-sample fit R² {_f(fit['r2'], 2)}, RMSE {_f(fit['rmse'])}, not a validation). Base value
-{_f(ex.base_value)}; values add up to prediction − base value for every film. Positive values lower σ.
+{_f(ex.base_value)}; values add up to prediction − base value for every film explained. Positive values lower σ.
 
 {_image("SHAP beeswarm", pngs[0], out)}
 
@@ -404,6 +415,7 @@ def summary_json(r: ReportInputs, out: Path) -> dict:
             "learning_curve": r.studies["learning_curve"], "leaky": r.studies["leaky"],
             "paper": PAPER_METRICS, "training_fit": r.train.fit_metrics["training_fit"],
             "mean_abs_shap": r.explanation.values.abs().mean().sort_values(ascending=False).to_dict(),
+            "explain_bounds": getattr(r.explanation, "bounds", None) or None,
             "timings": r.timings,
             "figures": sorted(p.relative_to(out).as_posix() for p in (out / "figures").glob("*.png"))}
 

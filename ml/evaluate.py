@@ -36,7 +36,7 @@ from ..errors import FilmkbError
 from ..schema.descriptors import DOMAIN_COLUMNS, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
-from .folds import Layout, copy_layout, default_seeds, make_folds, protocol
+from .folds import DEFAULT_K, LOO_MAX_PAPERS, Layout, copy_layout, default_seeds, make_folds, protocol
 from .lstm import PAPER, LSTMConfig
 from .select import candidates as rec_candidates
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
@@ -276,7 +276,10 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
                                  "one_se_choices": rec.one_se_[2] if rec.one_se_ is not None else None,
                                  "candidate_rmse": rec.candidate_rmse_,
                                  "calibrated_rows": "NAME+cal: candidate NAME, its sd scaled per outer fold by the RMS "
-                                                    "of its normalised inner-fold residuals (training films only)"}
+                                                    "of its normalised inner-fold residuals (training films only)",
+                                 "calibration_scores": (f"one paper and one film left out at a time up to {LOO_MAX_PAPERS} "
+                                                        f"papers in a training set, {DEFAULT_K} folds of papers and "
+                                                        f"{DEFAULT_K} of films above (ml.recommended.calibration_folds)")}
     return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(y), timings,
                       targets(metrics["all"], frame, y, film_ids, matrix["reference_id"].to_numpy(), folds))
 

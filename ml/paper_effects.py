@@ -72,11 +72,18 @@ def offset(c: Components, sibling_residuals) -> tuple[float, float]:
     return shrink * (float(np.mean(sibling_residuals)) - c.mu), c.tau2 * c.sig2 / (k * c.tau2 + c.sig2)
 
 
-def calibration_scores(r, g) -> tuple[np.ndarray, np.ndarray]:
-    """Held-out normalised residuals z and their kind ("new" / "known") on the training films alone:
-    each paper left out predicts its films as a new paper; each film with siblings left out is
-    predicted with its paper's offset from the others."""
+def calibration_scores(r, g, k: int | None = None, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Held-out normalised residuals z and their kind ("new" / "known") on the training films alone.
+    k None (leave-one-out): each paper left out predicts its films as a new paper; each film with
+    siblings left out is predicted with its paper's offset from the others. k folds (the grouped K-fold
+    rule above ml.folds.LOO_MAX_PAPERS papers, where refitting the components once per paper and once
+    per film grows with the square of the films): the papers in k groups (GroupKFold), each group
+    predicted as new papers from the components of the others; the films in k seeded groups (KFold),
+    each film predicted with its paper's offset from its siblings outside its group (films whose
+    siblings are all in its group give no "known" score)."""
     r, g = np.asarray(r, dtype=np.float64), np.asarray(g)
+    if k is not None:
+        return _kfold_scores(r, g, int(k), seed)
     z, kind = [], []
     for paper in np.unique(g):
         out = g == paper
@@ -92,4 +99,24 @@ def calibration_scores(r, g) -> tuple[np.ndarray, np.ndarray]:
         u, v = offset(c, r[siblings])
         z.append((r[j] - c.mu - u) / np.sqrt(c.sig2 + v + c.var_mu))
         kind.append("known")
+    return np.asarray(z), np.asarray(kind)
+
+
+def _kfold_scores(r, g, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """calibration_scores with k folds of papers and k folds of films (see there)."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    z, kind = [], []
+    for keep, out in GroupKFold(n_splits=min(k, len(np.unique(g)))).split(r, groups=g):
+        c = reml(r[keep], g[keep])
+        z += list((r[out] - c.mu) / np.sqrt(c.sig2 + c.tau2 + c.var_mu))
+        kind += ["new"] * len(out)
+    for keep, out in KFold(n_splits=min(k, len(r)), shuffle=True, random_state=seed).split(r):
+        c = reml(r[keep], g[keep])
+        for j in out:
+            siblings = r[keep][g[keep] == g[j]]
+            if len(siblings):
+                u, v = offset(c, siblings)
+                z.append((r[j] - c.mu - u) / np.sqrt(c.sig2 + v + c.var_mu))
+                kind.append("known")
     return np.asarray(z), np.asarray(kind)

@@ -9,7 +9,9 @@ fit(X, y, groups) on the training films only:
    each residual comes from a model that never saw the film's paper), shrunk per paper;
 3. calibration: the Gaussian sd is scaled by c_new / c_known, the root mean square of held-out
    normalised residuals of new-paper and known-paper predictions on the training films
-   (Mondrian: one scale per kind, pooled when a kind has fewer than 5 scores);
+   (Mondrian: one scale per kind, pooled when a kind has fewer than 5 scores); held out one paper
+   and one film at a time, or in 10 folds of papers and of films above 30 papers
+   (:func:`calibration_folds`, the rule of the outer folds);
 4. domain: distance to the nearest training film in the chosen model's own (standardised)
    descriptors (the continuous extended ones when f is the mean); beyond the threshold, with
    w = threshold / distance, f shrinks toward the training mean by w and the shrunk part is added
@@ -27,17 +29,23 @@ import numpy as np
 from ..errors import FilmkbError
 from .contract import EvalRows, Members, Model, timed
 from .domain import Domain
-from .folds import Layout
+from .folds import DEFAULT_K, LOO_MAX_PAPERS, Layout
 from .members import SEED_STRIDE
 from .paper_effects import Components, calibration_scores, offset, reml
 from .select import ALPHA, Choice, candidates, choose, nested_copies
 
-__all__ = ["Recommended", "NEW_PAPER", "ONE_SE", "Nested", "calibrated"]
+__all__ = ["Recommended", "NEW_PAPER", "ONE_SE", "Nested", "calibrated", "calibration_folds"]
 
 NEW_PAPER = -1  # the group of a query from a paper that is not in the knowledge base
 ONE_SE = "recommended_one_se"  # evaluation row: the procedure without its test against the mean
 MIN_SCORES = 5
 _INNER_SEEDS, _OUTER_SEEDS = 700_000, 800_000  # seed streams of the inner-fold and training-set fits
+
+
+def calibration_folds(groups) -> int | None:
+    """Folds of the calibration scores: None (leave one paper and one film out) up to LOO_MAX_PAPERS
+    papers, DEFAULT_K above: the rule of the outer folds (ml.folds), for the same reason."""
+    return None if len(np.unique(groups)) <= LOO_MAX_PAPERS else DEFAULT_K
 
 
 def _scales(z, kinds) -> dict:
@@ -52,7 +60,7 @@ class _Fitted:
     def __init__(self, choice: Choice, residuals, groups, y, Z, domain_quantile: float):
         self.choice, self.r, self.groups = choice, residuals, groups
         self.components: Components = reml(residuals, groups)
-        self.scales = _scales(*calibration_scores(residuals, groups))
+        self.scales = _scales(*calibration_scores(residuals, groups, calibration_folds(groups)))
         self.y_mean = float(np.mean(y))
         self.domain = Domain(domain_quantile).fit(Z, groups)
 

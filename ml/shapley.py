@@ -1,18 +1,27 @@
 """Exact Shapley values of a model over the descriptors.
 
 "Feature absent" means averaged over a background (the training matrix): the value of a coalition
-S for a row x is v(S) = mean over background rows b of f(x on S, b elsewhere), the definition of
-shap's Exact explainer with an Independent masker. With 7 descriptors all 2^7 coalitions are
-enumerated here, in one batched model evaluation (fixed-size chunks: one XLA compile), and the
-values add up to prediction minus base value for every film. shap's Exact explainer gives the
-same values (tests/test_shapley.py holds them side by side), but its numba kernels compile for
-~8 s in every new process, a tenth of the `reproduce` budget; it is still used where enumeration
-is out of reach (more than MAX_ENUMERATED descriptors).
+S for a row x is v(S) = sum over background rows b of w_b f(x on S, b elsewhere), the definition of
+shap's Exact explainer with an Independent masker (weights w_b = 1/|B| for a plain background). With 7
+descriptors all 2^7 coalitions are enumerated here, in one batched model evaluation (fixed-size
+chunks: one XLA compile), and the values add up to prediction minus base value for every film. shap's
+Exact explainer gives the same values (tests/test_shapley.py holds them side by side), but its numba
+kernels compile for ~8 s in every new process, a tenth of the `reproduce` budget; it is still used
+where enumeration is out of reach (more than MAX_ENUMERATED descriptors).
 
-The background is the training matrix up to MAX_BACKGROUND rows, a seeded random sample of it beyond
-(shap's own default for its Independent masker, `max_samples=100`): the values are then exact against
-that sample and still add up to prediction minus base value. Without the cap the cost (films x 2^d x
-background model rows) grows with the square of the films (1,000 films: 128 million rows).
+The cost is films x 2^d x background rows model evaluations, so two bounds keep it linear or flat in
+the films (:func:`plan` says which ran; up to MAX_BACKGROUND films neither applies, so the curated data
+is explained exactly as before, every film against every training film):
+
+- Background: up to MAX_BACKGROUND rows, the training matrix as it is; beyond, summarised to
+  BACKGROUND_SUMMARY weighted rows, as shap's own `shap.kmeans` summary does: k-means (scikit-learn,
+  seeded) on the standardised descriptors, each cluster represented by its training film nearest the
+  centroid (a real film, so categorical and paired descriptors stay consistent) and weighted by the
+  cluster's share of the films. The values are exact against that weighted background and still add
+  up to prediction minus base value.
+- Films: above MAX_FILMS films, Shapley values are computed for MAX_FILMS of them, a seeded sample
+  with every paper in proportion to its films (systematic within each paper); the others are left
+  out of the values and said so. The mean |SHAP| ranking and the beeswarm are read off the sample.
 """
 
 from __future__ import annotations
@@ -22,19 +31,74 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["Explanation", "exact_shap", "shap_exact", "MAX_ENUMERATED", "CHUNK_ROWS", "MAX_BACKGROUND", "background_rows"]
+__all__ = ["Explanation", "exact_shap", "shap_exact", "MAX_ENUMERATED", "CHUNK_ROWS", "MAX_BACKGROUND",
+           "BACKGROUND_SUMMARY", "MAX_FILMS", "background_rows", "explained_films", "plan"]
 
 MAX_ENUMERATED = 10  # up to 2^10 coalitions x background x films rows are enumerated in numpy
 CHUNK_ROWS = 8192  # rows per model call (the last chunk padded): one compiled shape for a jitted model
-MAX_BACKGROUND = 100  # background rows at most (a seeded sample beyond; see the module docstring)
+MAX_BACKGROUND = 100  # background rows used as they are up to this many (summarised beyond)
+BACKGROUND_SUMMARY = 32  # weighted k-means representatives of a larger background
+MAX_FILMS = 300  # films explained at most (a sample proportional per paper beyond)
 BLOCK_ROWS = 1 << 21  # enumerated rows held in memory at once (films are explained in blocks)
 
 
-def background_rows(B: np.ndarray, seed: int = 0) -> np.ndarray:
-    """The background rows: all of B up to MAX_BACKGROUND, else a seeded random sample (rows in order)."""
-    if len(B) <= MAX_BACKGROUND:
-        return B
-    return B[np.sort(np.random.default_rng(seed).choice(len(B), MAX_BACKGROUND, replace=False))]
+def background_rows(B: np.ndarray, seed: int = 0, max_rows: int = MAX_BACKGROUND,
+                    summary: int = BACKGROUND_SUMMARY) -> tuple[np.ndarray, np.ndarray | None]:
+    """(rows, weights) of the background: B as it is (weights None: equal) up to max_rows rows, else its
+    `summary` k-means representatives (training films) weighted by their clusters' sizes (see the module
+    docstring); a B of at most `summary` distinct rows is its distinct rows weighted by their counts."""
+    B = np.asarray(B, dtype=np.float64)
+    if len(B) <= max_rows:
+        return B, None
+    distinct, counts = np.unique(B, axis=0, return_counts=True)
+    if len(distinct) <= summary:
+        return distinct, counts.astype(np.float64)
+    from sklearn.cluster import KMeans
+
+    sd = B.std(axis=0)
+    Z = (B - B.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    km = KMeans(n_clusters=summary, n_init=4, random_state=seed).fit(Z)
+    rows, weights = [], []
+    for c in range(summary):
+        members = np.flatnonzero(km.labels_ == c)
+        nearest = members[np.argmin(((Z[members] - km.cluster_centers_[c]) ** 2).sum(axis=1))]
+        rows.append(nearest)
+        weights.append(len(members))
+    order = np.argsort(rows)
+    return B[np.asarray(rows)[order]], np.asarray(weights, dtype=np.float64)[order]
+
+
+def explained_films(groups, max_films: int = MAX_FILMS, seed: int = 0) -> np.ndarray:
+    """Indices (ascending) of the films to explain: all of them up to max_films, else a seeded sample of
+    max_films with every paper (group) in proportion to its films: films are shuffled, each gets its
+    position within its paper as a fraction of the paper's films, and the lowest fractions are taken."""
+    groups = np.asarray(groups)
+    n = len(groups)
+    if n <= max_films:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    position = np.empty(n)
+    for g in np.unique(groups):
+        mine = order[groups[order] == g]  # this paper's films in shuffled order
+        position[mine] = (np.arange(len(mine)) + rng.random()) / len(mine)
+    return np.sort(np.lexsort((np.argsort(order), position))[:max_films])
+
+
+def plan(n_films: int, n_background: int, max_films: int = MAX_FILMS, max_background: int = MAX_BACKGROUND,
+         summary: int = BACKGROUND_SUMMARY) -> dict:
+    """Which bounds an explanation of n_films against n_background training rows runs under (for the
+    report and the JSON): films explained, background rows and how they were chosen."""
+    films = min(n_films, max_films)
+    summarised = n_background > max_background
+    return {"films": n_films, "explained": films,
+            "films_rule": (f"all films (at most {max_films})" if films == n_films else
+                           f"{films} of {n_films} films: a seeded sample, every paper in proportion to its films "
+                           f"(above {max_films} films)"),
+            "background": min(n_background, summary) if summarised else n_background,
+            "background_rule": (f"{summary} k-means representatives of the {n_background} training films, weighted by "
+                                f"cluster share (above {max_background} rows)" if summarised
+                                else f"the {n_background} training films (up to {max_background})")}
 
 
 @dataclass(frozen=True)
@@ -59,14 +123,21 @@ def _chunked(predict, Z: np.ndarray) -> np.ndarray:
     return out
 
 
-def exact_shap(predict, X: np.ndarray, background: np.ndarray | None = None) -> Explanation:
+def exact_shap(predict, X: np.ndarray, background: np.ndarray | None = None, weights=None,
+               max_background: int = MAX_BACKGROUND, summary: int = BACKGROUND_SUMMARY) -> Explanation:
     """Shapley values of `predict` (a batched function (m, d) -> (m,)) for every row of X, by
-    enumerating every coalition against the background (default X itself, at most MAX_BACKGROUND rows)."""
+    enumerating every coalition against the background (default X itself; beyond max_background rows
+    summarised to `summary` weighted rows, see :func:`background_rows`). weights: the background rows'
+    weights (e.g. counts) as given (no summary then; None: equal weights)."""
     X = np.asarray(X, dtype=np.float64)
-    B = background_rows(X if background is None else np.asarray(background, dtype=np.float64))
+    B = np.asarray(X if background is None else background, dtype=np.float64)
+    if weights is None:
+        B, weights = background_rows(B, max_rows=max_background, summary=summary)
     n, d = X.shape
     if d > MAX_ENUMERATED:
-        return shap_exact(predict, X, B)
+        return shap_exact(predict, X, B, weights)
+    if weights is not None:
+        weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
     codes = np.arange(2**d)
     present = ((codes[:, None] >> np.arange(d)[None, :]) & 1).astype(bool)  # (2^d, d): coalition of each code
     value = np.empty((n, 2**d))
@@ -77,8 +148,8 @@ def exact_shap(predict, X: np.ndarray, background: np.ndarray | None = None) -> 
         # films share descriptor values (a substrate's, a temperature), so many rows repeat: each distinct
         # row is predicted once (26 films: 86,528 rows, 25,506 distinct)
         distinct, back = np.unique(rows.reshape(-1, d), axis=0, return_inverse=True)
-        value[start:start + len(Xb)] = (_chunked(predict, distinct)[back.ravel()]
-                                        .reshape(len(Xb), 2**d, len(B)).mean(axis=2))
+        f = _chunked(predict, distinct)[back.ravel()].reshape(len(Xb), 2**d, len(B))
+        value[start:start + len(Xb)] = f.mean(axis=2) if weights is None else f @ weights
     size = present.sum(axis=1)
     weight = np.array([factorial(s) * factorial(d - s - 1) / factorial(d) for s in range(d)])
     values = np.empty((n, d))
@@ -89,10 +160,13 @@ def exact_shap(predict, X: np.ndarray, background: np.ndarray | None = None) -> 
     return Explanation(values, base, value[:, -1])
 
 
-def shap_exact(predict, X: np.ndarray, background: np.ndarray) -> Explanation:
-    """The same values from shap's Exact explainer (Independent masker over the whole background)."""
+def shap_exact(predict, X: np.ndarray, background: np.ndarray, weights=None) -> Explanation:
+    """The same values from shap's Exact explainer (Independent masker over the whole background; its
+    masker weighs rows equally, so integer weights (counts) are given as repeated rows)."""
     import shap
 
+    if weights is not None:
+        background = np.repeat(background, np.rint(weights).astype(int), axis=0)
     masker = shap.maskers.Independent(background, max_samples=len(background))
     explainer = shap.explainers.Exact(lambda Z: np.asarray(predict(np.asarray(Z, dtype=np.float64))).ravel(), masker)
     result = explainer(X, silent=True)

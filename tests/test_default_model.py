@@ -7,6 +7,7 @@ names the model and run that answered. Real training, kept short: the small cand
 import json
 import shutil
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
@@ -141,3 +142,21 @@ def test_only_a_paper_run_means_no_default_model_and_the_error_says_what_to_do(b
     assert "--model paper" in res.output and "filmkb train" in res.output
     with kb.open(path) as k:
         assert k.sql("SELECT count(*) AS n FROM predictions")["n"].iloc[0] == 0
+
+
+def test_explain_bounds_a_large_knowledge_base_and_says_which_ran(db):
+    """Above max_films a sample proportional per paper is explained and above max_background rows the
+    background is summarised (tiny thresholds here; the defaults leave the curated 26 films whole)."""
+    path, _, paper = db
+    whole = filmkb.explain(path, store=False, model="paper")
+    assert len(whole.values) == 26 and whole.notes == []
+    assert whole.bounds["explained"] == 26 and whole.bounds["background"] == 26
+    ex = filmkb.explain(path, model="paper", max_films=10, max_background=12, background_summary=5)
+    assert ex.bounds == {**ex.bounds, "films": 26, "explained": 10, "background": 5}
+    assert len(ex.values) == 10 and set(ex.values.index) <= set(whole.values.index)
+    assert any("10 of 26 films" in n and "5 k-means representatives" in n for n in ex.notes)
+    gap = ex.values.sum(axis=1) + ex.base_value - ex.predictions
+    assert float(gap.abs().max()) < 1e-8
+    np.testing.assert_allclose(ex.predictions, whole.predictions.loc[ex.values.index], atol=1e-9)
+    with kb.open(path) as k:
+        assert len(k.sql(f"SELECT * FROM shap_values WHERE run_id = '{paper}'")) == 10 * 7

@@ -78,3 +78,23 @@ def test_an_lstm_copy_takes_at_most_the_papers_steps():
     assert effective_epochs(3200, 1000) == MAX_STEPS // 1000 == 102
     assert effective_epochs(3200, 1000, batch_size=50) == 3200  # 20 steps an epoch
     assert list(effective_epochs(np.array([50, 3200]), 400)) == [50, 256]
+
+
+def test_calibration_scores_leave_one_out_up_to_the_threshold_and_k_fold_above():
+    from filmkb.ml.paper_effects import calibration_scores
+    from filmkb.ml.recommended import calibration_folds
+
+    rng = np.random.default_rng(1)
+    g = np.repeat(np.arange(12), 3)  # 12 papers of 3 films
+    r = rng.normal(0, 0.5, 12)[g] + rng.normal(0, 0.2, len(g))
+    assert calibration_folds(np.arange(LOO_MAX_PAPERS)) is None and calibration_folds(np.arange(LOO_MAX_PAPERS + 1)) == DEFAULT_K
+    z_loo, kind_loo = calibration_scores(r, g)
+    # as many folds as papers and as films: the same scores as leaving one paper and one film out
+    z_k, kind_k = calibration_scores(r, g, k=len(g))
+    for kind in ("new", "known"):
+        np.testing.assert_allclose(np.sort(z_k[kind_k == kind]), np.sort(z_loo[kind_loo == kind]), rtol=1e-12)
+    # 4 folds: every film scored as from a new paper once; a known-paper score for the films whose siblings
+    # are not all in their own fold; different components, so different values
+    z4, kind4 = calibration_scores(r, g, k=4)
+    assert np.sum(kind4 == "new") == len(g) and 0 < np.sum(kind4 == "known") <= len(g)
+    assert np.all(np.isfinite(z4)) and not np.allclose(np.sort(z4[kind4 == "new"]), np.sort(z_loo[kind_loo == "new"]))

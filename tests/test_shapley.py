@@ -38,13 +38,45 @@ def test_enumerated_values_equal_shap_exact_explainer(kbase):
     np.testing.assert_allclose(hand.values, [[1.5, 1.5, 2.0]])
 
 
-def test_a_large_background_is_sampled_and_the_values_still_add_up():
-    from filmkb.ml.shapley import MAX_BACKGROUND, background_rows
+def test_a_large_background_is_summarised_and_the_values_still_add_up():
+    from filmkb.ml.shapley import background_rows, shap_exact
 
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(3 * MAX_BACKGROUND, 3))
-    sample = background_rows(X)
-    assert len(sample) == MAX_BACKGROUND and np.array_equal(sample, background_rows(X))
-    ex = exact_shap(lambda Z: 2 * Z[:, 0] - Z[:, 2], X)
-    assert np.allclose(ex.values.sum(axis=1), ex.predictions - ex.base_values)
-    assert np.allclose(ex.values[:, 0], 2 * (X[:, 0] - sample[:, 0].mean()))  # linear: coefficient x (x - mean)
+    X = rng.normal(size=(60, 3))
+    # up to max_rows the background is X itself, equally weighted (the curated data's case)
+    rows, weights = background_rows(X, max_rows=60, summary=8)
+    assert weights is None and np.array_equal(rows, X)
+    # beyond: `summary` real rows of X, weighted by their clusters' sizes, seeded
+    rows, weights = background_rows(X, max_rows=40, summary=8)
+    assert rows.shape == (8, 3) and weights.sum() == len(X) and np.all(weights >= 1)
+    assert all(any(np.array_equal(r, x) for x in X) for r in rows)
+    again = background_rows(X, max_rows=40, summary=8)
+    assert np.array_equal(rows, again[0]) and np.array_equal(weights, again[1])
+    predict = lambda Z: np.sin(Z[:, 0]) * Z[:, 1] - Z[:, 2] ** 2  # noqa: E731  (with an interaction)
+    ex = exact_shap(predict, X[:5], X, max_background=40, summary=8)
+    np.testing.assert_allclose(ex.values.sum(axis=1), ex.predictions - ex.base_values, atol=1e-12)
+    np.testing.assert_allclose(ex.base_values, np.average(predict(rows), weights=weights), atol=1e-12)
+    # the weighted values are shap's Exact explainer's on the background with each row repeated by its weight
+    theirs = shap_exact(predict, X[:5], np.repeat(rows, weights.astype(int), axis=0))
+    np.testing.assert_allclose(ex.values, theirs.values, atol=1e-9)
+    # a background of few distinct rows is summarised exactly: those rows, weighted by their counts
+    few = np.repeat(X[:3], [10, 20, 30], axis=0)
+    rows, weights = background_rows(few, max_rows=40, summary=8)
+    assert len(rows) == 3 and sorted(weights) == [10, 20, 30]
+
+
+def test_above_max_films_a_sample_proportional_per_paper_is_explained_and_the_plan_says_so():
+    from filmkb.ml.shapley import explained_films, plan
+
+    groups = np.repeat(np.arange(10), np.arange(1, 11) * 2)  # 10 papers of 2, 4, ..., 20 films (110)
+    assert np.array_equal(explained_films(groups, max_films=200), np.arange(110))
+    picked = explained_films(groups, max_films=55, seed=3)
+    assert len(picked) == 55 and len(set(picked)) == 55 and np.all(np.diff(picked) > 0)
+    per_paper = np.bincount(groups[picked], minlength=10)
+    assert np.all(np.abs(per_paper - np.arange(1, 11)) <= 1)  # half of each paper's films, give or take one
+    assert np.array_equal(picked, explained_films(groups, max_films=55, seed=3))
+    bounds = plan(110, 110, max_films=55, max_background=40, summary=8)
+    assert bounds["explained"] == 55 and bounds["background"] == 8
+    assert "55 of 110 films" in bounds["films_rule"] and "8 k-means representatives" in bounds["background_rule"]
+    small = plan(26, 26)
+    assert small["explained"] == 26 and small["background"] == 26 and "the 26 training films" in small["background_rule"]
