@@ -304,7 +304,7 @@ def table_names() -> list[str]:
 
 
 def create_schema(con, dialect: str = "duckdb") -> None:
-    """Create sequences, tables and the migrations row (idempotent)."""
+    """Create sequences, tables, the migrations row and the Alembic stamp at head (idempotent)."""
     from ..schema.version import SCHEMA_VERSION
 
     for stmt in schema_ddl(dialect=dialect):
@@ -314,6 +314,9 @@ def create_schema(con, dialect: str = "duckdb") -> None:
         "SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM schema_migrations WHERE version = ?)",
         [SCHEMA_VERSION, "initial schema", now(), SCHEMA_VERSION],
     )
+    from . import revisions
+
+    revisions.stamp(con)  # the Alembic revision these tables equal: the head
 
 
 def view_files() -> list[Path]:

@@ -154,7 +154,8 @@ def pending(con) -> list[int]:
 
 
 def upgrade(con) -> list[int]:
-    """Apply every pending step (the caller holds a write transaction), then recreate the views."""
+    """Apply every pending step (the caller holds a write transaction), then recreate the views and stamp
+    the database at the Alembic baseline (kb/revisions.py), from which Alembic's revisions go on."""
     done = []
     for version in pending(con):
         description = STEPS[version](con)
@@ -163,4 +164,7 @@ def upgrade(con) -> list[int]:
         done.append(version)
     if done:
         apply_views(con)
+        from . import revisions
+
+        revisions.stamp(con, revisions.BASELINE)  # schema 6 is the Alembic baseline; later changes are revisions
     return done
