@@ -7,6 +7,7 @@ file or a crash leaves the database as it was.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import kb
@@ -125,40 +126,86 @@ def _methods(k, records) -> tuple[list, list, list]:
     return entries, known, problems
 
 
-def _ingest(k, records, files, dry_run: bool, method_records=(), method_files=(), substrate_records=(),
-            substrate_files=()) -> IngestReport:
-    """Normalise, validate and de-duplicate records against `k`; write them unless dry_run. Methods from
-    methods files, then substrates from substrates files, are checked first and written first, each in
-    their own batch, so the films may use them."""
-    methods, known, problems = _methods(k, method_records) if method_records else ([], [], [])
-    substrates, bad = substrate_file_entries(substrate_records) if substrate_records else ([], [])
+@dataclass
+class _Batch:
+    """What one ingest was given: film, methods-file and substrates-file records, and the files of each."""
+
+    records: list
+    files: list
+    method_records: list = field(default_factory=list)
+    method_files: list = field(default_factory=list)
+    substrate_records: list = field(default_factory=list)
+    substrate_files: list = field(default_factory=list)
+
+
+@dataclass
+class _Cleaned:
+    """A batch normalised and validated against one state of the vocabulary (`fingerprint`)."""
+
+    fingerprint: tuple
+    methods: list
+    known: list
+    substrates: list
+    entries: list
+
+
+def _clean(k, batch: _Batch) -> _Cleaned:
+    """Normalise and validate the batch against `k`'s vocabulary, read as of one moment: methods from methods
+    files, then substrates from substrates files, are checked first, so the films may use them. Every problem
+    of the batch in one IngestError."""
+    with k.snapshot():
+        fingerprint = k.vocabulary_fingerprint()
+        methods, known, problems = _methods(k, batch.method_records) if batch.method_records else ([], [], [])
+        vocab = k.vocabulary()
+    substrates, bad = substrate_file_entries(batch.substrate_records) if batch.substrate_records else ([], [])
     problems = problems + bad
     try:
-        vocab = with_substrates(with_methods(k.vocabulary(), methods), substrates)
-        entries = clean_batch(records, vocab) if records else []
+        vocab = with_substrates(with_methods(vocab, methods), substrates)
+        entries = clean_batch(batch.records, vocab) if batch.records else []
     except IngestError as exc:
         raise IngestError(problems + exc.problems) from None
     raise_if(problems)
-    fresh, dups, near = classify_duplicates(entries, k.existing_conditions(), k.publication_identities())
-    report = IngestReport(None, [], {"read": len(entries), "added": len(fresh) if dry_run else 0,
+    return _Cleaned(fingerprint, methods, known, substrates, entries)
+
+
+def _ingest(k, batch: _Batch, cleaned: _Cleaned, dry_run: bool) -> IngestReport:
+    """De-duplicate a cleaned batch against `k`; write it unless dry_run (methods, then substrates, then films,
+    each in their own batch)."""
+    methods, substrates = cleaned.methods, cleaned.substrates
+    fresh, dups, near = classify_duplicates(cleaned.entries, k.existing_conditions(), k.publication_identities())
+    report = IngestReport(None, [], {"read": len(cleaned.entries), "added": len(fresh) if dry_run else 0,
                                      "duplicates": len(dups), "near_duplicates": len(near)}, dups, near, dry_run,
-                          methods=[e.name for e in methods], known_methods=known)
+                          methods=[e.name for e in methods], known_methods=cleaned.known)
     if methods and not dry_run:
-        report.methods_batch_id = k.new_batch("user", [str(f) for f in method_files], note=method_note(methods))
+        report.methods_batch_id = k.new_batch("user", [str(f) for f in batch.method_files],
+                                              note=method_note(methods))
         k.write_methods(methods, report.methods_batch_id)
         raise_on_failures(k.validate(["deposition_methods"]))
     if substrates and not dry_run:
-        batch = k.new_batch("user", [str(f) for f in substrate_files], note=substrate_note(substrates))
-        k.write_substrates(substrates, batch)
+        batch_id = k.new_batch("user", [str(f) for f in batch.substrate_files], note=substrate_note(substrates))
+        k.write_substrates(substrates, batch_id)
         raise_on_failures(k.validate(["substrates"]))
         report.counts["substrates"] = len(substrates)
     if dry_run or not fresh:
         return report
-    report.batch_id = k.new_batch("user", [str(f) for f in files])
+    report.batch_id = k.new_batch("user", [str(f) for f in batch.files])
     report.film_ids = k.write_films(fresh, report.batch_id, reference_key)
     k.update_interface_matches()
     report.counts["added"] = len(report.film_ids)
     return report
+
+
+def _land(k, batch: _Batch, wait: float) -> IngestReport:
+    """Write a batch in one transaction. Normalising and validating it (units, names, great-expectations: the
+    slow part) runs before the writer lock, so concurrent writers do it side by side; under the lock only the
+    vocabulary's fingerprint is read again, and the batch normalised again if another writer changed it. The
+    duplicate check and the writes stay under the lock: duplicates across concurrent batches are still found."""
+    k.require_write()  # a reader is refused before the work, in the same line as by the transaction
+    cleaned = _clean(k, batch)
+    with k.transaction(wait):
+        if k.vocabulary_fingerprint() != cleaned.fingerprint:
+            cleaned = _clean(k, batch)
+        return _ingest(k, batch, cleaned, dry_run=False)
 
 
 def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_extra_columns: bool = False,
@@ -173,14 +220,9 @@ def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_ex
     method_files = sorted({r.file for r in method_records})
     substrate_files = sorted({r.file for r in substrate_records})
     film_files = [f for f in files if str(f) not in method_files and str(f) not in substrate_files]
+    batch = _Batch(records, film_files, method_records, method_files, substrate_records, substrate_files)
     with kb.open(db) as k:
-        if dry_run:
-            report = _ingest(k, records, film_files, True, method_records, method_files, substrate_records,
-                             substrate_files)
-        else:
-            with k.transaction(wait):
-                report = _ingest(k, records, film_files, False, method_records, method_files, substrate_records,
-                                 substrate_files)
+        report = _ingest(k, batch, _clean(k, batch), True) if dry_run else _land(k, batch, wait)
     report.draft_columns = draft_columns_in(records)
     return report
 
@@ -188,8 +230,8 @@ def ingest(db=None, files=(), dry_run: bool = False, wait: float = 0.0, allow_ex
 def ingest_records(db, rows, wait: float = 0.0) -> IngestReport:
     """Ingest (file, line, cells) rows typed by hand (`filmkb add`) through the same path as files."""
     records = [Record(f, ln, cells) for f, ln, cells in rows]
-    with kb.open(db) as k, k.transaction(wait):
-        return _ingest(k, records, sorted({f for f, _, _ in rows}), dry_run=False)
+    with kb.open(db) as k:
+        return _land(k, _Batch(records, sorted({f for f, _, _ in rows})), wait)
 
 
 def ingest_bib(db, files, wait: float = 0.0) -> tuple[int, int]:

@@ -99,6 +99,16 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions, Artifacts):
             yield self
 
     @contextmanager
+    def snapshot(self):
+        """The block's reads as of one moment while other writers go on (on a server one READ ONLY, REPEATABLE
+        READ transaction; a file's read-only connection reads one state already); inside `transaction()`, it."""
+        if self.writing:
+            yield self
+            return
+        with self._engine_errors(), self.engine.snapshot(self.con):
+            yield self
+
+    @contextmanager
     def _engine_errors(self):
         try:
             yield

@@ -12,6 +12,8 @@ from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
 from .db import QueryTimeout, table_names, view_query
 
 CHUNK_VECTORS = 50  # vectors of 2,048 rows fetched at a time by `stream`
+_SUBSTRATE_ALIASES = "SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id"
+_METHOD_ALIASES = "SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id"
 
 
 class Queries:
@@ -70,9 +72,14 @@ class Queries:
     def vocabulary(self) -> Vocabulary:
         """Alias tables and reference keys as they stand in the database."""
         return Vocabulary(
-            self._pairs("SELECT a.alias, s.name FROM substrate_aliases a JOIN substrates s ON s.id = a.substrate_id"),
-            self._pairs("SELECT a.alias, m.name FROM method_aliases a JOIN deposition_methods m ON m.id = a.method_id"),
+            self._pairs(_SUBSTRATE_ALIASES), self._pairs(_METHOD_ALIASES),
             frozenset(k for (k,) in self._rows("SELECT key FROM publications")))
+
+    def vocabulary_fingerprint(self) -> tuple:
+        """What normalising a batch reads that another writer can change: the substrate and method aliases and
+        the methods' families (reference keys only ever grow, so a batch that passed with them still does).
+        A writer normalises outside the writer lock and compares this under it (jobs/knowledge.py)."""
+        return self._pairs(_SUBSTRATE_ALIASES), self._pairs(_METHOD_ALIASES), self.method_families()
 
     def resolve(self, kind: str, name: str) -> str:
         """Canonical substrate or method name from any stored alias; a one-line error naming the fix."""

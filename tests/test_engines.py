@@ -228,6 +228,51 @@ def test_concurrent_ingests_all_land_once(pg_db, tmp_path):
     assert sum("already in the database" in out for out in outputs) == writers - 1
 
 
+def test_a_batch_whose_vocabulary_changed_before_the_lock_is_cleaned_again(pg_db, tmp_path):
+    """An ingest normalises its batch before the writer lock; here another writer adds, while the ingest waits
+    for the lock, the very method the batch's methods file adds. Under the lock the ingest sees the vocabulary
+    changed, normalises again (the method is now stored as it is: nothing to add) and its films land."""
+    import threading
+
+    import psycopg
+
+    from filmkb.jobs import add_method, ingest
+
+    methods = tmp_path / "methods.csv"
+    methods.write_text("name,family,description,aliases\nflash evaporation,PVD,,FE\n")
+    films = tmp_path / "films.csv"
+    header = TEMPLATE.read_text().splitlines()[0]
+    films.write_text(header + "\n" + '10.5555/filmkb-reclean,"Doe, J.",2024,J,T,LLZO,FE,610,MgO,100,cubic,300,'
+                     "1e-5,25,,,\n")
+    outcome = {}
+
+    def writer():
+        try:
+            outcome["report"] = ingest(pg_db, [methods, films], wait=60)
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+
+    with kb.locked(pg_db, 0), psycopg.connect(pg_db, autocommit=True) as watch:
+        thread = threading.Thread(target=writer)
+        thread.start()
+        deadline = time.monotonic() + 120
+        while not watch.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                                ).fetchone()[0]:  # cleaned, now queueing for the lock
+            assert thread.is_alive() and time.monotonic() < deadline, outcome
+            time.sleep(0.05)
+        assert add_method(pg_db, "flash evaporation", "PVD", ["FE"]) == "flash evaporation"  # the other writer
+    thread.join(timeout=120)
+    assert "error" not in outcome, outcome
+    report = outcome["report"]
+    assert report.methods == [] and [m for _, _, m in report.known_methods] == ["flash evaporation"]
+    assert len(report.film_ids) == 1
+    rows = csv_of(pg_db, "query", "SELECT f.deposition_temp_c AS t, m.name AS method, m.family FROM films f "
+                                  "JOIN deposition_methods m ON m.id = f.method_id WHERE m.name = 'flash evaporation'")
+    assert rows.splitlines() == ["t,method,family", "610.0,flash evaporation,PVD"]
+    stored = csv_of(pg_db, "query", "SELECT count(*) AS n FROM deposition_methods WHERE name = 'flash evaporation'")
+    assert stored.splitlines() == ["n", "1"]
+
+
 # roles, attribution and the audit: tests/test_roles.py
 
 
