@@ -106,7 +106,8 @@ def test_a_destination_that_holds_anything_is_refused_unless_forced(rich_db, bui
     assert same.exit_code == 1 and "are the same knowledge base; nothing was written" in same.output
 
 
-def test_a_server_destination_that_holds_a_knowledge_base_is_kept_in_a_backup_schema(pg_db, built_db):
+def test_a_server_destination_that_holds_a_knowledge_base_is_kept_in_a_backup_schema(pg_db, built_db, tmp_path):
+    built_db = str(shutil.copy(built_db, tmp_path / "built.duckdb"))  # a private file: another test's reader may hold the shared one
     refused = run(built_db, "copy", built_db, pg_db)
     assert refused.exit_code == 1 and "`filmkb copy --force` keeps it as schema filmkb_backup_1" in refused.output
     assert "s3cret-pw" not in refused.output
