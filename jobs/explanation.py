@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 
 from .. import kb
-from ..errors import FilmkbError
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
 

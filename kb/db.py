@@ -18,11 +18,11 @@ from pathlib import Path
 import duckdb
 
 from ..errors import FilmkbError
+from .views import VIEWS_DIR, view_files  # noqa: F401  (VIEWS_DIR: kb's API)
 from .paths import DUCKDB_SIGNATURE, is_duckdb, require_file  # noqa: F401  (is_duckdb: for the engine)
 
 KBError = FilmkbError  # the name the notebook API has always exported
 DEFAULT_DB = "filmkb.duckdb"
-VIEWS_DIR = Path(__file__).resolve().parent.parent / "schema" / "views"
 OPENED: list[str] = []  # every path this process connected to, in order (the benchmark counts them)
 
 
@@ -317,11 +317,6 @@ def create_schema(con, dialect: str = "duckdb") -> None:
     from . import revisions
 
     revisions.stamp(con)  # the Alembic revision these tables equal: the head
-
-
-def view_files() -> list[Path]:
-    """The view definitions, applied in file-name order (010_, 020_, ...)."""
-    return sorted(VIEWS_DIR.glob("*.sql"))
 
 
 def apply_views(con) -> list[str]:

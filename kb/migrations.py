@@ -116,10 +116,6 @@ def _to_5(con) -> str:
             con.execute(f'ALTER TABLE "{table}" ALTER COLUMN created_at SET DEFAULT {NOW}')
     for statement in schema_ddl(only=("audit_log",), dialect="postgresql" if server else "duckdb"):
         con.execute(statement)
-    if server:
-        from .engines import pg_roles
-
-        pg_roles.install(con)
     return "created_by and created_at of every row; audit_log"
 
 

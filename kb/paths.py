@@ -17,7 +17,7 @@ import stat
 from pathlib import Path
 
 from ..errors import FilmkbError
-from .engines import is_url
+from .urls import is_url
 
 DUCKDB_SIGNATURE = b"DUCK"  # bytes 8-12 of every DuckDB file
 _FILMKB_NAMES = re.compile(r"(\.\d+\.(writing|building|backup)(\.wal)?|\.bak(\.\d+)?|\.lock|\.wal)$")

@@ -149,7 +149,7 @@ def ignored(obj, name, type_, reflected, compare_to) -> bool:
     """True for what `alembic check` leaves out: the SQL views (schema/views/*.sql, written once in portable
     SQL, recreated by every upgrade) and objects only in the database that are not filmkb's declared tables
     (the audit's trigger-owned objects, backups in other schemas); everything declared is compared."""
-    from .db import view_files
+    from .views import view_files
 
     if type_ == "table" and reflected and compare_to is None:
         views = {p.stem.split("_", 1)[1] for p in view_files()}

@@ -168,7 +168,8 @@ class Postgres:
             refusal = pg_roles.upgrade_refusal(con, self.name) or pg_roles.write_refusal(con, self.name)
             if refusal is not None:
                 raise refusal
-            migrations.upgrade(con)
+            if 5 in migrations.upgrade(con):  # the audit's triggers and the group roles' rights, on a server only
+                pg_roles.install(con)
             yield k
 
     @contextmanager
