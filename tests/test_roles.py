@@ -218,7 +218,7 @@ def test_a_schema_4_file_is_upgraded_in_place_and_keeps_every_film(built_db, tmp
     path = str(tmp_path / "v4.duckdb")
     _schema_4_copy(built_db, path)
     with kb.open(path) as k:
-        assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == SCHEMA_VERSION == 5
+        assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == SCHEMA_VERSION
         films = k.sql("SELECT f.*, b.created_at AS batch_time FROM films f JOIN ingest_batches b ON b.id = f.batch_id "
                       "ORDER BY f.id")
         assert k.sql("SELECT count(*) AS n FROM audit_log")["n"].iloc[0] == 0
@@ -241,22 +241,24 @@ def test_a_schema_4_server_database_is_upgraded_by_its_owner(pg_server, pg_db):
 
     from filmkb.kb.audit import AUDITED
     from filmkb.kb.db import stamped_columns, view_files
+    from filmkb.schema.version import SCHEMA_VERSION
 
     name, reader = _granted(pg_server, pg_db, "reader")
     with psycopg.connect(pg_db) as con:  # back to schema 4: no audit, no attribution columns
         con.execute("DROP TABLE audit_log; DROP SEQUENCE audit_log_id_seq; DROP FUNCTION filmkb_audit() CASCADE")
+        con.execute("DROP TABLE run_artifacts")  # schema 6
         for view in (p.stem.split("_", 1)[1] for p in view_files()):  # the upgrade makes them again
             con.execute(f'DROP VIEW IF EXISTS "{view}" CASCADE')
         for table, columns in stamped_columns().items():
             for column in columns:
                 con.execute(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
-        con.execute("DELETE FROM schema_migrations WHERE version = 5")
+        con.execute("DELETE FROM schema_migrations WHERE version >= 5")
         con.execute("INSERT INTO schema_migrations VALUES (4, 'suggestions', now()) ON CONFLICT DO NOTHING")
     refused = run(reader, "films")
     assert refused.exit_code == 1 and len(refused.output.splitlines()) == 1
-    assert "needs an upgrade to schema 5, which only its owner (postgres) may make" in refused.output
+    assert f"needs an upgrade to schema {SCHEMA_VERSION}, which only its owner (postgres) may make" in refused.output
     with kb.open(pg_db) as k:  # the owner's first command upgrades it
-        assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == 5
+        assert k.sql("SELECT max(version) AS v FROM schema_migrations")["v"].iloc[0] == SCHEMA_VERSION
         assert k.sql("SELECT count(*) AS n FROM films")["n"].iloc[0] == 28
         assert k.sql("SELECT count(*) AS n FROM films WHERE created_by IS NULL")["n"].iloc[0] == 28
         triggers = k.sql("SELECT count(DISTINCT event_object_table) AS n FROM information_schema.triggers "
