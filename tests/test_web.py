@@ -3,6 +3,7 @@
 text is escaped, a writer's rename shows at the next request, an older file is refused and left alone,
 predict and suggest answer with the model that answered."""
 
+import getpass
 import hashlib
 import re
 import shutil
@@ -121,6 +122,7 @@ def test_film_page_provenance_units_and_pages(seed):
     page = seed.get("/films/22").text
     assert re.search(r'<dt>reference</dt><dd><a href="/references#ref-park2015">park2015</a>', page)
     assert "kireeva2023 Table 1 row 22" in page and "seed_films.csv, line 23" in page
+    assert re.search(r'<dt>added by</dt><dd><span id="added-by">' + re.escape(getpass.getuser()) + r", 20\d\d-", page)
     assert re.search(r'<th>deposition_temp_c</th><td id="field-deposition_temp_c">600</td><td>°C</td>', page)
     duplicate = seed.get("/films/19").text.split("<h2>Duplicates</h2>")[1]
     assert re.search(r'<td><a href="/films/15">15</a></td><td><a [^>]*>nong2015</a></td><td>this film duplicates it</td>', duplicate)

@@ -99,7 +99,8 @@ def film_fields(record) -> list[dict]:
 
 
 def provenance(record) -> list[dict]:
-    """Where the film comes from: reference (DOI link), source file and line or table row, ingest batch."""
+    """Where the film comes from: reference (DOI link), source file and line or table row, who added it and
+    when, ingest batch."""
     over, raw, batch = record.overview, record.raw, record.batch or {}
     ref = cell(over.get("reference"))
     items = [
@@ -113,6 +114,10 @@ def provenance(record) -> list[dict]:
     if not missing(raw.get("source_file")):
         items.append({"label": "source file", "text": f"{raw['source_file']}"
                       + ("" if missing(raw.get("source_line")) else f", line {int(raw['source_line'])}")})
+    if "created_at" in raw:  # who added the row and when (schema 5 on; rows from before name nobody)
+        who = "unknown (added before filmkb recorded it)" if missing(raw.get("created_by")) else cell(raw["created_by"])
+        when = "" if missing(raw.get("created_at")) else f", {cell(raw['created_at'])}"
+        items.append({"label": "added by", "text": who + when, "id": "added-by"})
     if batch:
         items.append({"label": "ingest batch", "text": f"{batch['id']} ({batch['kind']}), added {cell(batch['created_at'])}"})
         items.append({"label": "batch sources", "text": cell(batch.get("sources"))})
