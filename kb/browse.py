@@ -278,6 +278,17 @@ def run_predictions(k, run_id: str):
         WHERE p.run_id = ? ORDER BY p.model, p.film_id""", [run_id])
 
 
+def shap_summary(k):
+    """Mean |Shapley value| per descriptor of the latest run that stored any (the report's Figure 7), with the
+    run and the number of films explained; empty when no run was explained."""
+    return k.sql("""
+        WITH latest AS (SELECT s.run_id FROM shap_values s JOIN model_runs r ON r.id = s.run_id
+                        ORDER BY r.created_at DESC, r.id DESC LIMIT 1)
+        SELECT s.run_id, s.descriptor, avg(abs(s.shap_value)) AS mean_abs, count(DISTINCT s.film_id) AS films
+        FROM shap_values s JOIN latest l ON l.run_id = s.run_id
+        GROUP BY s.run_id, s.descriptor ORDER BY mean_abs DESC, s.descriptor""")
+
+
 def plot_points(k):
     """Per film with a 25 C conductivity: log10 sigma at 25 C, T_dep, substrate, its misfit, phase, reference."""
     return k.sql("""

@@ -5,6 +5,7 @@ predict and suggest answer with the model that answered."""
 
 import getpass
 import hashlib
+import json
 import re
 import shutil
 import threading
@@ -187,6 +188,19 @@ def test_an_older_file_is_refused_and_left_as_it_is(built_db, tmp_path):
     response = client(db).get("/films")
     assert response.status_code == 422 and "made by an older filmkb; the web view never upgrades" in error_of(response)
     assert hashlib.sha256(open(db, "rb").read()).hexdigest() == digest
+
+
+def test_models_page_shows_the_shapley_summary_of_the_latest_explained_run(recommended_db, tmp_path):
+    from filmkb.jobs import explain
+
+    assert 'id="shap-data"' not in client(recommended_db).get("/models").text  # nothing explained yet
+    db = str(shutil.copy(recommended_db, tmp_path / "explained.duckdb"))
+    explain(db)  # the recommended run: stored, no figures
+    page = client(db).get("/models").text
+    shap = json.loads(re.search(r'<script type="application/json" id="shap-data">(.*?)</script>', page).group(1))
+    assert set(shap["descriptor"]) >= {"inv_t_dep", "norm_shear_modulus"} and shap["films"] > 0
+    assert all(v >= 0 for v in shap["mean_abs"]) and shap["mean_abs"] == sorted(shap["mean_abs"], reverse=True)
+    assert '<script src="/static/plots.js"></script>' in page
 
 
 def test_predict_and_suggest_answer_with_interval_and_model(recommended_db):

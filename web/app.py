@@ -177,8 +177,12 @@ def create_app(db: str, allowed_hosts: list[str] | None = None):
                                    "model": [str(m) for m in frame["model"]],
                                    **{c: [None if missing(v) else float(v) for v in frame[c]]
                                       for c in ("predicted", "sd", "measured")}})
+            summary = browse.shap_summary(k)
+        shap = None if summary.empty else {
+            "run": str(summary["run_id"].iloc[0]), "films": int(summary["films"].max()),
+            "descriptor": [str(d) for d in summary["descriptor"]], "mean_abs": [float(v) for v in summary["mean_abs"]]}
         return page("models.html", request, title="Models", runs=[run_metrics(r) for r in _records(runs)],
-                    parity=parity)
+                    parity=parity, shap=shap)
 
     @app.get("/predict", response_class=HTMLResponse)
     def predict(request: Request):

@@ -81,4 +81,11 @@
                                                      yaxis: {title: {text: "observed coverage"}, range: [0, 1.02]}},
                    {displaylogo: false, responsive: true});
   });
+  var shap = json("shap-data");
+  if (shap) {  // the report's Figure 7: which descriptors move the prediction most, largest on top
+    Plotly.newPlot("plot-shap", [{type: "bar", orientation: "h", x: shap.mean_abs.slice().reverse(),
+                                  y: shap.descriptor.map(esc).reverse(),
+                                  hovertemplate: "%{y}: %{x:.3f}<extra></extra>"}],
+                   {title: {text: "mean |SHAP| (log10 σ)"}, margin: {l: 160}}, {displaylogo: false, responsive: true});
+  }
 })();
