@@ -515,11 +515,12 @@ def next_write_succeeds(db, tmp_path, tag: str) -> None:
 
 @pytest.mark.slow
 def test_kill_ingest_at_its_scratch_file(db, tmp_path, procs):
-    """SIGKILL `ingest` 1 s after its private copy appears (mid-transaction) and as the copy disappears
-    (renamed into place): old bytes or the whole batch, never blocked after, and the next write works
-    and removes the dead writer's scratch files."""
-    seen = kill_ingests(db, tmp_path, procs, [("appear", 1.0), "vanish"], "ki")
-    assert seen[0][1:] == ("killed mid-write", "old") and seen[1][1:] == ("killed", "new"), seen
+    """SIGKILL `ingest` 0.3 s after its private copy appears (mid-transaction, or just after it: the batch is
+    cleaned before the lock, so what is left inside is short) and as the copy disappears (renamed into
+    place): old bytes or the whole batch, never blocked after, and the next write works and removes the
+    dead writer's scratch files."""
+    seen = kill_ingests(db, tmp_path, procs, [("appear", 0.3), "vanish"], "ki")
+    assert seen[0][1:] in (("killed mid-write", "old"), ("killed", "new")) and seen[1][1:] == ("killed", "new"), seen
     next_write_succeeds(db, tmp_path, "ki_next")
 
 
