@@ -43,10 +43,12 @@ class PgServer:
             self.system_user = "embedded_postgres"
             entry = ensure_user_exists(self.system_user)
             readable = stat.S_IRGRP | stat.S_IROTH
-            ensure_prefix_permissions(self.bin)
+            if not _traversable(self.bin):  # the package's own fix: it opens every folder above to others
+                ensure_prefix_permissions(self.bin)
             ensure_folder_permissions(self.bin, readable | stat.S_IXGRP | stat.S_IXOTH)
             ensure_folder_permissions(self.bin.parent / "lib", readable)
-            ensure_prefix_permissions(self.root)
+            if not _traversable(self.root):
+                ensure_prefix_permissions(self.root)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
         self.root.chmod(0o755)
         password_file = self.root / "pw"
@@ -84,3 +86,8 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _traversable(path: Path) -> bool:
+    """True if every folder above `path` lets other users through (then no permission needs changing)."""
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in path.parents)
