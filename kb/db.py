@@ -346,9 +346,15 @@ def base_tables(con) -> list[str]:
                                       "AND table_schema = current_schema() ORDER BY 1").fetchall()]
 
 
+def dialect_of(con) -> str:
+    """'postgresql' for a server's connection (kb/engines/pg_connection.py answers has_table), else 'duckdb':
+    the dialect a migration step compiles its DDL for."""
+    return "postgresql" if hasattr(con, "has_table") else "duckdb"
+
+
 def schema_version(con) -> int | None:
     """The highest applied schema version, or None for a database without filmkb tables."""
-    if hasattr(con, "has_table"):  # a server connection: ask the catalogue (an error would end its transaction)
+    if dialect_of(con) == "postgresql":  # ask the catalogue (an error would end the server's transaction)
         if not con.has_table("schema_migrations"):
             return None
         return con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import FilmkbError
 from ..schema.arrhenius import conductivity_25c
 from . import materials
-from .db import apply_views, now, schema_ddl, schema_version
+from .db import apply_views, dialect_of, now, schema_ddl, schema_version
 
 _MATERIAL_FEATURES = ("li_per_o12 DOUBLE", "dopant_elements VARCHAR", "dopant_per_o12 DOUBLE", "ta_per_o12 DOUBLE",
                       "al_per_o12 DOUBLE", "ga_per_o12 DOUBLE")
@@ -70,7 +70,7 @@ def _to_3(con) -> str:
 
 def _to_4(con) -> str:
     """The suggestions table (`filmkb suggest`): a new table, nothing else changes."""
-    for statement in schema_ddl(only=("suggestions",)):
+    for statement in schema_ddl(only=("suggestions",), dialect=dialect_of(con)):
         con.execute(statement)
     return "suggestions of filmkb suggest"
 
@@ -99,7 +99,7 @@ def _to_5(con) -> str:
     from ..schema.tables import NOW
     from .db import stamped_columns
 
-    server = hasattr(con, "has_table")
+    server = dialect_of(con) == "postgresql"
     login = "CURRENT_USER" if server else "getvariable('filmkb_login')"
     for table, columns in stamped_columns().items():
         if "created_by" in columns:
@@ -114,18 +114,15 @@ def _to_5(con) -> str:
             con.execute(f'ALTER TABLE "{table}" ALTER COLUMN created_by SET DEFAULT {login}')
         if "created_at" in columns:
             con.execute(f'ALTER TABLE "{table}" ALTER COLUMN created_at SET DEFAULT {NOW}')
-    for statement in schema_ddl(only=("audit_log",), dialect="postgresql" if server else "duckdb"):
+    for statement in schema_ddl(only=("audit_log",), dialect=dialect_of(con)):
         con.execute(statement)
     return "created_by and created_at of every row; audit_log"
-
-
 
 
 def _to_6(con) -> str:
     """The run_artifacts table (the files of trained runs, stored with the run): a new table, nothing else
     changes. Runs trained before it keep their files in their folder only."""
-    dialect = "postgresql" if hasattr(con, "has_table") else "duckdb"  # a server connection answers has_table
-    for statement in schema_ddl(only=("run_artifacts",), dialect=dialect):
+    for statement in schema_ddl(only=("run_artifacts",), dialect=dialect_of(con)):
         con.execute(statement)
     return "run_artifacts: the files of trained runs"
 
