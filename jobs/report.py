@@ -24,8 +24,16 @@ __all__ = ["ReportInputs", "write_report"]
 
 _MODELS = [("recommended", "**Recommended** (nested choice + paper offsets)"),
            ("recommended_one_se", "Recommended, one-SE rule alone (no test against the mean)"), ("lstm", "LSTM"), ("pbp", "PBP"), ("ensemble", "Ensemble (LSTM + PBP)"),
-           ("ensemble_spread", "Ensemble, paper's sd (member spread)"), ("mean", "Baseline: training mean"),
-           ("ridge", "Baseline: ridge"), ("gp", "Baseline: Gaussian process"), ("rf", "Baseline: random forest")]
+           ("ensemble_spread", "Ensemble, paper's sd (member spread)")]
+
+
+def _family_rows() -> list[tuple]:
+    """(row name, label) of every registered family evaluated on its own (ml/families/), simplest first:
+    'Baseline: ridge', ..."""
+    from ..ml.registry import families
+
+    return [(name, f"{'Baseline: ' if fam.baseline else ''}{fam.title or name}") for name, fam in families().items()
+            if name not in dict(_MODELS)]
 
 
 @dataclass
@@ -81,7 +89,7 @@ def _rmse_cell(m: dict) -> str:
 def _metrics_table(metrics: dict, paper: dict) -> str:
     rows = []
     calibrated = [(k, f"Candidate {k[:-4]}, calibrated") for k in metrics if k.endswith("+cal")]
-    for key, label in _MODELS + calibrated:
+    for key, label in _MODELS + _family_rows() + calibrated:
         m = metrics.get(key)
         if not m:
             continue

@@ -21,7 +21,7 @@ import numpy as np
 
 from .contract import Members, Model
 
-__all__ = ["BASELINES", "MeanModel", "RidgeModel", "GPModel", "ForestModel", "baseline", "GP_KERNEL_ROWS"]
+__all__ = ["BASELINES", "baselines", "MeanModel", "RidgeModel", "GPModel", "ForestModel", "baseline", "GP_KERNEL_ROWS"]
 
 GP_KERNEL_ROWS = 128  # most training rows the GP's kernel hyper-parameters are optimised on (a cost bound)
 
@@ -178,10 +178,18 @@ class ForestModel(_Standardised):
         return trees.mean(axis=0), trees.std(axis=0)
 
 
-BASELINES = ("mean", "ridge", "gp", "rf")
-_FAMILIES = {"mean": MeanModel, "ridge": RidgeModel, "gp": GPModel, "rf": ForestModel}
+def baselines() -> tuple:
+    """The families of `evaluate --models baselines` (registered with baseline=True), simplest first."""
+    from .registry import families
+
+    return tuple(name for name, fam in families().items() if fam.baseline)
+
+
+BASELINES = baselines()  # mean, ridge, gp, rf
 
 
 def baseline(name: str, seed: int = 0) -> Model:
-    """The baseline called `name`, seeded."""
-    return _FAMILIES[name](random_state=seed)
+    """The family called `name` as evaluated on its own (ml/families/NAME.py), seeded."""
+    from .registry import evaluated
+
+    return evaluated(name, seed)

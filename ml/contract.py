@@ -8,6 +8,7 @@ scikit-learn's BaseEstimator, so that reading a trained model (a prediction) doe
 scikit-learn (about 1 s) unless the model itself is one of its estimators:
 
     model.fit(X, y, seeds=None)         # seeds: one per member (default: from random_state)
+    model.fit(X, y, groups=papers)      # families with uses_groups: each film's paper too
     mean, var = model.predict_dist(Xq)  # predictive mean and variance of -log10 sigma
     mean = model.predict(Xq)            # or (mean, std) with return_std=True, like GaussianProcessRegressor
 
@@ -114,6 +115,11 @@ class Model(Estimator):
 
     name = "model"
     stochastic = False  # True: one member per seed; False: one deterministic fit (seed = random_state)
+    # True: fit(X, y, seeds=None, groups=None) and predict_members(X, groups=None) take each row's paper
+    # (reference id; a paper not seen in fit is a new one), and evaluation and the nested candidates pass it
+    uses_groups = False
+    # True: the evaluation gives X as every column any model uses (schema MODEL_COLUMNS), not one set's
+    wants_model_columns = False
     timing_key = "baselines_s"  # where evaluation timings add up this family's seconds
 
     def _seeds(self, seeds) -> np.ndarray:
@@ -128,14 +134,15 @@ class Model(Estimator):
     def predict_members(self, X) -> Members:
         raise NotImplementedError
 
-    def predict_dist(self, X) -> tuple[np.ndarray, np.ndarray]:
-        """Predictive mean and variance at the rows of X."""
-        members = self.predict_members(np.asarray(X, dtype=np.float64))
+    def predict_dist(self, X, groups=None) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive mean and variance at the rows of X (groups: their papers, for a family that uses them)."""
+        X = np.asarray(X, dtype=np.float64)
+        members = self.predict_members(X, groups=groups) if self.uses_groups else self.predict_members(X)
         mean, std, _ = mixture(members.mean, members.var)
         return mean, std**2
 
-    def predict(self, X, return_std: bool = False):
-        mean, var = self.predict_dist(X)
+    def predict(self, X, return_std: bool = False, groups=None):
+        mean, var = self.predict_dist(X, groups) if self.uses_groups else self.predict_dist(X)
         return (mean, np.sqrt(var)) if return_std else mean
 
     def cross_predict(self, X, y, layout: Layout, progress=None, cache=None, timings=None) -> Members:
@@ -145,30 +152,35 @@ class Model(Estimator):
         if self.name not in cache:
             L = layout if self.stochastic else layout.single()
             with timed(timings, self.timing_key):
-                m = self.fit_copies(X, y, L.masks, L.seeds, L.test[L.fold_of], progress)
+                m = self.fit_copies(X, y, L.masks, L.seeds, L.test[L.fold_of], progress,
+                                    **({"groups": L.groups} if self.uses_groups else {}))
             cache[self.name] = Members(held_out(m.mean, L), None if m.var is None else held_out(m.var, L))
         return cache[self.name]
 
-    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1, groups=None) -> Members:
         """Fit one copy per row of `masks` (its training rows) with its seed; predictions (C, n) of each
         copy on its `tests` rows (other entries NaN). n_jobs > 1 spreads the copies over processes.
+        groups (n,), each row's paper, for a family that uses them: a copy's fit gets those of its training
+        rows, its predictions those of its test rows.
         A deterministic family's fit is a function of its parameters, seed and data, so a copy whose
         training and test rows were fitted before in this process is taken from :data:`FITS` (the
         main job's two evaluations share every fold that leaves out a paper's only film).
         Overridden by families that train many copies in one call."""
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         jobs = list(zip(masks, seeds, tests))
-        keys = [FITS.key(self, X, y, *job) for job in jobs] if not self.stochastic else [None] * len(jobs)
+        groups = np.asarray(groups) if self.uses_groups and groups is not None else None
+        keys = [FITS.key(self, X, y, *job, groups) for job in jobs] if not self.stochastic else [None] * len(jobs)
         todo = [i for i, key in enumerate(keys) if key not in FITS]
         if n_jobs > 1 and len(todo) >= 4 * n_jobs:
             from joblib import Parallel, delayed
 
             parts = np.array_split(np.asarray(todo), 4 * n_jobs)
-            done = Parallel(n_jobs=n_jobs)(delayed(_fit_some)(self, X, y, [jobs[i] for i in part]) for part in parts)
+            done = Parallel(n_jobs=n_jobs)(delayed(_fit_some)(self, X, y, [jobs[i] for i in part], groups)
+                                           for part in parts)
             fitted = dict(zip(todo, [r for part in done for r in part]))
         else:
             with _single_threaded():
-                fitted = {i: _fit_some(self, X, y, [jobs[i]])[0] for i in todo}
+                fitted = {i: _fit_some(self, X, y, [jobs[i]], groups)[0] for i in todo}
         for i, key in enumerate(keys):
             if i in fitted and key is not None:
                 FITS[key] = fitted[i]
@@ -195,7 +207,7 @@ class _Fits:
         self.size, self.store = size, OrderedDict()
 
     @staticmethod
-    def key(model, X, y, mask, seed, test) -> bytes:
+    def key(model, X, y, mask, seed, test, groups=None) -> bytes:
         import hashlib
 
         mask, test = np.asarray(mask, dtype=bool), np.asarray(test, dtype=bool)
@@ -203,6 +215,8 @@ class _Fits:
         h.update(f"{type(model).__module__}.{type(model).__qualname__}{sorted(model.get_params().items())!r}".encode())
         for part in (np.int64(seed), mask, test, X[mask], y[mask], X[test]):
             h.update(np.ascontiguousarray(part).tobytes())
+        if groups is not None:  # the papers the copy was given
+            h.update(repr((groups[mask].tolist(), groups[test].tolist())).encode())
         return h.digest()
 
     def __contains__(self, key) -> bool:
@@ -234,13 +248,18 @@ class _single_threaded:
         self.limits.unregister()
 
 
-def _fit_some(model, X, y, jobs) -> list:
-    """(mean, variance) on the test rows of each (mask, seed, test) job, each fitted from a clone."""
+def _fit_some(model, X, y, jobs, groups=None) -> list:
+    """(mean, variance) on the test rows of each (mask, seed, test) job, each fitted from a clone (with
+    the papers of its training rows and of its test rows when groups is given)."""
     from sklearn.base import clone
 
     out = []
     for mask, seed, test in jobs:
-        m = clone(model).fit(X[mask], y[mask], seeds=[seed]).predict_members(X[test])
+        if groups is None:
+            m = clone(model).fit(X[mask], y[mask], seeds=[seed]).predict_members(X[test])
+        else:
+            m = clone(model).fit(X[mask], y[mask], seeds=[seed], groups=groups[mask]).predict_members(
+                X[test], groups=groups[test])
         out.append((m.mean[0], m.var[0] if m.var is not None else np.full(int(np.sum(test)), np.nan)))
     return out
 

@@ -38,9 +38,10 @@ from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
 from .folds import DEFAULT_K, LOO_MAX_PAPERS, Layout, copy_layout, default_seeds, make_folds, protocol
 from .lstm import PAPER, LSTMConfig
-from .select import candidates as rec_candidates
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
 from .recommended import Recommended
+from .registry import evaluated, families
+from .select import candidates as rec_candidates
 
 __all__ = ["PAPER_METRICS", "EvalResult", "make_folds", "copy_layout", "run_evaluation", "MODEL_GROUPS",
            "work_units", "parse_models"]
@@ -70,11 +71,19 @@ class EvalResult:
 
 
 def parse_models(models) -> set:
+    """The model groups and registered family names asked for (ml/families/: `filmkb models`)."""
     names = {m.strip().lower() for m in (models.split(",") if isinstance(models, str) else models) if m.strip()}
-    unknown = names - set(MODEL_GROUPS)
+    known = dict.fromkeys([*MODEL_GROUPS, *families()])
+    unknown = names - set(known)
     if unknown or not names:
-        raise FilmkbError(f"unknown models {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(MODEL_GROUPS)}")
+        raise FilmkbError(f"unknown models {', '.join(sorted(unknown)) or '(none)'}; choose from {', '.join(known)}")
     return names
+
+
+def single_families(names: set) -> list[str]:
+    """Registered families asked for by name that no group already brings (e.g. et, knn), simplest first."""
+    brought = set(MODEL_GROUPS) | (set(BASELINES) if "baselines" in names else set())
+    return [f for f in families() if f in names and f not in brought]
 
 
 def build_models(names: set, repeats: int, seed: int, lstm: LSTMConfig, pbp_hidden, pbp_epochs: int,
@@ -92,6 +101,7 @@ def build_models(names: set, repeats: int, seed: int, lstm: LSTMConfig, pbp_hidd
         models += [PaperEnsemble(lstm_model, pbp_model)] + ([PaperEnsemble(tuned, pbp_model)] if tune else [])
     if "baselines" in names:
         models += [baseline(b, seed) for b in BASELINES]
+    models += [evaluated(f, seed, repeats) for f in single_families(names)]
     if "recommended" in names:
         models.append(recommended_model(seed=seed, **(recommended or {})))
     return models
@@ -152,7 +162,7 @@ def _neural_in_background(family_list, X, y, layout, tick, cache, timings, batch
                               and type(getattr(m, attr)) is cls), None)
 
     lstm, pbp = part(LSTMModel, "lstm"), part(PBPModel, "pbp")
-    others = [m for m in family_list if not isinstance(m, (LSTMModel, PBPModel, PaperEnsemble))]
+    others = [m for m in family_list if not m.stochastic]
     started = []
     if lstm is not None and batch is not None and batch.serves(lstm.config, layout):
         started.append(_FromBatch(batch, cache, timings, layout))
@@ -164,7 +174,8 @@ def _neural_in_background(family_list, X, y, layout, tick, cache, timings, batch
 
 
 def _neural(model) -> bool:
-    return isinstance(model, (LSTMModel, PBPModel, PaperEnsemble))
+    """Fitted after the others (its members may be training in the background meanwhile)."""
+    return bool(model.stochastic)
 
 
 def _seed_spread(per_seed, y) -> dict:
@@ -234,7 +245,8 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
         raise FilmkbError("a fold leaves fewer than 3 training films")
     tune_options = dict(trials=tune_trials, tune_repeats=tune_repeats, space=tune_space)
     family_list = build_models(names, repeats, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, recommended)
-    X_all = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64) if "recommended" in names else None
+    X_all = (matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64)
+             if any(m.wants_model_columns for m in family_list) else None)
     cache, timings, rows, spreads = {}, {}, [], {}
     tick = progress or (lambda k: None)
     background = _neural_in_background(family_list, X, y, layout, tick, cache, timings, lstm_batch)
@@ -245,7 +257,7 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
                 job.join()  # its members are in the cache now
                 if job.error is not None:
                     raise job.error
-        members[id(model)] = model.cross_predict(X_all if isinstance(model, Recommended) else X, y, layout, tick,
+        members[id(model)] = model.cross_predict(X_all if model.wants_model_columns else X, y, layout, tick,
                                                  cache, timings)
     for model in family_list:  # rows in the order the families were asked for
         for result in model.evaluation_rows(members[id(model)]):
@@ -265,7 +277,7 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
         from .engine import effective_epochs
 
         config["lstm_effective_epochs"] = effective_epochs(lstm.epochs, len(y), lstm.batch_size)
-    rec = next((m for m in family_list if isinstance(m, Recommended)), None)
+    rec = next((m for m in family_list if m.name == Recommended.name), None)
     if rec is not None:
         config["recommended"] = {"candidates": [c.name for c in rec_candidates(rec.candidates)],
                                  "choices": rec.choices_, "inner_folds": rec.inner_folds, "repeats": rec.repeats,
@@ -340,4 +352,5 @@ def work_units(n_folds: int, repeats: int, models, tune: bool = False, tune_tria
         total += n_folds * repeats
     if "baselines" in names:
         total += n_folds * len(BASELINES)
+    total += sum(n_folds * (repeats if families()[f].stochastic else 1) for f in single_families(names))
     return total

@@ -3,8 +3,8 @@ arrays as NumPy arrays (saved with :func:`filmkb.ml.artifacts.save_npz`), and ba
 
 Each family writes exactly what its predictions read (scikit-learn's fitted attributes, the trees'
 node tables, PBP posteriors, the LSTM copies' weights), so a reloaded model predicts the same numbers
-bit for bit. The family is looked up in a fixed table, never named by the file: nothing read can
-choose code to run.
+bit for bit. The family's (dump, build) pair is looked up in the registry of families (each family's `files`,
+ml/families/), a fixed table of code: nothing read can choose code to run.
 """
 
 from __future__ import annotations
@@ -174,24 +174,30 @@ def _build_ensemble(meta, a):
     return m
 
 
-_FAMILIES = {"mean": (_dump_mean, _build_mean), "ridge": (_dump_ridge, _build_ridge), "gp": (_dump_gp, _build_gp),
-             "et": (_dump_forest, _build_forest), "rf": (_dump_forest, _build_forest), "pbp": (_dump_pbp, _build_pbp),
-             "lstm": (_dump_lstm, _build_lstm), "ensemble": (_dump_ensemble, _build_ensemble)}
+def _files(family: str):
+    """(dump, build) of the registered family `family` (ml/families/), or None: a fixed table of code,
+    never chosen by what a file says."""
+    from .registry import families
+
+    fam = families().get(family)
+    return fam.files() if fam is not None and fam.files is not None else None
 
 
 def dump(family: str, model) -> tuple[dict, dict]:
     """(JSON-able values, named arrays) of a fitted model of candidate family `family`."""
-    if family not in _FAMILIES:
+    files = _files(family)
+    if files is None:
         raise ValueError(f"no file format for model family {family!r}")
-    return _FAMILIES[family][0](model)
+    return files[0](model)
 
 
 def build(family: str, meta: dict, arrays: dict, where: str = "model file"):
     """The fitted model that :func:`dump` described (a one-line FilmkbError if the description is not one)."""
-    if family not in _FAMILIES:
+    files = _files(family)
+    if files is None:
         raise FilmkbError(f"{where}: unknown model family {family!r}; retrain with `filmkb train`")
     try:
-        return _FAMILIES[family][1](meta, arrays)
+        return files[1](meta, arrays)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FilmkbError(f"{where}: not a {family} model filmkb wrote ({type(exc).__name__}: {exc}); "
                           "retrain with `filmkb train`") from None

@@ -93,6 +93,7 @@ class Recommended(Model):
     name = "recommended"
     stochastic = False
     timing_key = "recommended_s"
+    wants_model_columns = True  # X holds every column its candidates may use
 
     def __init__(self, candidates="default", columns=None, domain_columns=None, inner_folds: int = 5,
                  repeats: int = 3, random_state: int = 0, domain_quantile: float = 0.95, n_jobs: int = 1,
@@ -120,7 +121,7 @@ class Recommended(Model):
         oof = np.full((2, len(outer_train), len(cands), len(y)), np.nan)
         memo = {}
         for ci, cand in enumerate(cands):
-            pred = self.fit_candidate(ci, cand, X, y, masks, tests, _INNER_SEEDS, progress, memo)
+            pred = self.fit_candidate(ci, cand, X, y, masks, tests, _INNER_SEEDS, progress, memo, groups)
             for i, (o, test) in enumerate(zip(owner, tests)):
                 oof[:, o, ci, test] = pred[0][i, test], pred[1][i, test]
         return oof[0], oof[1]
@@ -148,7 +149,8 @@ class Recommended(Model):
         train = np.ones(len(y), dtype=bool)
         self.fitted_ = self._fold(X, y, groups, train, self._oof(X, y, groups, [train])[0][0])
         cand = candidates(self.candidates)[self.fitted_.choice.index]
-        self.f_ = cand.model(self.random_state, self.repeats).fit(self._Xc(X, cand), y)
+        model = cand.model(self.random_state, self.repeats)
+        self.f_ = model.fit(self._Xc(X, cand), y, **({"groups": groups} if model.uses_groups else {}))
         self.chosen_ = cand
         return self
 
@@ -156,8 +158,8 @@ class Recommended(Model):
         """Per query row: mean, sd, known_paper, offset, domain distance and weight, f (see the module)."""
         X = np.asarray(X, dtype=np.float64)
         groups = np.full(len(X), NEW_PAPER) if groups is None else np.asarray(groups)
-        f = self.f_.predict(self._Xc(X, self.chosen_))
-        return self.fitted_.predict(f, groups, self._Z(X, self.chosen_), self.chosen_.family != "mean")
+        f = self.f_.predict(self._Xc(X, self.chosen_), **({"groups": groups} if self.f_.uses_groups else {}))
+        return self.fitted_.predict(f, groups, self._Z(X, self.chosen_), bool(self.chosen_.descriptors))
 
     def predict_dist(self, X, groups=None):
         p = self.predict_parts(X, groups)
@@ -198,7 +200,7 @@ class Recommended(Model):
         oof, oof_var = self._oof(X, y, groups, train_masks, progress)
         fitted = [self._fold(X, y, groups, train, oof[o]) for o, train in enumerate(train_masks)]
         used = range(len(cands)) if every_candidate else {ft.choice.index for ft in fitted}
-        f = self.outer_f(X, y, train_masks, test_masks, used)
+        f = self.outer_f(X, y, train_masks, test_masks, used, groups)
         cal = {cands[ci].name: calibrated(y, oof[:, ci], oof_var[:, ci], *f[ci], train_masks, test_masks)
                for ci in used} if every_candidate else {}
         one_se = None
@@ -212,28 +214,31 @@ class Recommended(Model):
         """Prediction parts on each set's test rows from its fitted procedure and the candidates' outer f."""
         cands = candidates(self.candidates)
         return [ft.predict(f[ft.choice.index][0][o][test], groups[test], self._Z(X[test], cands[ft.choice.index]),
-                           cands[ft.choice.index].family != "mean")
+                           bool(cands[ft.choice.index].descriptors))
                 for o, (test, ft) in enumerate(zip(test_masks, fitted))]
 
-    def outer_f(self, X, y, train_masks, test_masks, used) -> dict:
+    def outer_f(self, X, y, train_masks, test_masks, used, groups=None) -> dict:
         """Predictions and variances (sets, n) of every candidate index in `used`, fitted on each set's
-        training films."""
+        training films (groups: each film's paper, for the families that use them)."""
         cands, memo = candidates(self.candidates), {}
-        return {ci: self.fit_candidate(ci, cands[ci], X, y, train_masks, test_masks, _OUTER_SEEDS, memo=memo)
+        return {ci: self.fit_candidate(ci, cands[ci], X, y, train_masks, test_masks, _OUTER_SEEDS, memo=memo,
+                                       groups=groups)
                 for ci in sorted(used)}
 
-    def fit_candidate(self, ci: int, cand, X, y, masks, tests, stream: int, progress=None, memo=None) -> tuple:
+    def fit_candidate(self, ci: int, cand, X, y, masks, tests, stream: int, progress=None, memo=None,
+                      groups=None) -> tuple:
         """Predictions and predictive variances (copies, n) of candidate `ci` trained on each mask, on its
         test rows. A stochastic candidate mixes `repeats` seeds drawn from its own seed stream (NaN
         variance for a family of point predictions, the LSTM); the ensemble averages its LSTM and PBP
-        parts, fitted once per call (memo) when they are candidates too."""
+        parts, fitted once per call (memo) when they are candidates too. A family that uses groups gets
+        the papers of each copy's training rows at fit and of its test rows at prediction."""
         memo = {} if memo is None else memo
         if cand.name in memo:
             return memo[cand.name]
         if cand.parts:
             names = [c.name for c in candidates(self.candidates)]
             (ml, _), (mp, vp) = [self.fit_candidate(names.index(p.name) if p.name in names else len(names) + 2 * ci + j,
-                                                    p, X, y, masks, tests, stream, progress, memo)
+                                                    p, X, y, masks, tests, stream, progress, memo, groups)
                                  for j, p in enumerate(cand.parts)]
             out = ((ml + mp) / 2, vp / 2 + ((ml - mp) / 2) ** 2)  # two equal halves: PBP's variance, their gap
         else:
@@ -243,8 +248,9 @@ class Recommended(Model):
             # rows give the same fit wherever they occur (and contract.FITS can serve it again)
             seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + (
                 np.arange(len(masks) * reps) if model.stochastic else np.zeros(len(masks), dtype=np.int64))
+            by_paper = {"groups": groups} if model.uses_groups and groups is not None else {}
             m = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
-                                 progress, n_jobs=self.n_jobs)
+                                 progress, n_jobs=self.n_jobs, **by_paper)
             mean = m.mean.reshape(reps, len(masks), len(y))
             var = np.full_like(mean, np.nan) if m.var is None else m.var.reshape(mean.shape)
             out = (mean.mean(axis=0), var.mean(axis=0) + mean.var(axis=0))

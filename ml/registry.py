@@ -13,7 +13,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
-__all__ = ["Family", "families", "family", "names"]
+__all__ = ["Family", "families", "family", "names", "evaluated"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,11 @@ class Family:
     candidate_lists: tuple = ("full",)  # the named candidate lists ("default", "full", "small") it belongs to
     descriptor_sets: tuple = ("paper7", "extended")  # the sets it is a candidate on ("" for none: the mean)
     citation: str = ""
+    title: str = ""  # a short name for tables ("Gaussian process"; default: name)
+    parts: tuple = ()
+    baseline: bool = False
+    evaluated: Callable | None = None
+    files: Callable | None = None
     extra: dict = field(default_factory=dict)
 
 
@@ -79,3 +84,9 @@ def family(name: str) -> Family:
 def names() -> list[str]:
     """The registered family names, simplest first."""
     return list(families())
+
+
+def evaluated(name: str, seed: int = 0, repeats: int = 1):
+    """The family `name`'s model as evaluated on its own (its `evaluated`, else its candidate), seeded."""
+    fam = family(name)
+    return fam.evaluated(seed) if fam.evaluated is not None else fam.make(seed, repeats)

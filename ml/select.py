@@ -30,10 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FilmkbError
-from .baselines import ForestModel, GPModel, MeanModel, RidgeModel
-from .ensemble import PaperEnsemble
 from .lstm import PAPER
-from .neural import LSTMModel, PBPModel
+from .registry import families, family
 
 __all__ = ["Candidate", "CANDIDATE_SETS", "CANDIDATE_LSTM", "candidates", "nested_copies", "Choice", "choose", "against_null",
            "ALPHA"]
@@ -62,38 +60,26 @@ class Candidate:
         return f"{self.family}:{self.descriptors}" if self.descriptors else self.family
 
     def model(self, seed: int, repeats: int):
-        """A fresh, unfitted model of this candidate (trees and restarts kept small: it is fitted often)."""
-        if self.family == "mean":
-            return MeanModel(seed)
-        if self.family == "ridge":
-            return RidgeModel(seed)
-        if self.family == "gp":
-            return GPModel(seed, restarts=0, max_iter=CANDIDATE_GP_ITERATIONS)
-        if self.family in ("et", "rf"):
-            return ForestModel(seed, n_estimators=CANDIDATE_TREES, extra=self.family == "et")
-        if self.family == "pbp":
-            return PBPModel(repeats=repeats, random_state=seed)
-        if self.family == "lstm":
-            return LSTMModel(CANDIDATE_LSTM, repeats=repeats, random_state=seed)
-        if self.family == "ensemble":
-            return PaperEnsemble(LSTMModel(CANDIDATE_LSTM, repeats=repeats, random_state=seed),
-                                 PBPModel(repeats=repeats, random_state=seed))
-        raise ValueError(f"unknown candidate family {self.family!r}")
-
+        """A fresh, unfitted model of this candidate: its family's `make` (ml/families/), trees, restarts and
+        epochs kept small as it is fitted often."""
+        return family(self.family).make(seed, repeats)
 
     @property
     def parts(self) -> tuple["Candidate", ...]:
         """The candidates whose predictions this one averages (the ensemble: its LSTM and its PBP)."""
-        return (Candidate("lstm", self.descriptors), Candidate("pbp", self.descriptors)) if self.family == "ensemble" else ()
+        return tuple(Candidate(p, self.descriptors) for p in family(self.family).parts)
 
 
-_SETS = ("paper7", "extended")
-_DEFAULT = [Candidate("mean", "")] + [Candidate(f, s) for f in ("ridge", "gp", "et") for s in _SETS]
-CANDIDATE_SETS = {
-    "default": _DEFAULT,
-    "full": _DEFAULT + [Candidate(f, s) for f in ("pbp", "lstm", "ensemble") for s in _SETS],
-    "small": [Candidate("mean", ""), Candidate("ridge", "paper7"), Candidate("ridge", "extended")],
-}
+def _candidate_lists() -> dict[str, list[Candidate]]:
+    """The named candidate lists, from the registry: each family that names a list, on each of its descriptor
+    sets, simplest family first ('default': mean, ridge, GP, extra trees; 'full' adds PBP, the LSTM and their
+    ensemble; 'small': mean and ridge)."""
+    fams = families().values()
+    names = dict.fromkeys(n for f in fams for n in f.candidate_lists)
+    return {n: [Candidate(f.name, s) for f in fams if n in f.candidate_lists for s in f.descriptor_sets] for n in names}
+
+
+CANDIDATE_SETS = _candidate_lists()
 
 
 def candidates(spec) -> list[Candidate]:
@@ -101,7 +87,11 @@ def candidates(spec) -> list[Candidate]:
     if isinstance(spec, str) and spec in CANDIDATE_SETS:
         return list(CANDIDATE_SETS[spec])
     items = spec.split(",") if isinstance(spec, str) else spec
-    out = [c if isinstance(c, Candidate) else Candidate(*(c.split(":") + [""])[:2]) for c in items]
+    out = [c if isinstance(c, Candidate) else Candidate(*(c.strip().split(":") + [""])[:2]) for c in items]
+    for c in out:
+        if c.family not in families():
+            raise FilmkbError(f"unknown candidate family {c.family!r} in {c.name!r} (known: {', '.join(families())}; "
+                              f"or a list: {', '.join(CANDIDATE_SETS)})")
     return out if any(c.family == "mean" for c in out) else [Candidate("mean", "")] + out
 
 

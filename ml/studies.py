@@ -43,7 +43,7 @@ def leaky_choice(model: Recommended, X, y, layout: Layout) -> dict:
     (the best of them, reported with the very score it was picked on)."""
     y = np.asarray(y, dtype=np.float64)
     cands = candidates(model.candidates)
-    f = model.outer_f(np.asarray(X, dtype=np.float64), y, ~layout.test, layout.test, range(len(cands)))
+    f = model.outer_f(np.asarray(X, dtype=np.float64), y, ~layout.test, layout.test, range(len(cands)), layout.groups)
     scores = {}
     for ci, cand in enumerate(cands):
         held = np.einsum("fn,fn->n", np.nan_to_num(f[ci][0]), layout.test)
