@@ -14,6 +14,7 @@ import click
 
 from .cli_types import CELL_CHARS, EPOCHS, JOBS, REPEATS, ROWS, SECONDS, SEED, TOP, TRIALS
 from .schema.cells import visible
+from .schema.descriptors import DEFAULT_SET, SETS
 from .schema.names import METHOD_FAMILIES
 
 FORMATS = click.Choice(["table", "csv", "json"])
@@ -370,15 +371,23 @@ def methods(ctx, fmt, raw):
 @click.option("--complete", is_flag=True, help="Only distinct films with all seven descriptors (the model input).")
 @click.option("--out", type=click.Path(dir_okay=False), help="Write to FILE.csv or FILE.parquet instead of printing.")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format when printing.")
+@click.option("--sets", "list_sets", is_flag=True,
+              help="List the descriptor sets instead: columns with units (and sources in json), films each covers.")
 @_raw_option
 @click.pass_context
-def descriptors(ctx, complete, out, fmt, raw):
-    """The descriptor matrix: seven descriptors and -log10(sigma) per film.
+def descriptors(ctx, complete, out, fmt, list_sets, raw):
+    """The descriptor matrix: seven descriptors and -log10(sigma) per film; or, with --sets, the descriptor
+    sets the models may use.
 
-    Example: filmkb descriptors --complete --out X.csv
+    Example: filmkb descriptors --complete --out X.csv; filmkb descriptors --sets
     """
     from . import kb
 
+    if list_sets:
+        if complete or out:
+            raise click.UsageError("--sets lists the descriptor sets; --complete and --out write the matrix")
+        _descriptor_sets(ctx.obj["db"], fmt, raw)
+        return
     if out:
         kb.check_output(out, ctx.obj["db"])
     with kb.open(ctx.obj["db"]) as db:
@@ -395,6 +404,32 @@ def descriptors(ctx, complete, out, fmt, raw):
         return
     cols = ["film_id", *kb.DESCRIPTORS, kb.TARGET] if fmt == "table" else frame.columns
     _emit(frame[list(cols)], fmt, title=f"{len(frame)} films", raw=raw)
+
+
+def _descriptor_sets(db, fmt: str, raw: bool) -> None:
+    from .jobs import descriptor_sets
+
+    frame = descriptor_sets(db)
+    if fmt != "json":  # one cell: "name [unit], ..."
+        frame = frame.assign(columns=[", ".join(f"{c['name']} [{c['unit']}]" for c in cols) for cols in frame["columns"]])
+    _emit(frame, fmt, title=f"{len(frame)} descriptor sets", raw=raw)
+
+
+@main.command()
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
+@_raw_option
+def models(fmt, raw):
+    """List the registered model families (ml/families/): what each is, whether it is stochastic, uses each
+    film's paper or accepts missing descriptors, and the candidate lists and descriptor sets it is in.
+
+    Example: filmkb models --format json
+    """
+    from .jobs import model_families
+
+    frame = model_families()
+    if fmt != "json":
+        frame = frame.assign(**{c: [" ".join(v) for v in frame[c]] for c in ("candidate_lists", "descriptor_sets")})
+    _emit(frame, fmt, title=f"{len(frame)} model families", raw=raw)
 
 
 @main.command()
@@ -789,7 +824,7 @@ def retract(ctx, batch, wait):
     _echo(f"batch {batch}: removed {n} films")
 
 
-DESCRIPTOR_SETS = click.Choice(["paper7", "extended"])
+DESCRIPTOR_SETS = click.Choice(list(SETS))  # the registered sets (schema/descriptor_sets/, `filmkb descriptors --sets`)
 MODEL_CHOICE = click.Choice(["recommended", "paper"])
 
 
@@ -815,11 +850,13 @@ def _output_name(kind: str) -> str:
 
 @main.command()
 @click.option("--models", default="lstm,pbp,ensemble,baselines,recommended", show_default=True,
-              help="Comma-separated model groups: lstm, pbp, ensemble, baselines (mean, ridge, gp, rf), recommended.")
-@click.option("--descriptors", default="paper7", show_default=True, type=DESCRIPTOR_SETS,
+              help="Comma-separated model groups (lstm, pbp, ensemble, baselines, recommended) or families by name "
+                   "(`filmkb models` lists them; baselines: those marked baseline).")
+@click.option("--descriptors", default=DEFAULT_SET, show_default=True, type=DESCRIPTOR_SETS,
               help="Descriptor set of the paper's models and the baselines (the recommended model chooses its own).")
 @click.option("--candidates", default="default", show_default=True,
-              help="The recommended model's candidates: 'default', 'small', or family:set,... (e.g. mean,ridge:extended).")
+              help="The recommended model's candidates: 'default', 'full', 'small', or family:set,... (e.g. "
+                   "mean,ridge:extended); `filmkb models` lists the families, their lists and sets.")
 @click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--repeats", type=REPEATS, default=None,
@@ -904,8 +941,9 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
 @click.option("--jobs", "n_jobs", type=JOBS, default=2, show_default=True,
               help="Processes for the recommended model's candidate fits.")
 @click.option("--descriptors", type=DESCRIPTOR_SETS, default=None,
-              help="paper7 or extended: the paper ensemble's inputs [paper7]; the recommended model's candidates "
-                   "are then restricted to that set and the mean [default: it chooses among both].")
+              help=f"A descriptor set (`filmkb descriptors --sets`): the paper ensemble's inputs [{DEFAULT_SET}]; the "
+                   "recommended model's candidates are then restricted to that set and the mean [default: it chooses "
+                   "among every set].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
 def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
@@ -978,9 +1016,9 @@ def _prediction_table(frame):
 @click.option("--all-films", is_flag=True, help="Every stored film with complete descriptors.")
 @click.option("--run", "run_id", help="Model run id, of either model [default: the latest recommended-model run].")
 @_model_option
-@click.option("--descriptors", type=click.Choice(["paper7", "extended", "both"]), default=None,
+@click.option("--descriptors", type=click.Choice([*SETS, "both"]), default=None,
               help="Use the latest run trained with this descriptor set (`filmkb train --descriptors`; "
-                   "'both': the recommended model choosing among both sets).")
+                   "'both': the recommended model choosing among every set).")
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True, help="Output format.")
 @click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
 @click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")

@@ -15,7 +15,7 @@ _HOMES = {
     "evaluate": "evaluation", "explain": "explanation", "extract": "extraction", "predict": "prediction",
     "reproduce": "main_job", "train": "training", "load_run": "runs", "models_root": "runs", "stale_warning": "runs",
     "export": "exchange", "replay": "exchange", "suggest": "suggestion", "suggest_frame": "suggestion",
-    "stored_suggestions": "suggestion", "copy": "copying",
+    "stored_suggestions": "suggestion", "copy": "copying", "model_families": "catalog", "descriptor_sets": "catalog",
     **dict.fromkeys(("init", "refresh", "ingest", "ingest_records", "ingest_bib", "add_substrate", "add_method",
                      "retract", "history", "audit", "grant"), "knowledge"),
 }

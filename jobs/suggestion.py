@@ -17,7 +17,7 @@ from .. import kb
 from ..errors import FilmkbError
 from ..ml import acquisition
 from ..ml.metrics import Z95
-from ..schema.descriptors import MODEL_COLUMNS, TARGET
+from ..schema.descriptors import MODEL_COLUMNS, SETS, TARGET
 from .grid import build_grid
 from .prediction import condition_frame, predicted
 from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning
@@ -33,8 +33,7 @@ COLUMNS = ["rank", "substrate", "substrate_orientation", "method", "composition"
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")
 USES = {"": "which uses no descriptor: every new condition gets the same prediction (the domain check still "
             "measures T_dep, thickness and substrate)",
-        "paper7": "on the paper's seven descriptors (substrate, T_dep, thickness)",
-        "extended": "on the extended descriptors (also phase, method family, composition, measurement temperature)"}
+        **{name: f"on {dset.uses or dset.description}" for name, dset in SETS.items()}}
 
 
 @dataclass

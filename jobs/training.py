@@ -14,7 +14,7 @@ from ..errors import FilmkbError
 from ..ml.artifacts import MANIFEST, sha256
 from ..ml.domain import ranges
 from ..ml.lstm import PAPER, LSTMConfig
-from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
+from ..schema.descriptors import DEFAULT_SET, MODEL_COLUMNS, TARGET
 from . import run_files
 from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
 
@@ -41,7 +41,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
         raise FilmkbError(f"unknown model '{model}' (expected {' or '.join(MODELS)})")
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
-    dset = descriptors or ("paper7" if model == "paper" else "both")
+    dset = descriptors or (DEFAULT_SET if model == "paper" else "both")
     if models_dir is not None:  # never a database file (its run folders are new, so nothing inside is at risk)
         kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
@@ -83,7 +83,7 @@ def _complete(matrix, columns):
     lacking = matrix[list(columns)].isna().any(axis=1)
     if len(matrix) - int(lacking.sum()) < 4:
         raise FilmkbError(f"only {len(matrix) - int(lacking.sum())} films have every descriptor of the chosen set; "
-                          f"films {', '.join(map(str, matrix.index[lacking][:10]))} lack some: train on paper7")
+                          f"films {', '.join(map(str, matrix.index[lacking][:10]))} lack some: train on {DEFAULT_SET}")
     return matrix[~lacking]
 
 
@@ -96,11 +96,11 @@ def _fit_paper(matrix, directory, run_id, database, seed, repeats, lstm, pbp_hid
     from ..ml.metrics import regression_metrics
     from ..ml.neural import LSTMModel, PBPModel
 
-    columns = PAPER7 if descriptors == "paper7" else kb.descriptor_set(descriptors).columns
+    columns = kb.descriptor_set(descriptors).columns
     matrix = _complete(matrix, columns)
     X, y = matrix[list(columns)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     model = PaperEnsemble(LSTMModel(lstm, repeats, seed), PBPModel(tuple(pbp_hidden), pbp_epochs, repeats, seed))
-    ready = lstm_batch is not None and lstm_batch.config == lstm and descriptors == "paper7"
+    ready = lstm_batch is not None and lstm_batch.config == lstm and descriptors == DEFAULT_SET
     model.fit(X, y, member_seeds(seed, repeats), progress=progress, lstm_fitted=lstm_batch.members() if ready else None)
     meta = _meta(matrix, columns, run_id, database)
     paper_run.save(model, directory, meta)

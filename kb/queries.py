@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from ..errors import FilmkbError
-from ..schema.descriptors import DEFAULT_SET, EXTENDED_COLUMNS, PAPER7, SETS
+from ..schema.descriptors import DEFAULT_SET, SETS, TARGET
 from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
 from .db import QueryTimeout, table_names, view_query
 
@@ -141,13 +141,21 @@ class Queries:
         return self.sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
 
     def model_matrix(self, complete: bool = True):
-        """Every modelled film (complete: distinct films with the seven descriptors; else every film)
-        with every column any model uses: the paper7 matrix plus the columns the extended set adds."""
-        extra = [c for c in EXTENDED_COLUMNS if c not in PAPER7]
-        frame = self.sql(f"""SELECT p.*, {", ".join(f"e.{c}" for c in extra)}
-                             FROM {"film_descriptors_complete" if complete else "film_descriptors"} p
-                             LEFT JOIN film_descriptors_extended e ON e.film_id = p.film_id ORDER BY p.film_id""")
+        """Every modelled film (complete: distinct films with the default set's descriptors; else every
+        film) with every column any model uses: the paper7 matrix plus the columns each further set adds."""
+        base = SETS[DEFAULT_SET]
+        joins, columns = _further_sets()
+        frame = self.sql(f"""SELECT p.*{columns} FROM {base.view if complete else base.all_view} p
+                             {" ".join(f"LEFT JOIN {j}" for j in joins)} ORDER BY p.film_id""")
         return frame.set_index("film_id")
+
+    def descriptor_coverage(self) -> dict:
+        """Per registered descriptor set: (distinct films with a target, those of its complete view: every
+        column known, what the models use)."""
+        return {name: tuple(self._rows(f"""SELECT (SELECT count(*) FROM {d.all_view}
+                                                    WHERE NOT is_duplicate AND {TARGET} IS NOT NULL),
+                                                   (SELECT count(*) FROM {d.view})""")[0])
+                for name, d in SETS.items()}
 
     def film_conditions(self, film_ids):
         """Stored films as prediction conditions: substrate, temperature, thickness, composition, ..."""
@@ -164,11 +172,12 @@ class Queries:
         return self._on_conditions(conditions, dset.chain, f"SELECT * FROM {dset.all_view} ORDER BY film_id")
 
     def condition_model_columns(self, conditions):
-        """Every column any model uses (paper7, then what extended adds; as `model_matrix`) for conditions
-        that are not in the database, in one statement over all of them (a whole candidate grid at once)."""
-        extra = ", ".join(f"e.{c}" for c in EXTENDED_COLUMNS if c not in PAPER7)
-        return self._on_conditions(conditions, descriptor_set("extended").chain, f"""
-            SELECT p.*, {extra} FROM film_descriptors p JOIN film_descriptors_extended e ON e.film_id = p.film_id
+        """Every column any model uses (paper7, then what each further set adds; as `model_matrix`) for
+        conditions that are not in the database, in one statement over all of them (a whole candidate grid)."""
+        chain = tuple(dict.fromkeys(v for d in SETS.values() for v in d.chain))
+        joins, columns = _further_sets()
+        return self._on_conditions(conditions, chain, f"""
+            SELECT p.*{columns} FROM {SETS[DEFAULT_SET].all_view} p {" ".join(f"JOIN {j}" for j in joins)}
             ORDER BY p.film_id""")
 
     def _on_conditions(self, conditions, chain_views, select: str):
@@ -360,3 +369,16 @@ def descriptor_set(name: str):
     if name not in SETS:
         raise FilmkbError(f"unknown descriptor set '{name}' (known: {', '.join(SETS)})")
     return SETS[name]
+
+
+def _further_sets() -> tuple[list[str], str]:
+    """The joins ("VIEW sN ON sN.film_id = p.film_id") of every registered set after the default one (p) that
+    adds columns, and the added columns (", sN.col, ..."), as model_matrix selects them."""
+    seen, joins, columns = set(SETS[DEFAULT_SET].columns), [], ""
+    for n, dset in enumerate(d for d in SETS.values() if d.name != DEFAULT_SET):
+        new = [c for c in dset.columns if c not in seen]
+        if new:
+            seen.update(new)
+            joins.append(f"{dset.all_view} s{n} ON s{n}.film_id = p.film_id")
+            columns += "".join(f", s{n}.{c}" for c in new)
+    return joins, columns

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import FilmkbError
+from ..schema.descriptors import SETS
 from .lstm import PAPER
 from .registry import families, family
 
@@ -92,6 +93,8 @@ def candidates(spec) -> list[Candidate]:
         if c.family not in families():
             raise FilmkbError(f"unknown candidate family {c.family!r} in {c.name!r} (known: {', '.join(families())}; "
                               f"or a list: {', '.join(CANDIDATE_SETS)})")
+        if c.descriptors and c.descriptors not in SETS:
+            raise FilmkbError(f"unknown descriptor set {c.descriptors!r} in {c.name!r} (known: {', '.join(SETS)})")
     return out if any(c.family == "mean" for c in out) else [Candidate("mean", "")] + out
 
 

@@ -1,70 +1,99 @@
-"""The descriptor sets the models use: names, units and where each is defined.
+"""The descriptor sets the models use: one registry of sets by name, each with its columns (unit and source
+of each), the SQL views holding them and which films it covers.
 
-Every set is an SQL view under schema/views (the definition); this module only names the
-columns, their units and the view, so that kb, ml and the report agree on one list.
+A set is registered by existing: every module of :mod:`filmkb.schema.descriptor_sets` defines ``SET`` (a
+:class:`DescriptorSet`) naming its views, which are SQL files under schema/views (the definition). kb, ml,
+the jobs and the CLI read the registry (:func:`sets`, :func:`descriptor_set`), so adding a set is its view,
+its entry and its test; nothing else names a set.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass
 
 TARGET = "neg_log10_sigma"  # -log10(sigma / S cm^-1) of the film
 TARGET_UNIT = "-log10(S/cm)"
 
-# The seven descriptors of Kireeva, Tsivadze & Pervov (2023), section 3.3 (view film_descriptors).
-PAPER7 = (
-    "inv_t_dep", "t_dep_over_t_m", "norm_shear_modulus", "film_elastic_per_h",
-    "misfit", "substrate_dielectric", "thermal_stress_term",
-)
-UNITS = {
-    "inv_t_dep": "1/K",
-    "t_dep_over_t_m": "-",
-    "norm_shear_modulus": "-",
-    "film_elastic_per_h": "GPa/nm",
-    "misfit": "-",
-    "substrate_dielectric": "-",
-    "thermal_stress_term": "GPa/nm",
-}
 
+@dataclass(frozen=True)
+class Descriptor:
+    """One descriptor column: its name in the views, its unit and where it comes from."""
 
-EXTENDED_COLUMNS = (
-    "inv_t_dep", "t_dep_over_t_m", "norm_shear_modulus", "log10_thickness_nm", "misfit",
-    "log10_substrate_dielectric", "thermal_stress_term", "phase_cubic", "phase_tetragonal", "phase_mixed",
-    "method_pvd", "method_cvd", "method_ald", "measurement_temp_c", "li_per_o12", "dopant_per_o12",
-    "has_ta", "has_al", "has_ga",
-)
-UNITS.update({
-    "log10_thickness_nm": "log10(nm)", "log10_substrate_dielectric": "log10(-)", "measurement_temp_c": "degC",
-    "li_per_o12": "atoms per 12 O", "dopant_per_o12": "atoms per 12 O",
-    **{flag: "0/1" for flag in ("phase_cubic", "phase_tetragonal", "phase_mixed", "method_pvd", "method_cvd",
-                                "method_ald", "has_ta", "has_al", "has_ga")},
-})
-# The continuous descriptors of the extended set: the space the domain of applicability is measured in.
-DOMAIN_COLUMNS = EXTENDED_COLUMNS[:7]
+    name: str
+    unit: str
+    source: str
 
 
 @dataclass(frozen=True)
 class DescriptorSet:
-    """A named list of descriptor columns and the views holding them (schema/views)."""
+    """A named list of descriptor columns and the views holding them (schema/views).
+
+    view: complete, distinct films (the model input); all_view: every film, with gaps; chain: the views
+    from film_conditions to all_view, in order (to compute them for new conditions); description: what
+    it is; uses: how a prediction reads (\"on ...\"); covers: which films the complete view holds; order:
+    sets are listed (and their columns joined into MODEL_COLUMNS) lowest first."""
 
     name: str
-    columns: tuple
-    view: str  # complete, distinct films: the model input
-    all_view: str  # every film, with gaps
-    chain: tuple  # the views from film_conditions to all_view, in order (to compute them for new conditions)
+    descriptors: tuple
+    view: str
+    all_view: str
+    chain: tuple
     description: str
+    uses: str = ""
+    covers: str = ""
+    order: int = 100
+
+    @property
+    def columns(self) -> tuple:
+        return tuple(d.name for d in self.descriptors)
+
+    @property
+    def units(self) -> dict:
+        return {d.name: d.unit for d in self.descriptors}
 
 
-PAPER = DescriptorSet("paper7", PAPER7, "film_descriptors_complete", "film_descriptors", ("film_descriptors",),
-                      "the seven descriptors of the seed paper, section 3.3")
-EXTENDED = DescriptorSet("extended", EXTENDED_COLUMNS, "film_descriptors_extended_complete",
-                         "film_descriptors_extended", ("film_descriptors", "film_descriptors_extended"),
-                         "paper7 with thickness and dielectric constant on a log scale, plus film phase, "
-                         "method family, measurement temperature and composition (pymatgen)")
-SETS = {PAPER.name: PAPER, EXTENDED.name: EXTENDED}
+def _discover() -> dict[str, DescriptorSet]:
+    from . import descriptor_sets as package
+
+    found = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        dset = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "SET", None)
+        if not isinstance(dset, DescriptorSet):
+            raise RuntimeError(f"schema/descriptor_sets/{info.name}.py defines no SET")
+        if dset.name in found:
+            raise RuntimeError(f"two descriptor sets are called {dset.name!r}")
+        found[dset.name] = dset
+    return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+SETS: dict[str, DescriptorSet] = _discover()
+
+
+def sets() -> dict[str, DescriptorSet]:
+    """Every registered descriptor set by name, in order (paper7 first)."""
+    return SETS
+
+
+def descriptor_set(name: str) -> DescriptorSet:
+    """The set called `name` (ValueError naming the known ones otherwise)."""
+    if name not in SETS:
+        raise ValueError(f"unknown descriptor set '{name}' (known: {', '.join(SETS)})")
+    return SETS[name]
+
+
+PAPER, EXTENDED = SETS["paper7"], SETS["extended"]
 DEFAULT_SET = PAPER.name
-# Every column a model may use, once each (kb's model_matrix): paper7, then what extended adds.
-MODEL_COLUMNS = PAPER7 + tuple(c for c in EXTENDED_COLUMNS if c not in PAPER7)
+PAPER7 = PAPER.columns  # the seven descriptors of Kireeva, Tsivadze & Pervov (2023), section 3.3
+EXTENDED_COLUMNS = EXTENDED.columns
+UNITS = {c: u for dset in SETS.values() for c, u in dset.units.items()}
+# The continuous descriptors of the extended set: the space the domain of applicability is measured in.
+DOMAIN_COLUMNS = EXTENDED_COLUMNS[:7]
+# Every column a model may use, once each (kb's model_matrix): paper7's, then what each further set adds.
+MODEL_COLUMNS = tuple(dict.fromkeys(c for dset in SETS.values() for c in dset.columns))
 
 
 def column_indices(names) -> list[int]:

@@ -1,0 +1,1 @@
+"""The registered descriptor sets: one module per set, each defining SET (see schema/descriptors.py)."""
