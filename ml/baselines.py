@@ -185,7 +185,12 @@ def baselines() -> tuple:
     return tuple(name for name, fam in families().items() if fam.baseline)
 
 
-BASELINES = baselines()  # mean, ridge, gp, rf
+def __getattr__(name):
+    """BASELINES (mean, ridge, gp, rf), read from the registry when first asked for: a family module may
+    import this one while the registry is still discovering it."""
+    if name == "BASELINES":
+        return baselines()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def baseline(name: str, seed: int = 0) -> Model:

@@ -80,19 +80,25 @@ def _candidate_lists() -> dict[str, list[Candidate]]:
     return {n: [Candidate(f.name, s) for f in fams if n in f.candidate_lists for s in f.descriptor_sets] for n in names}
 
 
-CANDIDATE_SETS = _candidate_lists()
+def __getattr__(name):
+    """CANDIDATE_SETS, built from the registry when first asked for (a family module may import this one
+    while the registry is still discovering it)."""
+    if name == "CANDIDATE_SETS":
+        return _candidate_lists()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def candidates(spec) -> list[Candidate]:
     """A named candidate list, or candidates written as 'family:set' separated by commas."""
-    if isinstance(spec, str) and spec in CANDIDATE_SETS:
-        return list(CANDIDATE_SETS[spec])
+    lists = _candidate_lists()
+    if isinstance(spec, str) and spec in lists:
+        return list(lists[spec])
     items = spec.split(",") if isinstance(spec, str) else spec
     out = [c if isinstance(c, Candidate) else Candidate(*(c.strip().split(":") + [""])[:2]) for c in items]
     for c in out:
         if c.family not in families():
             raise FilmkbError(f"unknown candidate family {c.family!r} in {c.name!r} (known: {', '.join(families())}; "
-                              f"or a list: {', '.join(CANDIDATE_SETS)})")
+                              f"or a list: {', '.join(lists)})")
         if c.descriptors and c.descriptors not in SETS:
             raise FilmkbError(f"unknown descriptor set {c.descriptors!r} in {c.name!r} (known: {', '.join(SETS)})")
     return out if any(c.family == "mean" for c in out) else [Candidate("mean", "")] + out
