@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from .. import kb
+from ..schema.descriptors import DEFAULT_SET
 from .runs import WRITE_WAIT, matrix_hash, opened
 
 __all__ = ["evaluate", "metrics_document"]
 
 
-def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = "paper7", **options):
+def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = DEFAULT_SET, **options):
     """Leave-one-out evaluation (:func:`filmkb.ml.evaluate.run_evaluation` options) of the
     database's films, stored as an 'evaluate' run with its predictions. Returns (run_id, EvalResult).
     descriptors: the set the paper's families and the baselines use (the recommended model
