@@ -151,7 +151,9 @@ class _capped_lbfgs:
 class ForestModel(_Standardised):
     """Random forest (or extra trees); the spread of the trees is its uncertainty."""
 
-    name = "rf"
+    @property
+    def name(self) -> str:
+        return "et" if self.extra else "rf"
 
     def __init__(self, random_state: int = 0, n_estimators: int = 200, min_samples_leaf: int = 2,
                  extra: bool = False):

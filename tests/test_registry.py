@@ -27,6 +27,7 @@ def test_the_candidate_lists_are_the_ones_the_golden_numbers_were_made_with():
 def test_each_family_builds_what_it_declares():
     for name, fam in registry.families().items():
         model = fam.make(3, 2)
+        assert model.name == registry.evaluated(name, 3).name == name  # its evaluation rows and cache key
         assert bool(model.stochastic) == fam.stochastic, name
         assert bool(model.uses_groups) == fam.uses_groups, name
         assert getattr(model, "random_state", 3) == 3, name
