@@ -63,13 +63,21 @@ def _discover() -> dict[str, Family]:
 
 
 _REGISTRY: dict[str, Family] | None = None
+_DISCOVERING = False
 
 
 def families() -> dict[str, Family]:
     """Every registered family by name, simplest first."""
-    global _REGISTRY
+    global _REGISTRY, _DISCOVERING
     if _REGISTRY is None:
-        _REGISTRY = _discover()
+        if _DISCOVERING:  # a family module's import asked for the registry: it would see itself half made
+            raise RuntimeError("the model families were asked for while ml/families/ was being imported: "
+                               "a family module must not read the registry when it is imported")
+        _DISCOVERING = True
+        try:
+            _REGISTRY = _discover()
+        finally:
+            _DISCOVERING = False
     return _REGISTRY
 
 
