@@ -48,7 +48,8 @@ def main() -> None:
                                               recommended={"candidates": args.candidates, "n_jobs": 2})
                 seconds = time.perf_counter() - t
                 doc = metrics_document(run_id, res)
-                chosen = Counter(res.config["recommended"]["choices"]).most_common(1)[0]
+                choices = res.config["recommended"]["choices"]  # fold -> chosen candidate
+                chosen = Counter(choices.values() if isinstance(choices, dict) else choices).most_common(1)[0]
                 print(f"{props:<8} one {folds} out ({seconds:.0f} s; recommended chose {chosen[0]} in {chosen[1]} folds):")
                 for model in MODELS:
                     m = doc["models"][model]
