@@ -19,9 +19,9 @@ from .. import kb
 from ..errors import FilmkbError
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
+from . import properties as substrate_properties
 from .evaluation import evaluate
 from .explanation import explain
-from . import properties as substrate_properties
 from .knowledge import refresh
 from .property_changes import property_changes
 from .report import ReportInputs, write_report

@@ -32,7 +32,7 @@ class Queries:
             raise FilmkbError(f"unknown substrate property set '{name}' (expected one of {', '.join(PROPERTY_SETS)})")
         rows = None
         if name != DEFAULT_PROPERTIES:
-            rows = property_sets.substrate_rows(entries or [], self.reference_phase()[1])
+            rows = property_sets.substrate_rows(entries or [], self.reference_phase()[1]) or None
         self.properties, self._substrate_rows = name, rows
 
     def _descriptor_sql(self, statement: str, params=None):
