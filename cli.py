@@ -16,8 +16,16 @@ from .cli_types import CELL_CHARS, EPOCHS, JOBS, REPEATS, ROWS, SECONDS, SEED, T
 from .schema.cells import visible
 from .schema.descriptors import DEFAULT_SET, SETS
 from .schema.names import METHOD_FAMILIES
+from .schema.properties import PROPERTY_SETS
 
 FORMATS = click.Choice(["table", "csv", "json"])
+_properties_option = click.option(
+    "--properties", type=click.Choice(PROPERTY_SETS), default="paper", show_default=True,
+    help="Substrate properties the descriptors use: paper (Table 2 as published) or checked (literature-checked, "
+         "data/substrate_properties_checked.csv; substrates added with add-substrate keep their own values).")
+_run_properties_option = click.option(
+    "--properties", type=click.Choice(PROPERTY_SETS), default=None,
+    help="Substrate properties (paper or checked) [default: the set the run was trained with; another is refused].")
 TABLE_MAX_ROWS = 1_000  # rows `query` shows as a table unless --max-rows says otherwise
 COUNT_MAX_ROWS = 10_000_000  # rows past the shown ones that `query` counts for its note
 RAW_HELP = ("Write CSV cells exactly as stored, for machine use. Without --raw, CSV is written for people: a "
@@ -374,14 +382,16 @@ def methods(ctx, fmt, raw):
 @click.option("--sets", "list_sets", is_flag=True,
               help="List the descriptor sets instead: columns with units (and sources in json), films each covers.")
 @_raw_option
+@_properties_option
 @click.pass_context
-def descriptors(ctx, complete, out, fmt, list_sets, raw):
+def descriptors(ctx, properties, complete, out, fmt, list_sets, raw):
     """The descriptor matrix: seven descriptors and -log10(sigma) per film; or, with --sets, the descriptor
     sets the models may use.
 
     Example: filmkb descriptors --complete --out X.csv; filmkb descriptors --sets
     """
     from . import kb
+    from .jobs import properties as substrate_properties
 
     if list_sets:
         if complete or out:
@@ -391,6 +401,7 @@ def descriptors(ctx, complete, out, fmt, list_sets, raw):
     if out:
         kb.check_output(out, ctx.obj["db"])
     with kb.open(ctx.obj["db"]) as db:
+        substrate_properties.use(db, properties)
         frame = db.descriptor_matrix(complete=complete).reset_index()
     if out:
         if out.endswith(".parquet"):
@@ -497,8 +508,9 @@ def export(ctx, out_dir, raw):
               help="Folds of the K-fold grouped by film or paper that replaces leave-one-out above 30 papers "
                    "[default: 10].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@_properties_option
 @click.pass_context
-def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, folds_k, silent):
+def reproduce(ctx, properties, out_dir, repeats, full, epochs, seed, models_dir, candidates, n_jobs, folds_k, silent):
     """The main job: build or refresh the knowledge base, validate, evaluate every model leaving out one
     film and one paper, train the recommended model and the paper's ensemble, explain (SHAP), and write
     a Markdown report: the recommended model, metrics beside the paper's, calibration, the paper's
@@ -512,7 +524,7 @@ def reproduce(ctx, out_dir, repeats, full, epochs, seed, models_dir, candidates,
     with _progress("reproduce", silent) as tick:
         res = run(ctx.obj["db"], out_dir=out_dir, repeats=repeats, full=full, seed=seed, lstm=config,
                   models_dir=models_dir, say=_echo, progress=tick, candidates=candidates, n_jobs=n_jobs,
-                  folds_k=folds_k)
+                  folds_k=folds_k, properties=properties)
     _echo(f"report written to {res.report} ({', '.join(f'{k} {v:.0f} s' for k, v in res.timings.items())})")
 
 
@@ -880,8 +892,9 @@ def _output_name(kind: str) -> str:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None,
               help="Write the metrics (n_films, seconds, per-model metrics) to this JSON file.")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@_properties_option
 @click.pass_context
-def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, folds, folds_k, tune, trials, epochs, seed,
+def evaluate(ctx, properties, models, descriptors, candidates, n_jobs, repeats, subset, folds, folds_k, tune, trials, epochs, seed,
              json_out, silent):
     """Leave-one-out evaluation of LSTM, PBP, their ensemble and baselines; stores the run and predictions.
 
@@ -900,7 +913,7 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
     with _progress("evaluate", silent) as tick:
         run_id, res = run(ctx.obj["db"], progress=tick, on_total=lambda n: tick(0, n), models=models, repeats=repeats,
                           folds=folds, folds_k=folds_k, lstm=config, seed=seed, tune=tune, tune_trials=trials,
-                          descriptors=descriptors,
+                          descriptors=descriptors, properties=properties,
                           recommended={"candidates": candidates, "n_jobs": n_jobs})
 
     from .jobs.evaluation import metrics_document
@@ -945,8 +958,9 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
                    "recommended model's candidates are then restricted to that set and the mean [default: it chooses "
                    "among every set].")
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
+@_properties_option
 @click.pass_context
-def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
+def train(ctx, properties, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
     """Fit the recommended model (default) or the paper's LSTM + PBP ensemble on every film with complete
     descriptors, save it under models/<run id>/ and record the run with its data hash and, for the
     recommended model, which candidate won and why.
@@ -957,7 +971,8 @@ def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, des
 
     with _progress("train", silent, 2 * repeats if model == "paper" else None) as tick:
         res = run(ctx.obj["db"], model=model, repeats=repeats, seed=seed, lstm=_lstm_config(epochs),
-                  models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs, descriptors=descriptors)
+                  models_dir=models_dir, progress=tick, candidates=candidates, n_jobs=n_jobs, descriptors=descriptors,
+                  properties=properties)
     fit = res.fit_metrics["training_fit"]
     if model == "paper":
         _echo(f"run {res.run_id}: {repeats} LSTM + {repeats} PBP members on {res.n_films} films, {res.seconds:.1f} s")
@@ -1023,8 +1038,9 @@ def _prediction_table(frame):
 @click.option("--all-columns", is_flag=True, help="Also print descriptors, LSTM/PBP means and conditions.")
 @click.option("--no-store", is_flag=True, help="Do not store the predictions in the database.")
 @_raw_option
+@_run_properties_option
 @click.pass_context
-def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
+def predict(ctx, properties, composition, method, substrate, orientation, temp_c, thickness_nm, phase, measured_at, reference,
             measured, files, film_ids, all_films, run_id, model, descriptors, fmt, all_columns, no_store, raw):
     """Predict log10(sigma / S cm^-1) ± sd and sigma with its 95 % interval for new conditions, a CSV
     of conditions or stored films, with the recommended model (its latest run, after `reproduce` as after
@@ -1044,7 +1060,7 @@ def predict(ctx, composition, method, substrate, orientation, temp_c, thickness_
         raise click.ClickException("nothing to predict: give --substrate/--temp-c/--thickness-nm, --csv FILE, "
                                    "--film ID or --all-films")
     res = run(db=ctx.obj["db"], films=films, run_id=run_id, store=not no_store, cells=cells, files=files,
-              descriptors=descriptors, model=model)
+              descriptors=descriptors, model=model, properties=properties)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     by = _answered_by(res.model, res.run_id)
@@ -1170,8 +1186,9 @@ def _say_suggestions(res, fmt: str, raw: bool = False) -> None:
               help="Write FILE.png: predicted log10 σ against T_dep per substrate.")
 @click.option("--no-store", is_flag=True, help="Do not store the suggestions in the database.")
 @_raw_option
+@_run_properties_option
 @click.pass_context
-def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, exclude_tested, goal, top, diverse,
+def suggest(ctx, properties, substrates, method, temp_c, thickness_nm, composition, phase, exclude_tested, goal, top, diverse,
             run_id, model, fmt, plot, no_store, raw):
     """Suggest the next film: rank candidate deposition conditions (substrates x temperatures x thicknesses)
     by the goal's acquisition score under the recommended model (--model paper or --run ID: the paper's
@@ -1185,7 +1202,7 @@ def suggest(ctx, substrates, method, temp_c, thickness_nm, composition, phase, e
     constraints = {"substrate": list(substrates), "method": method, "temp_c": temp_c, "thickness_nm": thickness_nm,
                    "composition": composition, "phase": phase, "exclude_tested": exclude_tested}
     res = run(ctx.obj["db"], constraints, goal=goal, top=top, diverse=diverse, run_id=run_id, store=not no_store,
-              plot=plot, model=model)
+              plot=plot, model=model, properties=properties)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     _say_suggestions(res, fmt, raw)
@@ -1232,8 +1249,9 @@ def suggestions(ctx, run_id, fmt, raw):
               help="Output format of the per-descriptor summary.")
 @click.option("--no-store", is_flag=True, help="Do not store the SHAP values in the database.")
 @_raw_option
+@_run_properties_option
 @click.pass_context
-def explain(ctx, run_id, model, out_dir, fmt, no_store, raw):
+def explain(ctx, properties, run_id, model, out_dir, fmt, no_store, raw):
     """Exact Shapley values of a trained model's mean for every film and descriptor, stored with the run
     id and plotted as the paper's Figure 7: the recommended model's descriptor part by default, the
     paper's ensemble with --model paper or --run ID. The output names the model and run explained.
@@ -1244,7 +1262,7 @@ def explain(ctx, run_id, model, out_dir, fmt, no_store, raw):
 
     from .jobs import explain as run
 
-    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir, model=model, store=not no_store)
+    res = run(ctx.obj["db"], run_id=run_id, out_dir=out_dir, model=model, store=not no_store, properties=properties)
     for warning in res.warnings:
         _echo(f"warning: {warning}", err=True)
     summary = pd.DataFrame({"descriptor": res.values.columns, "mean_abs_shap": res.values.abs().mean().to_numpy(),

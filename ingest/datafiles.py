@@ -14,6 +14,9 @@ from pathlib import Path
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 CURATED_FILES = ("references.csv", "methods.csv", "film_phases.csv", "substrates.csv",
                  "substrate_properties.csv", "seed_films.csv")
+# Shipped beside the curated files but not loaded into the knowledge base (so not in the curated stamp): the
+# literature-checked substrate properties, read when descriptors are computed with `--properties checked`.
+PROPERTY_FILES = ("substrate_properties_checked.csv",)
 
 
 def sha256(path: Path) -> str:
@@ -39,7 +42,7 @@ def check_metadata(data_dir: Path = DATA_DIR) -> list[str]:
     if not meta_path.exists():
         return [f"{meta_path}: missing; run `python -m filmkb.ingest.datafiles`"]
     meta, problems = json.loads(meta_path.read_text())["files"], []
-    for name in CURATED_FILES:
+    for name in CURATED_FILES + PROPERTY_FILES:
         path = Path(data_dir) / name
         if name not in meta or not path.exists():
             problems.append(f"{path}: missing from data/ or from metadata.json")
@@ -56,7 +59,7 @@ def update_metadata(data_dir: Path = DATA_DIR) -> dict:
     """Re-record sha256 and row counts, keeping the hand-written descriptions, units and sources."""
     meta_path = Path(data_dir) / "metadata.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {"files": {}}
-    for name in CURATED_FILES:
+    for name in CURATED_FILES + PROPERTY_FILES:
         path = Path(data_dir) / name
         entry = meta["files"].setdefault(name, {})
         entry.update(sha256=sha256(path), rows=row_count(path))

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from .. import kb
 from ..schema.descriptors import DEFAULT_SET
+from . import properties as substrate_properties
 from .runs import WRITE_WAIT, matrix_hash, opened
 
 __all__ = ["evaluate", "metrics_document"]
 
 
-def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = DEFAULT_SET, **options):
+def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = DEFAULT_SET,
+             properties: str | None = None, **options):
     """Leave-one-out evaluation (:func:`filmkb.ml.evaluate.run_evaluation` options) of the
     database's films, stored as an 'evaluate' run with its predictions. Returns (run_id, EvalResult).
     descriptors: the set the paper's families and the baselines use (the recommended model
-    chooses its own). progress(n) counts fitted models; on_total(n) first hears how many."""
+    chooses its own). properties: the substrate property set ('paper', the default, or 'checked'), recorded
+    in the run config. progress(n) counts fitted models; on_total(n) first hears how many."""
     from ..ml.evaluate import DEFAULT_MODELS, run_evaluation, work_units
     from ..ml.folds import default_seeds, make_folds, protocol
     from ..schema.descriptors import MODEL_COLUMNS
@@ -21,6 +24,7 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = D
     columns = kb.descriptor_set(descriptors).columns
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the evaluation, not after
+        used = substrate_properties.use(k, properties)
         matrix = k.model_matrix()
         if on_total is not None and len(matrix):
             n_folds = len(make_folds(matrix, options.get("folds", "film"), options.get("folds_k"))[1])
@@ -29,6 +33,7 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = D
             on_total(work_units(n_folds, seeds, options.get("models", DEFAULT_MODELS),
                                 options.get("tune", False), options.get("tune_trials", 12)))
         res = run_evaluation(matrix, progress=progress, descriptors=columns, **options)
+        res.config[substrate_properties.CONFIG_KEY] = used
         run_id = kb.new_run_id("evaluate")
         hashed = MODEL_COLUMNS if "recommended" in res.config["models"] else columns
         with k.transaction(WRITE_WAIT):

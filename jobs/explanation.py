@@ -10,6 +10,7 @@ import pandas as pd
 
 from .. import kb
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
+from . import properties as substrate_properties
 from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
 
 __all__ = ["explain", "ExplainResult"]
@@ -56,7 +57,8 @@ def _explained(model, manifest: dict):
 
 def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True, k=None,
             trained=None, model: str | None = None, max_films: int | None = None,
-            max_background: int | None = None, background_summary: int | None = None) -> ExplainResult:
+            max_background: int | None = None, background_summary: int | None = None,
+            properties: str | None = None) -> ExplainResult:
     """Exact SHAP (all coalitions, training films as background) of a trained model's mean for every
     film with complete descriptors; stored in `shap_values` with the run id (replacing that run's
     earlier values) and, with out_dir, plotted as Figure 7 (beeswarm + mean |SHAP|). For a
@@ -79,6 +81,7 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
             run, fitted, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
         else:
             run, fitted, manifest = load_run(k, run_id, model)
+        substrate_properties.use_run(k, run, properties)  # the descriptors the run was trained on
         matrix = k.model_matrix()
         warnings = [w for w in [stale_warning(run, matrix)] if w]
         names, predict, background = _explained(fitted, manifest)

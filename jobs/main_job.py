@@ -19,9 +19,11 @@ from .. import kb
 from ..errors import FilmkbError
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
+from . import properties as substrate_properties
 from .evaluation import evaluate
 from .explanation import explain
 from .knowledge import refresh
+from .property_changes import property_changes
 from .report import ReportInputs, write_report
 from .training import train
 
@@ -123,9 +125,11 @@ def _say_evaluation(say, folds, repeats, run_id, res) -> None:
 
 def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool = False, seed: int = 0,
               lstm: LSTMConfig = PAPER, models_dir=None, say=print, progress=None, n_jobs: int = 2,
-              candidates="default", folds_k: int | None = None) -> ReproduceResult:
+              candidates="default", folds_k: int | None = None, properties: str | None = None) -> ReproduceResult:
     """Build or refresh, validate, evaluate (both fold types), train, explain and write the report.
-    repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100)."""
+    repeats defaults to 10 (about two minutes on 2 cores); full=True is the paper protocol (100).
+    properties: the substrate property set every step uses ('paper', the default, or 'checked'); the report
+    shows what the checked set changes either way."""
     path = str(db or kb.default_path())
     kb.check_output_dir(out_dir, path, REPORT_FILES)
     if models_dir is not None:
@@ -136,8 +140,10 @@ def reproduce(db=None, out_dir="reports", repeats: int | None = None, full: bool
         with kb.locked(path, LOCK_WAIT):
             status = refresh(path)
             with kb.open(path, write=True) as k:
+                substrate_properties.use(k, properties)
                 batch = _paper_lstm(k, repeats, seed, lstm, progress, full, folds_k)  # trains while validation runs
                 parts = _knowledge_base(k, status, say)
+                parts["property_changes"] = property_changes(k)
                 clock.lap("build+validate")
                 evaluations, studies, explanation = _steps(k, clock, trained, say, progress, repeats, full, seed,
                                                            lstm, models_dir, n_jobs, candidates, batch, folds_k)
@@ -171,19 +177,20 @@ def _steps(k, clock, trained, say, progress, repeats, full, seed, lstm, models_d
         seeds = _seeds(folds, repeats, full)
         evaluations[folds] = evaluate(k=k, progress=progress, repeats=seeds, lstm=lstm, seed=seed, folds=folds,
                                       recommended={"n_jobs": n_jobs, "candidates": candidates},
-                                      models=_models(folds, full), lstm_batch=batch, folds_k=folds_k)
+                                      models=_models(folds, full), lstm_batch=batch, folds_k=folds_k,
+                                      properties=k.properties)
         _say_evaluation(say, folds, seeds, *evaluations[folds])
         clock.lap(step)
 
     evaluated("reference", "evaluate papers")
     trained["recommended"] = train(k=k, model="recommended", seed=seed, models_dir=models_dir, n_jobs=n_jobs,
-                                   candidates=candidates)
+                                   candidates=candidates, properties=k.properties)
     clock.lap("train recommended")
     curve = _learning_curve(k, seed, n_jobs, candidates)
     clock.lap("learning curve")
     evaluated("film", "evaluate films")
     trained["paper"] = train(k=k, model="paper", repeats=repeats, seed=seed, lstm=lstm, models_dir=models_dir,
-                             progress=progress, lstm_batch=batch)
+                             progress=progress, lstm_batch=batch, properties=k.properties)
     clock.lap("train paper")
     say(f"train: {repeats} LSTM + {repeats} PBP members -> {trained['paper'].directory}; recommended model "
         f"({trained['recommended'].config['chosen']} + paper offsets) -> {trained['recommended'].directory}")

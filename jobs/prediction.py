@@ -20,6 +20,7 @@ from ..ml.metrics import Z95
 from ..ml.recommended import NEW_PAPER
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from ..schema.names import ROOM_TEMPERATURE_C
+from . import properties as substrate_properties
 from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning
 
 __all__ = ["predict", "PredictResult", "condition_frame", "predicted"]
@@ -178,7 +179,7 @@ def _typed_conditions(k, cells: dict | None, files) -> list:
 
 def predict(conditions=None, db=None, films=None, run_id: str | None = None, store: bool = True,
             cells: dict | None = None, files=(), descriptors: str | None = None,
-            model: str | None = None) -> PredictResult:
+            model: str | None = None, properties: str | None = None) -> PredictResult:
     """Predict log10(sigma / S cm^-1) with its uncertainty for new conditions and/or stored films.
 
     conditions: Condition objects, dicts or a DataFrame with substrate (any alias),
@@ -188,7 +189,8 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
     template. films: film ids, or "all". Each prediction is stored with the run id unless store=False.
     descriptors: use the latest run trained with that set ('paper7', 'extended' or 'both'; see train).
     model: 'recommended' (the default: the latest recommended run) or 'paper' (the latest paper's
-    ensemble); run_id alone uses that run, whichever model it holds.
+    ensemble); run_id alone uses that run, whichever model it holds. Descriptors are computed with the
+    substrate property set the run used; `properties` naming another set is a one-line error.
     """
     if conditions is None and films is None and not cells and not files:
         raise FilmkbError("nothing to predict: give conditions, a CSV of conditions or films")
@@ -200,6 +202,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
             records = conditions.to_dict("records") if isinstance(conditions, pd.DataFrame) else conditions
             conditions = typed if records is None else [*records, *typed]
         run, model, manifest = load_run(k, run_id, model, descriptor_set=descriptors)
+        substrate_properties.use_run(k, run, properties)
         parts = [condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
         parts += [_film_frame(k, films)] if films is not None else []
         warnings = [w for w in [stale_warning(run, k.model_matrix())] if w]

@@ -56,6 +56,7 @@ class ReportInputs:
     evaluations: dict  # folds -> (run id, EvalResult) for "film" and "reference"
     recommended: object  # jobs.runs.TrainResult of the recommended model
     studies: dict  # learning_curve rows, leaky choice per fold type
+    property_changes: dict | None = None  # jobs/property_changes.py: checked substrate properties vs Table 2
 
 
 def _f(value, digits: int = 3) -> str:
@@ -402,6 +403,37 @@ def figure5_section(r: ReportInputs, out: Path) -> str:
 {_image("Figure 5", png, out)}"""
 
 
+def properties_section(r: ReportInputs) -> str:
+    """What the literature-checked substrate properties change against Table 2: values, then descriptors."""
+    c = r.property_changes
+    if not c:
+        return ""
+    values = [[v["substrate"], v["property"], v["unit"], _g(v["paper"]), _g(v["checked"]), v["source"]]
+              for v in c["values"]]
+    desc = [[d["descriptor"], _g(d["max_abs_change"]), _f(d["relative_to_sd"], 2), d["films_changed"],
+             _f(d["correlation"], 4)] for d in c["descriptors"] if d["films_changed"]]
+    same = [d["descriptor"] for d in c["descriptors"] if not d["films_changed"]]
+    return f"""## 8. Literature-checked substrate properties (`--properties checked`)
+
+This report's models use the **{r.evaluation.config.get("substrate_properties", "paper")}** set. The paper set is Table 2 as
+published (data/substrate_properties.csv); the checked set (data/substrate_properties_checked.csv) gives every value
+a source and a note where it differs. Substrates added with `filmkb add-substrate` keep their own values in both.
+Unchanged: {", ".join(c["unchanged_substrates"]) or "none"}.
+
+{_table(["substrate", "property", "unit", "Table 2", "checked", "source"], values)}
+
+What that changes in the model matrix ({c["films"]} films; max |change| also relative to the paper column's sd):
+
+{_table(["descriptor", "max abs change", "/ sd", "films changed", "correlation"], desc)}
+
+Unchanged: {", ".join(same)}. The models' held-out RMSE with each set: `python benchmarks/substrate_properties.py`
+(not run here: it costs two more nested evaluations)."""
+
+
+def _g(value) -> str:
+    return "–" if value is None or value != value else f"{value:.4g}"
+
+
 def reuse_section(r: ReportInputs) -> str:
     return f"""## Reuse
 
@@ -424,7 +456,7 @@ def summary_json(r: ReportInputs, out: Path) -> dict:
             "paper": PAPER_METRICS, "training_fit": r.train.fit_metrics["training_fit"],
             "mean_abs_shap": r.explanation.values.abs().mean().sort_values(ascending=False).to_dict(),
             "explain_bounds": getattr(r.explanation, "bounds", None) or None,
-            "timings": r.timings,
+            "timings": r.timings, "substrate_properties": r.property_changes,
             "figures": sorted(p.relative_to(out).as_posix() for p in (out / "figures").glob("*.png"))}
 
 
@@ -434,7 +466,7 @@ def write_report(out_dir, r: ReportInputs) -> Path:
     (out / "figures").mkdir(parents=True, exist_ok=True)
     sections = [header(r), data_section(r), recommended_section(r, out), metrics_section(r),
                 figure6_section(r, out), figure7_section(r, out), figure5_section(r, out), studies_section(r, out),
-                reuse_section(r)]
+                properties_section(r), reuse_section(r)]
     path = out / "report.md"
     path.write_text("\n\n".join(sections) + "\n")
     (out / "summary.json").write_text(json.dumps(summary_json(r, out), indent=2, default=float))

@@ -20,6 +20,7 @@ from ..ml.metrics import Z95
 from ..schema.descriptors import MODEL_COLUMNS, SETS, TARGET
 from .grid import build_grid
 from .prediction import condition_frame, predicted
+from . import properties as substrate_properties
 from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning
 
 __all__ = ["suggest", "suggest_frame", "stored_suggestions", "SuggestResult", "SCORE_LABELS"]
@@ -58,7 +59,8 @@ class SuggestResult:
 
 
 def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", top: int = 10, diverse: bool = False,
-            run_id: str | None = None, store: bool = True, plot=None, k=None, model: str | None = None) -> SuggestResult:
+            run_id: str | None = None, store: bool = True, plot=None, k=None, model: str | None = None,
+            properties: str | None = None) -> SuggestResult:
     """Rank candidate deposition conditions for the next film.
 
     constraints: dict with substrate (list of names or aliases; default every stored substrate), method,
@@ -78,6 +80,7 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
         if store:
             k.require_write()  # a server's reader is refused before the search (or uses store=False)
         run, fitted, manifest = load_run(k, run_id, model)
+        used = substrate_properties.use_run(k, run, properties)  # descriptors as the run was trained
         grid = build_grid(k, constraints)
         matrix = k.model_matrix()
         best = float(matrix[TARGET].min())
@@ -92,7 +95,7 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
         if store:
             config = {"goal": goal, "top": int(top), "diverse": bool(diverse), "kappa": acquisition.KAPPA,
                       "constraints": grid.constraints, "model_run": run["id"], "model": manifest["model"],
-                      "best_stored_neg_log10_sigma": best}
+                      "best_stored_neg_log10_sigma": best, substrate_properties.CONFIG_KEY: used}
             with k.transaction(WRITE_WAIT):
                 k.store_run(res.run_id, "suggest", config, matrix_hash(matrix, MODEL_COLUMNS), len(matrix),
                             {**res.counts, "seconds": time.perf_counter() - t0})

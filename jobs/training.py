@@ -15,6 +15,7 @@ from ..ml.artifacts import MANIFEST, sha256
 from ..ml.domain import ranges
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import DEFAULT_SET, MODEL_COLUMNS, TARGET
+from . import properties as substrate_properties
 from . import run_files
 from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
 
@@ -25,7 +26,8 @@ NOTE = "in-sample fit on the training films, not a validation; see `filmkb evalu
 
 def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0, lstm: LSTMConfig = PAPER,
           pbp_hidden=(5,), pbp_epochs: int = 100, models_dir=None, progress=None, k=None,
-          candidates="default", n_jobs: int = 1, descriptors: str | None = None, lstm_batch=None) -> TrainResult:
+          candidates="default", n_jobs: int = 1, descriptors: str | None = None, lstm_batch=None,
+          properties: str | None = None) -> TrainResult:
     """Fit `model` on every film with complete descriptors, save it under `models_dir/<run id>/` and
     record the run (config, code version, data hash) in the database.
 
@@ -36,7 +38,8 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
     recommended model's candidates are then restricted to it and the mean, else it chooses among both).
     The run records it as `descriptor_set` ('both' for the unrestricted recommended model), which
     `filmkb predict --descriptors` selects on. lstm_batch: an LSTMBatch (the main job's) whose members
-    are this model's LSTM (same matrix, seeds and configuration)."""
+    are this model's LSTM (same matrix, seeds and configuration). properties: the substrate property set
+    ('paper', the default, or 'checked'), recorded in the run config for predict, explain and suggest."""
     if model not in MODELS:
         raise FilmkbError(f"unknown model '{model}' (expected {' or '.join(MODELS)})")
     if repeats < 1:
@@ -46,6 +49,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
         kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the fit, not after
+        used = substrate_properties.use(k, properties)
         matrix = k.model_matrix()
         if len(matrix) < 4:
             raise FilmkbError(f"{k.path}: only {len(matrix)} films with complete descriptors; need at least 4 to train")
@@ -58,6 +62,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
                                               candidates=candidates, n_jobs=n_jobs, descriptors=dset,
                                               lstm_batch=lstm_batch)
             config["descriptor_set"] = dset
+            config[substrate_properties.CONFIG_KEY] = used
             config["manifest_sha256"] = sha256(directory / MANIFEST)  # checked before the run's files are read
             files = run_files.collect(directory)  # stored with the run: usable from every machine
             seconds = time.perf_counter() - t0

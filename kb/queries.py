@@ -9,6 +9,8 @@ from pathlib import Path
 from ..errors import FilmkbError
 from ..schema.descriptors import DEFAULT_SET, SETS, TARGET
 from ..schema.names import PHASES, ROOM_TEMPERATURE_C, Vocabulary
+from ..schema.properties import DEFAULT_PROPERTIES, PROPERTY_SETS
+from . import property_sets
 from .db import QueryTimeout, table_names, view_query
 
 CHUNK_VECTORS = 50  # vectors of 2,048 rows fetched at a time by `stream`
@@ -18,6 +20,27 @@ _METHOD_ALIASES = "SELECT a.alias, m.name FROM method_aliases a JOIN deposition_
 
 class Queries:
     """Reads: every SQL statement the layers above need, returning DataFrames or plain values."""
+
+    properties = DEFAULT_PROPERTIES  # the substrate property set descriptors are computed with
+    _substrate_rows = None  # that set's substrate rows laid over the stored ones (None: the stored Table 2)
+
+    def use_properties(self, name: str = DEFAULT_PROPERTIES, entries=None) -> None:
+        """Compute descriptors (and list substrates) with substrate property set `name` from now on: 'paper',
+        the stored values, or another set whose substrates are `entries` (ingest's SubstrateEntry list; a stored
+        substrate it does not name keeps its own values). kb/property_sets.py says how."""
+        if name not in PROPERTY_SETS:
+            raise FilmkbError(f"unknown substrate property set '{name}' (expected one of {', '.join(PROPERTY_SETS)})")
+        rows = None
+        if name != DEFAULT_PROPERTIES:
+            rows = property_sets.substrate_rows(entries or [], self.reference_phase()[1]) or None
+        self.properties, self._substrate_rows = name, rows
+
+    def _descriptor_sql(self, statement: str, params=None):
+        """`sql` with the substrates of the property set in use (a statement over substrates or the views)."""
+        if self._substrate_rows is None:
+            return self.sql(statement, params)
+        ctes, bound = property_sets.with_views(self._substrate_rows)
+        return self.sql(f"WITH {ctes} {statement}", bound + list(params or []))
 
     def sql(self, statement: str, params=None, timeout: float | None = None):
         """Run SQL and return a DataFrame; a write on a read-only connection is a one-line error.
@@ -97,8 +120,9 @@ class Queries:
             GROUP BY m.id, m.name, m.family, m.description ORDER BY m.id""")
 
     def substrates(self):
-        """Substrates with their properties, pymatgen lattice constants and misfit against c-LLZO."""
-        return self.sql("""
+        """Substrates with their properties, pymatgen lattice constants and misfit against c-LLZO (of the
+        property set in use)."""
+        return self._descriptor_sql("""
             SELECT name, formula, amorphous, space_group, lattice_a_angstrom, misfit, misfit_supercell_n,
                    cte_per_k, poisson_ratio, youngs_modulus_gpa, bulk_modulus_gpa, shear_modulus_gpa,
                    dielectric_constant, dielectric_imputed, melting_point_k, melting_kind
@@ -138,14 +162,14 @@ class Queries:
         """Descriptors and -log10(sigma) per film, indexed by film_id (complete: the model input)."""
         dset = descriptor_set(descriptors)
         view = dset.view if complete else dset.all_view
-        return self.sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
+        return self._descriptor_sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
 
     def model_matrix(self, complete: bool = True):
         """Every modelled film (complete: distinct films with the default set's descriptors; else every
         film) with every column any model uses: the paper7 matrix plus the columns each further set adds."""
         base = SETS[DEFAULT_SET]
         joins, columns = _further_sets()
-        frame = self.sql(f"""SELECT p.*{columns} FROM {base.view if complete else base.all_view} p
+        frame = self._descriptor_sql(f"""SELECT p.*{columns} FROM {base.view if complete else base.all_view} p
                              {" ".join(f"LEFT JOIN {j}" for j in joins)} ORDER BY p.film_id""")
         return frame.set_index("film_id")
 
@@ -186,10 +210,11 @@ class Queries:
         given = {c: f"q.{c}" for c in _CONDITION_COLUMNS if c in frame.columns}
         columns = ", ".join(f"{given.get(c, default)} AS {c}" for c, default in _CONDITION_COLUMNS.items())
         chain = ", ".join(f"{view} AS ({view_query(view)})" for view in chain_views)
+        substrates, bound = property_sets.substrates_cte(self._substrate_rows) if self._substrate_rows else ("", [])
         with self._engine_errors(), self.engine.relation(self.con, frame) as (relation, params):
             return self.sql(f"""WITH film_conditions AS (SELECT q._row AS film_id, {columns} FROM {relation} q),
-                                     {chain}
-                                {select}""", params)
+                                     {substrates + "," if substrates else ""} {chain}
+                                {select}""", params + bound)
 
     def method_families(self) -> dict:
         """canonical method name -> family (PVD, CVD, ALD, sol-gel)."""
@@ -206,12 +231,12 @@ class Queries:
 
     def film_labels(self):
         """Per modelled film: target, substrate, Figure 6 membership and reference key (for the report)."""
-        return self.sql("""SELECT d.film_id, d.neg_log10_sigma, d.substrate, d.figure6_subset, p.key AS reference
+        return self._descriptor_sql("""SELECT d.film_id, d.neg_log10_sigma, d.substrate, d.figure6_subset, p.key AS reference
                            FROM film_descriptors_complete d LEFT JOIN publications p ON p.id = d.reference_id""")
 
     def figure5_data(self):
         """Per distinct film: log10 sigma, dCTE (substrate - film), substrate G, T_dep/T_m, thickness, T_dep, phase."""
-        return self.sql("""
+        return self._descriptor_sql("""
             SELECT o.film_id, o.substrate, o.phase, o.log10_sigma, o.thickness_nm, o.deposition_temp_c,
                    s.cte_per_k - fp.cte_per_k AS delta_cte_per_k, s.shear_modulus_gpa AS substrate_shear_modulus_gpa,
                    d.t_dep_over_t_m
