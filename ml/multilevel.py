@@ -61,8 +61,9 @@ class MultilevelModel(Model):
         if np.isnan(X).any() or np.isnan(y).any():
             raise ValueError("multilevel: NaN in the descriptors or targets (impute them first)")
         self.seed_ = int(self._seeds(seeds)[0])
-        groups = np.arange(len(y)) if groups is None else np.asarray(groups)
-        self.papers_, gi = np.unique(groups, return_inverse=True)
+        # groups None: every row its own paper, lam fixed at 1; the intercepts then only double the noise, so
+        # they are folded into it (no n x n block) and every query is a new paper
+        self.papers_, gi = np.unique(np.zeros(0) if groups is None else np.asarray(groups), return_inverse=True)
         self.x_mean_ = X.mean(axis=0)
         sd = X.std(axis=0)
         self.x_std_ = np.where(sd > 0, sd, 1.0)
@@ -73,13 +74,16 @@ class MultilevelModel(Model):
         flags = np.all((X[:, keep] == 0) | (X[:, keep] == 1), axis=0)
         kinds = np.zeros(Xs.shape[1], dtype=int) if self.penalties != "kind" else flags.astype(int)
         n, G = len(y), len(self.papers_)
+        if groups is not None and len(groups) != n:
+            raise ValueError(f"multilevel: {len(groups)} groups for {n} rows")
         Z = np.zeros((n, G))
-        Z[np.arange(n), gi] = 1.0
+        if G:
+            Z[np.arange(n), gi] = 1.0
         W = np.hstack([np.ones((n, 1)), Xs, Z])
         WtW, Wty, yty = W.T @ W, W.T @ y, float(y @ y)
         p = Xs.shape[1]
         used_kinds = sorted(set(kinds.tolist()))
-        identifiable = np.bincount(gi).max() > 1 and G > 1
+        identifiable = G > 1 and np.bincount(gi).max() > 1
 
         def prior(theta):
             """Prior precision diagonal (sig2 units) and its log-determinant over the random part."""
@@ -113,8 +117,10 @@ class MultilevelModel(Model):
         self.cov_ = np.linalg.inv(A)  # posterior covariance of (mu, b, u) in sig2 units
         self.coef_ = self.cov_ @ Wty
         S = max(yty - float(Wty @ self.coef_), 1e-12)
-        self.sig2_ = max(S / (n - 1), 1e-6)
+        self.scale_ = self.sig2_ = max(S / (n - 1), 1e-6)  # scale_: the unit of cov_
         self.tau2_ = lam * self.sig2_
+        if groups is None:  # the folded noise splits equally into sig2 and tau2
+            self.sig2_ = self.tau2_ = self.sig2_ / 2
         self.alpha_ = d[1:1 + p]
         self.p_ = p
         # Student-t predictive with the fit's residual degrees of freedom (n - trace of the hat matrix), as the
@@ -149,7 +155,7 @@ class MultilevelModel(Model):
         m, G = len(X), len(self.papers_)
         Z = np.zeros((m, G))
         known = np.zeros(m, dtype=bool)
-        if groups is not None:
+        if groups is not None and G:
             groups = np.asarray(groups)
             pos = np.searchsorted(self.papers_, groups)
             pos = np.clip(pos, 0, G - 1)
@@ -161,7 +167,8 @@ class MultilevelModel(Model):
         """Per row: mean, variance, whether its paper was seen in fit, and that paper's offset."""
         W, known = self._rows(X, groups)
         mean = W @ self.coef_
-        var = self.sig2_ * (1.0 + np.einsum("ij,jk,ik->i", W, self.cov_, W)) + np.where(known, 0.0, self.tau2_)
+        var = (self.sig2_ + self.scale_ * np.einsum("ij,jk,ik->i", W, self.cov_, W)
+               + np.where(known, 0.0, self.tau2_))
         var = var * self.t_scale_**2
         offset = W[:, 1 + self.p_:] @ self.coef_[1 + self.p_:]
         return {"mean": mean, "var": var, "known_paper": known, "offset": offset}
