@@ -8,7 +8,8 @@ Xs: the descriptors standardised with the training rows. The ridge penalties (on
 columns such as the film's phase, one for the continuous ones) and lam are chosen together by
 restricted maximum likelihood on the training rows only (the ridge prior makes b a random effect,
 so this is the evidence of the ridge penalty too); sig2 is profiled out. Everything is a (1 + p + G)
-square linear system, solved in closed form: deterministic, a few milliseconds a fit, no sampler.
+square linear system (the paper block is diagonal and eliminated first), solved in closed form:
+deterministic, milliseconds a fit, no sampler.
 
 Prediction for a row of a paper seen in fit uses that paper's shrunken offset and the posterior
 covariance of (mu, b, u); a paper not seen in fit (or groups None) gets offset 0 and tau2 added to
@@ -97,16 +98,23 @@ class MultilevelModel(Model):
             d = np.concatenate([[0.0], alphas, np.full(G, 1.0 / lam)])
             return d, float(np.sum(np.log(alphas))) - G * np.log(lam), lam
 
+        k = 1 + p  # the intercept and the descriptors; the G paper intercepts have a diagonal block
+        B0, C, n_g = WtW[:k, :k], WtW[:k, k:], np.diag(WtW)[k:]
+        b, dv = Wty[:k], Wty[k:]
+
         def objective(theta):
+            """-2 restricted log-likelihood, sig2 profiled out; the paper block eliminated (Schur complement)."""
             d, logdet_p, _ = prior(theta)
-            A = WtW + np.diag(d)
+            D = n_g + d[k:]
+            CD = C / D
             try:
-                L = np.linalg.cholesky(A)
+                L = np.linalg.cholesky(B0 + np.diag(d[:k]) - CD @ C.T)
             except np.linalg.LinAlgError:
                 return 1e300
-            z = np.linalg.solve(L, Wty)
-            S = max(yty - float(z @ z), 1e-12)
-            return (n - 1) * np.log(S / (n - 1)) + 2 * np.sum(np.log(np.diag(L))) - logdet_p
+            z = np.linalg.solve(L, b - CD @ dv)
+            S = max(yty - float(dv @ (dv / D)) - float(z @ z), 1e-12)
+            logdet_a = float(np.sum(np.log(D))) + 2 * float(np.sum(np.log(np.diag(L))))
+            return (n - 1) * np.log(S / (n - 1)) + logdet_a - logdet_p
 
         fixed = isinstance(self.penalties, (int, float)) and not isinstance(self.penalties, bool)
         bounds = ([] if fixed or not p else [LOG_BOUNDS["alpha"]] * len(used_kinds)) + \
@@ -135,7 +143,8 @@ class MultilevelModel(Model):
 
     @staticmethod
     def _optimise(objective, bounds) -> np.ndarray:
-        """Minimise over log hyper-parameters: a coarse grid, then L-BFGS-B from its best point."""
+        """Minimise over log hyper-parameters: a coarse grid, then Powell's method from its best point (derivative
+        free; 5-7x cheaper than L-BFGS-B's finite differences when a penalty sits at its bound)."""
         if not bounds:
             return np.zeros(0)
         from itertools import product
@@ -144,7 +153,7 @@ class MultilevelModel(Model):
 
         axes = [np.linspace(lo, hi, 7 if len(bounds) <= 2 else 5) for lo, hi in bounds]
         start = min(product(*axes), key=lambda t: objective(np.asarray(t)))
-        res = minimize(objective, np.asarray(start), method="L-BFGS-B", bounds=bounds)
+        res = minimize(objective, np.asarray(start), method="Powell", bounds=bounds)
         return res.x if res.fun <= objective(np.asarray(start)) else np.asarray(start)
 
     # -------------------------------------------------------------- predict
