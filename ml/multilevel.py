@@ -189,3 +189,28 @@ class MultilevelModel(Model):
     def predict_members(self, X, groups=None) -> Members:
         mean, var = self.predict_dist(X, groups)
         return Members(mean[None, :], var[None, :])
+
+    # ---------------------------------------------------------------- state
+
+    _ARRAYS = ("x_mean_", "x_std_", "keep_", "papers_", "coef_", "cov_", "alpha_", "theta_")
+    _SCALARS = ("seed_", "p_", "sig2_", "tau2_", "scale_", "edf_", "dof_", "t_scale_")
+
+    def to_state(self) -> tuple[dict, dict]:
+        """(JSON-able values, named arrays) holding everything predictions read (for ml/model_state.py)."""
+        meta = {"params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()},
+                **{k.rstrip("_"): float(getattr(self, k)) for k in self._SCALARS}}
+        papers = np.asarray(self.papers_)
+        arrays = {k.rstrip("_"): np.asarray(getattr(self, k)) for k in self._ARRAYS}
+        arrays["papers"] = papers.astype(str) if papers.dtype == object else papers
+        return meta, arrays
+
+    @classmethod
+    def from_state(cls, meta: dict, arrays: dict) -> "MultilevelModel":
+        """The fitted model :meth:`to_state` described."""
+        m = cls(**meta["params"])
+        for k in cls._ARRAYS:
+            setattr(m, k, np.asarray(arrays[k.rstrip("_")]))
+        for k in cls._SCALARS:
+            setattr(m, k, int(meta[k.rstrip("_")]) if k in ("seed_", "p_") else float(meta[k.rstrip("_")]))
+        m.keep_ = m.keep_.astype(bool)
+        return m

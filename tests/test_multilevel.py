@@ -117,3 +117,14 @@ def test_rejects_missing_values(data):
     X[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         MultilevelModel().fit(X, y, groups=g)
+
+
+def test_state_round_trip_predicts_the_same_numbers(data, fitted):
+    from filmkb.ml.model_state import build, dump
+
+    X, _, g = data
+    meta, arrays = dump("multilevel", fitted)
+    again = build("multilevel", meta, arrays)
+    for groups in (g[:7], None):
+        a, b = fitted.predict_dist(X[:7], groups), again.predict_dist(X[:7], groups)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
