@@ -2,7 +2,7 @@
 on the descriptors and stated paper offsets, at 20, 40 and 100 papers, each ingested into a fresh knowledge
 base and evaluated leaving papers out.
 
-    python benchmarks/known_signal.py [--papers 20,40] [--seed 7] [--candidates default] [--n-jobs 2] [--workdir DIR]
+    python benchmarks/known_signal.py [--papers 20,40,100] [--seed 7] [--candidates default] [--n-jobs 2] [--workdir DIR]
                                       [--markdown FILE]
 
 The literature is benchmarks/scaling.py's generator (:func:`scaling.literature`): papers of 2-6 films with
@@ -180,8 +180,8 @@ def report(results: list[dict]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--papers", default="20,40", help="generated papers per knowledge base, comma-separated "
-                                                        "(20,40 takes ~10 minutes on 2 cores; add 100 for the large size)")
+    parser.add_argument("--papers", default="20,40,100", help="generated papers per knowledge base, comma-separated "
+                                                        "(the three take ~6-10 minutes on 2 cores)")
     parser.add_argument("--seed", type=int, default=7, help="seed of the generated literature")
     parser.add_argument("--candidates", default="default", help="the recommended procedure's candidate list")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for the recommended's candidate fits")
