@@ -176,14 +176,7 @@ def _build_ensemble(meta, a):
 
 _FAMILIES = {"mean": (_dump_mean, _build_mean), "ridge": (_dump_ridge, _build_ridge), "gp": (_dump_gp, _build_gp),
              "et": (_dump_forest, _build_forest), "rf": (_dump_forest, _build_forest), "pbp": (_dump_pbp, _build_pbp),
-             "lstm": (_dump_lstm, _build_lstm), "ensemble": (_dump_ensemble, _build_ensemble),
-             "multilevel": (lambda m: m.to_state(), lambda meta, a: _multilevel().from_state(meta, a))}
-
-
-def _multilevel():
-    from .multilevel import MultilevelModel
-
-    return MultilevelModel
+             "lstm": (_dump_lstm, _build_lstm), "ensemble": (_dump_ensemble, _build_ensemble)}
 
 
 def dump(family: str, model) -> tuple[dict, dict]:

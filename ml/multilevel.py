@@ -41,6 +41,7 @@ class MultilevelModel(Model):
 
     name = "multilevel"
     stochastic = False
+    uses_groups = True  # fit and predict take each row's paper (ml/contract.py)
 
     def __init__(self, random_state: int = 0, penalties="kind", columns=None):
         self.random_state = random_state
