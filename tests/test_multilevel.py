@@ -128,3 +128,25 @@ def test_state_round_trip_predicts_the_same_numbers(data, fitted):
     for groups in (g[:7], None):
         a, b = fitted.predict_dist(X[:7], groups), again.predict_dist(X[:7], groups)
         assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+
+
+def test_through_the_contract_with_groups_a_known_paper_gets_its_offset(data):
+    X, y, g = data
+    test = np.arange(len(y)) % 5 == 0  # one film of every paper held out, its siblings in training
+    m = MultilevelModel().fit_copies(X, y, (~test)[None, :], np.array([0]), test[None, :], groups=g)
+    direct = MultilevelModel().fit(X[~test], y[~test], groups=g[~test]).predict_dist(X[test], g[test])
+    assert np.allclose(m.mean[0, test], direct[0]) and np.allclose(m.var[0, test], direct[1])
+    new = MultilevelModel().fit(X[~test], y[~test], groups=g[~test]).predict_dist(X[test])
+    assert np.mean((m.mean[0, test] - y[test]) ** 2) < 0.3 * np.mean((new[0] - y[test]) ** 2)
+
+
+def test_competes_in_the_nested_selection_and_wins_where_papers_and_flags_matter(data):
+    from filmkb.ml.recommended import Recommended
+    from filmkb.ml.select import Candidate
+
+    X, y, g = data
+    rec = Recommended([Candidate("mean", ""), Candidate("multilevel", "extended")], {"extended": [0, 1, 2, 3]},
+                      [0, 1, 2], inner_folds=3).fit(X[:200], y[:200], groups=g[:200])
+    assert rec.chosen_.name == "multilevel:extended"
+    mean = rec.predict(X[200:])  # papers the procedure has not seen
+    assert np.sqrt(np.mean((mean - y[200:]) ** 2)) < 0.6 * np.std(y[200:])
