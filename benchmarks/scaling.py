@@ -52,8 +52,10 @@ METHODS = ["PLD", "RF magnetron sputtering", "sol-gel spin coating", "ALD", "CVD
 COMPOSITIONS = ["Li7La3Zr2O12", "Li6.4La3Zr1.4Ta0.6O12", "Li6.25Ga0.25La3Zr2O12", "Li6.28Al0.24La3Zr2O12"]
 
 
-def literature(n_films: int, seed: int = 0) -> list[dict]:
-    """n_films template rows from papers of 2-6 films (see the module docstring for the dependence)."""
+def literature(n_films: int, seed: int = 0, truth: list | None = None) -> list[dict]:
+    """n_films template rows from papers of 2-6 films (see the module docstring for the dependence).
+    truth: if given, receives per row its paper number, noiseless log10 sigma without the paper offset,
+    and the offset (benchmarks/known_signal.py scores against them)."""
     rng = np.random.default_rng(seed)
     rows, paper = [], 0
     while len(rows) < n_films:
@@ -69,8 +71,11 @@ def literature(n_films: int, seed: int = 0) -> list[dict]:
             t = float(np.clip(base_t + rng.normal(0, 120), 25, 1000))
             thickness = float(10 ** rng.uniform(1.3, 3.7))
             phase = "amorphous" if t < 400 else ("cubic" if t > 650 or rng.random() < 0.3 else "tetragonal")
-            log_sigma = (-6.3 + 0.9 * (t - 500) / 300 - 0.4 * np.log10(thickness / 300)
-                         + {"cubic": 0.4, "amorphous": -0.5}.get(phase, 0.0) + s_term + offset + rng.normal(0, 0.15))
+            signal = (-6.3 + 0.9 * (t - 500) / 300 - 0.4 * np.log10(thickness / 300)
+                      + {"cubic": 0.4, "amorphous": -0.5}.get(phase, 0.0) + s_term)
+            log_sigma = signal + offset + rng.normal(0, 0.15)
+            if truth is not None:
+                truth.append({"paper": paper, "signal": float(signal), "offset": float(offset)})
             rows.append({"doi": f"10.5555/filmkb-scaling.{seed}.{paper}", "authors": f"Author{paper}, A.",
                          "year": 2000 + paper % 25, "journal": "Generated J.", "title": f"generated paper {paper}",
                          "composition": composition, "method": method, "deposition_temp_c": f"{t:.0f}",
