@@ -157,11 +157,13 @@ class Model(Estimator):
             cache[self.name] = Members(held_out(m.mean, L), None if m.var is None else held_out(m.var, L))
         return cache[self.name]
 
-    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1, groups=None) -> Members:
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1, groups=None,
+                   new_papers: bool = False) -> Members:
         """Fit one copy per row of `masks` (its training rows) with its seed; predictions (C, n) of each
         copy on its `tests` rows (other entries NaN). n_jobs > 1 spreads the copies over processes.
         groups (n,), each row's paper, for a family that uses them: a copy's fit gets those of its training
-        rows, its predictions those of its test rows.
+        rows, its predictions those of its test rows (new_papers: none, every test row is predicted as a new
+        paper's, for a caller that adds known papers' offsets itself).
         A deterministic family's fit is a function of its parameters, seed and data, so a copy whose
         training and test rows were fitted before in this process is taken from :data:`FITS` (the
         main job's two evaluations share every fold that leaves out a paper's only film).
@@ -169,18 +171,18 @@ class Model(Estimator):
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
         jobs = list(zip(masks, seeds, tests))
         groups = np.asarray(groups) if self.uses_groups and groups is not None else None
-        keys = [FITS.key(self, X, y, *job, groups) for job in jobs] if not self.stochastic else [None] * len(jobs)
+        keys = [FITS.key(self, X, y, *job, groups, new_papers) for job in jobs] if not self.stochastic else [None] * len(jobs)
         todo = [i for i, key in enumerate(keys) if key not in FITS]
         if n_jobs > 1 and len(todo) >= 4 * n_jobs:
             from joblib import Parallel, delayed
 
             parts = np.array_split(np.asarray(todo), 4 * n_jobs)
-            done = Parallel(n_jobs=n_jobs)(delayed(_fit_some)(self, X, y, [jobs[i] for i in part], groups)
+            done = Parallel(n_jobs=n_jobs)(delayed(_fit_some)(self, X, y, [jobs[i] for i in part], groups, new_papers)
                                            for part in parts)
             fitted = dict(zip(todo, [r for part in done for r in part]))
         else:
             with _single_threaded():
-                fitted = {i: _fit_some(self, X, y, [jobs[i]], groups)[0] for i in todo}
+                fitted = {i: _fit_some(self, X, y, [jobs[i]], groups, new_papers)[0] for i in todo}
         for i, key in enumerate(keys):
             if i in fitted and key is not None:
                 FITS[key] = fitted[i]
@@ -207,7 +209,7 @@ class _Fits:
         self.size, self.store = size, OrderedDict()
 
     @staticmethod
-    def key(model, X, y, mask, seed, test, groups=None) -> bytes:
+    def key(model, X, y, mask, seed, test, groups=None, new_papers: bool = False) -> bytes:
         import hashlib
 
         mask, test = np.asarray(mask, dtype=bool), np.asarray(test, dtype=bool)
@@ -216,7 +218,7 @@ class _Fits:
         for part in (np.int64(seed), mask, test, X[mask], y[mask], X[test]):
             h.update(np.ascontiguousarray(part).tobytes())
         if groups is not None:  # the papers the copy was given
-            h.update(repr((groups[mask].tolist(), groups[test].tolist())).encode())
+            h.update(repr((groups[mask].tolist(), None if new_papers else groups[test].tolist())).encode())
         return h.digest()
 
     def __contains__(self, key) -> bool:
@@ -248,9 +250,9 @@ class _single_threaded:
         self.limits.unregister()
 
 
-def _fit_some(model, X, y, jobs, groups=None) -> list:
+def _fit_some(model, X, y, jobs, groups=None, new_papers: bool = False) -> list:
     """(mean, variance) on the test rows of each (mask, seed, test) job, each fitted from a clone (with
-    the papers of its training rows and of its test rows when groups is given)."""
+    the papers of its training rows and, unless new_papers, of its test rows when groups is given)."""
     from sklearn.base import clone
 
     out = []
@@ -259,7 +261,7 @@ def _fit_some(model, X, y, jobs, groups=None) -> list:
             m = clone(model).fit(X[mask], y[mask], seeds=[seed]).predict_members(X[test])
         else:
             m = clone(model).fit(X[mask], y[mask], seeds=[seed], groups=groups[mask]).predict_members(
-                X[test], groups=groups[test])
+                X[test], groups=None if new_papers else groups[test])
         out.append((m.mean[0], m.var[0] if m.var is not None else np.full(int(np.sum(test)), np.nan)))
     return out
 

@@ -158,7 +158,7 @@ class Recommended(Model):
         """Per query row: mean, sd, known_paper, offset, domain distance and weight, f (see the module)."""
         X = np.asarray(X, dtype=np.float64)
         groups = np.full(len(X), NEW_PAPER) if groups is None else np.asarray(groups)
-        f = self.f_.predict(self._Xc(X, self.chosen_), **({"groups": groups} if self.f_.uses_groups else {}))
+        f = self.f_.predict(self._Xc(X, self.chosen_))  # a new paper's: the offsets come from fitted_ below
         return self.fitted_.predict(f, groups, self._Z(X, self.chosen_), bool(self.chosen_.descriptors))
 
     def predict_dist(self, X, groups=None):
@@ -248,7 +248,9 @@ class Recommended(Model):
             # rows give the same fit wherever they occur (and contract.FITS can serve it again)
             seeds = int(self.random_state) * SEED_STRIDE + stream + 1000 * ci + (
                 np.arange(len(masks) * reps) if model.stochastic else np.zeros(len(masks), dtype=np.int64))
-            by_paper = {"groups": groups} if model.uses_groups and groups is not None else {}
+            # a family that uses papers learns with them, but predicts every film as a new paper's: the known
+            # papers' offsets are added once, by the paper-offset step on the chosen candidate's residuals
+            by_paper = {"groups": groups, "new_papers": True} if model.uses_groups and groups is not None else {}
             m = model.fit_copies(self._Xc(X, cand), y, np.tile(masks, (reps, 1)), seeds, np.tile(tests, (reps, 1)),
                                  progress, n_jobs=self.n_jobs, **by_paper)
             mean = m.mean.reshape(reps, len(masks), len(y))

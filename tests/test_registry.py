@@ -1,6 +1,7 @@
 """The model-family registry (ml/registry.py, ml/families/): the candidate lists it builds are the ones the
 golden numbers were made with, every family follows the contract it declares, and a family that uses
-groups gets each film's paper: the training rows' at fit, the test rows' at prediction, nothing else."""
+groups gets each film's paper: the training rows' at fit, the test rows' at prediction, nothing else (inside
+the recommended procedure none at prediction: it adds known papers' offsets itself, once)."""
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,8 @@ from filmkb.ml.recommended import Recommended
 
 def test_the_candidate_lists_are_the_ones_the_golden_numbers_were_made_with():
     sets = ("paper7", "extended")
-    default = ["mean"] + [f"{f}:{s}" for f in ("ridge", "gp", "et") for s in sets]
+    default = (["mean", "ridge:paper7", "ridge:extended", "multilevel:extended"]
+               + [f"{f}:{s}" for f in ("gp", "et") for s in sets])
     assert [c.name for c in select.candidates("default")] == default
     assert [c.name for c in select.candidates("full")] == default + [f"{f}:{s}" for f in ("pbp", "lstm", "ensemble")
                                                                      for s in sets]
@@ -64,8 +66,9 @@ class PaperMeans(Model):
         return self
 
     def predict_members(self, X, groups=None):
-        SEEN.append(("predict", np.asarray(X)[:, 0].astype(int), np.asarray(groups)))
-        mean = np.array([self.by_paper_.get(g, self.mean_) for g in groups])
+        SEEN.append(("predict", np.asarray(X)[:, 0].astype(int), None if groups is None else np.asarray(groups)))
+        mean = np.array([self.by_paper_.get(g, self.mean_) for g in groups] if groups is not None
+                        else [self.mean_] * len(X))
         return Members(mean[None, :], np.ones((1, len(mean))))
 
 
@@ -79,9 +82,12 @@ def films():
     return X, y, papers, matrix
 
 
-def _calls_saw_their_own_rows_only(papers):
+def _calls_saw_their_own_rows_only(papers, predicted_as_new: bool = False):
     fits = [c for c in SEEN if c[0] == "fit"]
-    assert fits and all(np.array_equal(g, papers[rows]) for _, rows, g in SEEN)
+    assert fits and all(np.array_equal(g, papers[rows]) for kind, rows, g in SEEN if kind == "fit")
+    predicts = [g for kind, _, g in SEEN if kind == "predict"]
+    assert predicts and all(g is None for g in predicts) if predicted_as_new else all(
+        np.array_equal(g, papers[rows]) for kind, rows, g in SEEN if kind == "predict")
     return fits
 
 
@@ -108,16 +114,16 @@ def test_the_recommended_procedure_gives_a_groups_candidate_the_papers_of_its_ro
     SEEN.clear()
     rec = Recommended("paper_means:paper7", {"paper7": [0, 1]}, [1], inner_folds=3, alpha=None)
     rec.fit(X, y, groups=papers)
-    fits = _calls_saw_their_own_rows_only(papers)
+    fits = _calls_saw_their_own_rows_only(papers, predicted_as_new=True)
     assert len(fits) == 3 and all(len(set(papers[rows])) < 4 for _, rows, _ in fits)  # inner folds of papers
     SEEN.clear()
     layout = Layout.of(films[3], "reference", 1, 0)
     nested = rec.nested(X, y, papers, ~layout.test, layout.test, every_candidate=True)  # outer folds too
-    _calls_saw_their_own_rows_only(papers)
+    _calls_saw_their_own_rows_only(papers, predicted_as_new=True)
     assert nested.raw["paper_means:paper7"][0][1][3] == pytest.approx(np.mean(np.delete(y, [3, 4, 5])))
     rec.chosen_ = select.Candidate("paper_means", "paper7")  # as if chosen (on new papers it is the mean)
     rec.f_ = PaperMeans().fit(X, y, groups=papers)
     SEEN.clear()
     known, new = rec.predict_parts(X[:2], groups=papers[:2]), rec.predict_parts(X[:2])
-    assert [list(c[2]) for c in SEEN] == [[11, 11], [-1, -1]]  # a query's paper, or none (a new paper)
-    assert known["f"] == pytest.approx([11.2, 11.2]) and new["f"] == pytest.approx([np.mean(y)] * 2)
+    assert [c[2] for c in SEEN] == [None, None]  # the candidate predicts a new paper's film; the offsets come after
+    assert known["f"] == pytest.approx([np.mean(y)] * 2) and new["f"] == pytest.approx([np.mean(y)] * 2)
