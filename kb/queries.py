@@ -140,13 +140,15 @@ class Queries:
         view = dset.view if complete else dset.all_view
         return self.sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
 
-    def model_matrix(self, complete: bool = True):
-        """Every modelled film (complete: distinct films with the seven descriptors; else every film)
-        with every column any model uses: the paper7 matrix plus the columns the extended set adds."""
+    def model_matrix(self, complete: bool = True, gaps: bool = False):
+        """Every modelled film (complete: distinct films with the seven descriptors; else every film;
+        gaps: distinct films with a target, NaN where a descriptor is missing) with every column any
+        model uses: the paper7 matrix plus the columns the extended set adds."""
         extra = [c for c in EXTENDED_COLUMNS if c not in PAPER7]
-        frame = self.sql(f"""SELECT p.*, {", ".join(f"e.{c}" for c in extra)}
-                             FROM {"film_descriptors_complete" if complete else "film_descriptors"} p
-                             LEFT JOIN film_descriptors_extended e ON e.film_id = p.film_id ORDER BY p.film_id""")
+        view = "film_descriptors_complete" if complete and not gaps else "film_descriptors"
+        where = "WHERE NOT p.is_duplicate AND p.neg_log10_sigma IS NOT NULL" if gaps else ""
+        frame = self.sql(f"""SELECT p.*, {", ".join(f"e.{c}" for c in extra)} FROM {view} p
+                             LEFT JOIN film_descriptors_extended e ON e.film_id = p.film_id {where} ORDER BY p.film_id""")
         return frame.set_index("film_id")
 
     def film_conditions(self, film_ids):

@@ -42,8 +42,9 @@ class Domain:
 
     def fit(self, Z, groups) -> "Domain":
         Z = np.asarray(Z, dtype=np.float64)
-        self.mean_ = Z.mean(axis=0)
-        sd = Z.std(axis=0)
+        gaps = np.isnan(Z).any()
+        self.mean_ = _nan_stat(np.nanmean, Z, 0.0) if gaps else Z.mean(axis=0)
+        sd = _nan_stat(np.nanstd, Z, 1.0) if gaps else Z.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
         self.Z_ = (Z - self.mean_) / self.scale_
         d = _distances(self.Z_, self.Z_)
@@ -60,4 +61,21 @@ class Domain:
 
 
 def _distances(A, B) -> np.ndarray:
-    return np.sqrt(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=-1))
+    """Euclidean distances; with missing coordinates, scikit-learn's nan_euclidean_distances (the observed
+    coordinates, scaled up by their share), and infinite where two rows share no observed coordinate."""
+    if not (np.isnan(A).any() or np.isnan(B).any()):
+        return np.sqrt(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=-1))
+    from sklearn.metrics.pairwise import nan_euclidean_distances
+
+    d = nan_euclidean_distances(A, B)
+    return np.where(np.isnan(d), np.inf, d)
+
+
+def _nan_stat(stat, Z, empty: float) -> np.ndarray:
+    """stat over the observed values of each column (`empty` for a column with none)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = stat(Z, axis=0)
+    return np.where(np.isnan(out), empty, out)

@@ -174,16 +174,53 @@ def _build_ensemble(meta, a):
     return m
 
 
+# ------------------------------------------------------------------ refitted from their rows
+
+def _dump_hgb(m):
+    return {"params": m.get_params(), "seed": int(m.seed_)}, {"X_train": m.X_train_, "y_train": m.y_train_}
+
+
+def _build_hgb(meta, a):
+    """A bag of boosters refitted from its training rows and seed: single-threaded and seeded, the fit
+    is a function of them (the same numbers bit for bit), and no tree format is read from a file."""
+    from .boosting import HGBModel
+
+    return HGBModel(**meta["params"]).fit(a["X_train"], a["y_train"], seeds=[int(meta["seed"])])
+
+
+def _dump_imputed(family, m):
+    """Each fitted copy in its family's own format, and the training rows the imputers are refitted from."""
+    parts = [dump(family, copy) for copy in m.models_]
+    arrays = {f"copy{i}.{k}": v for i, (_, a) in enumerate(parts) for k, v in a.items()}
+    return ({"imputed": {"n_imputations": int(m.n_imputations), "random_state": int(m.random_state)},
+             "copies": [meta for meta, _ in parts]}, {**arrays, "X_train": m.X_train_})
+
+
+def _build_imputed(family, meta, a):
+    from .imputation import Imputed
+
+    copies = [_FAMILIES[family][1](cm, {k[len(f"copy{i}."):]: v for k, v in a.items() if k.startswith(f"copy{i}.")})
+              for i, cm in enumerate(meta["copies"])]
+    m = Imputed(copies[0], **meta["imputed"])
+    m.models_, m.X_train_, m.query_imputers_ = copies, a["X_train"], None
+    m._scale(m.X_train_)
+    m.n_missing_ = int(np.isnan(m.X_train_).any(axis=1).sum())
+    return m
+
+
 _FAMILIES = {"mean": (_dump_mean, _build_mean), "ridge": (_dump_ridge, _build_ridge), "gp": (_dump_gp, _build_gp),
              "et": (_dump_forest, _build_forest), "rf": (_dump_forest, _build_forest), "pbp": (_dump_pbp, _build_pbp),
-             "lstm": (_dump_lstm, _build_lstm), "ensemble": (_dump_ensemble, _build_ensemble)}
+             "lstm": (_dump_lstm, _build_lstm), "ensemble": (_dump_ensemble, _build_ensemble),
+             "hgb": (_dump_hgb, _build_hgb)}
 
 
 def dump(family: str, model) -> tuple[dict, dict]:
     """(JSON-able values, named arrays) of a fitted model of candidate family `family`."""
     if family not in _FAMILIES:
         raise ValueError(f"no file format for model family {family!r}")
-    return _FAMILIES[family][0](model)
+    from .imputation import Imputed
+
+    return _dump_imputed(family, model) if isinstance(model, Imputed) else _FAMILIES[family][0](model)
 
 
 def build(family: str, meta: dict, arrays: dict, where: str = "model file"):
@@ -191,7 +228,7 @@ def build(family: str, meta: dict, arrays: dict, where: str = "model file"):
     if family not in _FAMILIES:
         raise FilmkbError(f"{where}: unknown model family {family!r}; retrain with `filmkb train`")
     try:
-        return _FAMILIES[family][1](meta, arrays)
+        return _build_imputed(family, meta, arrays) if "imputed" in meta else _FAMILIES[family][1](meta, arrays)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FilmkbError(f"{where}: not a {family} model filmkb wrote ({type(exc).__name__}: {exc}); "
                           "retrain with `filmkb train`") from None

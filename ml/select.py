@@ -32,8 +32,10 @@ import numpy as np
 from ..errors import FilmkbError
 from .baselines import ForestModel, GPModel, MeanModel, RidgeModel
 from .ensemble import PaperEnsemble
+from .imputation import for_missing
 from .lstm import PAPER
 from .neural import LSTMModel, PBPModel
+from .registry import families
 
 __all__ = ["Candidate", "CANDIDATE_SETS", "CANDIDATE_LSTM", "candidates", "nested_copies", "Choice", "choose", "against_null",
            "ALPHA"]
@@ -62,7 +64,11 @@ class Candidate:
         return f"{self.family}:{self.descriptors}" if self.descriptors else self.family
 
     def model(self, seed: int, repeats: int):
-        """A fresh, unfitted model of this candidate (trees and restarts kept small: it is fitted often)."""
+        """A fresh, unfitted model of this candidate (trees and restarts kept small: it is fitted often);
+        wrapped in multiple imputation unless its family takes missing descriptors (ml/imputation.py)."""
+        return for_missing(self.family, self._made(seed, repeats))
+
+    def _made(self, seed: int, repeats: int):
         if self.family == "mean":
             return MeanModel(seed)
         if self.family == "ridge":
@@ -78,6 +84,8 @@ class Candidate:
         if self.family == "ensemble":
             return PaperEnsemble(LSTMModel(CANDIDATE_LSTM, repeats=repeats, random_state=seed),
                                  PBPModel(repeats=repeats, random_state=seed))
+        if self.family in families():
+            return families()[self.family].make(seed, repeats)
         raise ValueError(f"unknown candidate family {self.family!r}")
 
 
@@ -91,7 +99,7 @@ _SETS = ("paper7", "extended")
 _DEFAULT = [Candidate("mean", "")] + [Candidate(f, s) for f in ("ridge", "gp", "et") for s in _SETS]
 CANDIDATE_SETS = {
     "default": _DEFAULT,
-    "full": _DEFAULT + [Candidate(f, s) for f in ("pbp", "lstm", "ensemble") for s in _SETS],
+    "full": _DEFAULT + [Candidate(f, s) for f in ("hgb", "pbp", "lstm", "ensemble") for s in _SETS],
     "small": [Candidate("mean", ""), Candidate("ridge", "paper7"), Candidate("ridge", "extended")],
 }
 
