@@ -1,5 +1,6 @@
-"""The train job: fit the recommended model (default) or the paper's LSTM + PBP ensemble on every
-film with complete descriptors, save it under models/<run id>/ and record the run with its files."""
+"""The train job: fit the recommended model (default: every film with a target, a missing descriptor
+imputed) or the paper's LSTM + PBP ensemble (every film with complete descriptors), save it under
+models/<run id>/ and record the run with its files."""
 
 from __future__ import annotations
 
@@ -46,9 +47,11 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
         kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the fit, not after
-        matrix = k.model_matrix()
+        matrix = k.model_matrix(gaps=model == "recommended")  # the paper's ensemble: films with all seven
         if len(matrix) < 4:
-            raise FilmkbError(f"{k.path}: only {len(matrix)} films with complete descriptors; need at least 4 to train")
+            raise FilmkbError(f"{k.path}: only {len(matrix)} films with "
+                              f"{'a conductivity' if model == 'recommended' else 'complete descriptors'}; need at "
+                              "least 4 to train")
         run_id, t0 = kb.new_run_id("train"), time.perf_counter()
         directory = (Path(models_dir) if models_dir else models_root(k.path)) / run_id
         fit = _fit_recommended if model == "recommended" else _fit_paper

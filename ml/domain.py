@@ -8,9 +8,12 @@ __all__ = ["ranges", "range_report", "Domain"]
 
 
 def ranges(X_train, names) -> dict:
-    """{descriptor: (min, max)} over the training rows."""
+    """{descriptor: (min, max)} over the training rows (their known values)."""
     X_train = np.asarray(X_train, dtype=np.float64)
-    return {d: (float(X_train[:, j].min()), float(X_train[:, j].max())) for j, d in enumerate(names)}
+    if not np.isnan(X_train).any():
+        return {d: (float(X_train[:, j].min()), float(X_train[:, j].max())) for j, d in enumerate(names)}
+    return {d: (float(_nan_stat(np.nanmin, X_train[:, [j]], np.nan)[0]), float(_nan_stat(np.nanmax, X_train[:, [j]], np.nan)[0]))
+            for j, d in enumerate(names)}
 
 
 def range_report(training_ranges: dict, X, names) -> list[str]:
@@ -24,7 +27,7 @@ def range_report(training_ranges: dict, X, names) -> list[str]:
             lo, hi = training_ranges[name]
             width = max(hi - lo, 1e-12 * max(1.0, abs(hi)))
             v = row[j]
-            if np.isnan(v) or lo - 1e-9 * width <= v <= hi + 1e-9 * width:
+            if np.isnan(v) or np.isnan(lo) or lo - 1e-9 * width <= v <= hi + 1e-9 * width:
                 continue
             side, gap = ("above", v - hi) if v > hi else ("below", lo - v)
             parts.append(f"{name} {v:.4g} {side} the training range {lo:.4g}-{hi:.4g} by {gap / width:.2g}x its width")

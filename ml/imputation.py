@@ -30,7 +30,10 @@ __all__ = ["Imputed", "for_missing", "NATIVE_MISSING"]
 # Families that read no descriptor, or handle NaN themselves, when the registry does not say (the mean:
 # its prediction ignores X). A registered family says it with Family.accepts_missing.
 NATIVE_MISSING = ("mean",)
-_IMPUTER_SEED_STRIDE = 7919  # imputation j of a model seeded s draws with seed s * stride + j
+_IMPUTER_SEED_STRIDE = 7919
+# Rounds of chained equations for the training rows: mice's default (van Buuren & Groothuis-Oudshoorn
+# 2011, maxit = 5); with posterior draws no convergence test applies. A cost bound, fixed before any score.
+IMPUTATION_ROUNDS = 5  # imputation j of a model seeded s draws with seed s * stride + j
 
 
 def for_missing(family_name: str, model):
@@ -92,36 +95,43 @@ class Imputed(Model):
         Z = (X - self.x_mean_) / self.x_std_
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", _convergence_warning())
-            sets = [_imputer(self._seed(j), skip_complete=True, max_iter=10).fit_transform(Z) * self.x_std_
+            sets = [_imputer(self._seed(j), skip_complete=True, max_iter=IMPUTATION_ROUNDS).fit_transform(Z) * self.x_std_
                     + self.x_mean_ for j in range(int(self.n_imputations))]
         sets = [np.where(np.isnan(X), s, X) for s in sets]  # observed values exactly as given
         _SETS[key] = sets
-        while len(_SETS) > _SETS_SIZE:
-            _SETS.pop(next(iter(_SETS)))
+        _trim()
         return sets
 
-    def _query_imputers(self) -> list:
-        """One imputer per training set, fitted on that (complete) set: every descriptor regressed on the
-        others once (with complete rows one round is the converged one); made when a query has a gap,
-        and again from the stored training rows after a model is read back from a file."""
-        if getattr(self, "query_imputers_", None) is None:
-            sets = [self.X_train_] if len(self.models_) == 1 else self._training_sets(self.X_train_)
+    def _query_imputer(self, j: int, missing: tuple):
+        """The imputer of query gaps in the descriptors `missing`, fitted on training set j (complete:
+        the rows as given, or their imputation j). IterativeImputer with skip_complete regresses only
+        the descriptors that have a gap in what it is fitted on, so it is fitted on the training rows plus
+        one placeholder row holding exactly those gaps (and the training means elsewhere): a regression
+        is fitted on the rows where its descriptor is known, which the placeholder never is, so each
+        descriptor's regression is the one on the training rows alone (one round: the rows are complete).
+        Shared by the candidates that impute the same rows (the bounded cache)."""
+        sets = [self.X_train_] if len(self.models_) == 1 else self._training_sets(self.X_train_)
+        Zj = (sets[j] - self.x_mean_) / self.x_std_
+        key = ("query", Zj.shape, Zj.tobytes(), missing, self._seed(j))
+        if key not in _SETS:
+            placeholder = Zj.mean(axis=0)
+            placeholder[list(missing)] = np.nan
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", _convergence_warning())
-                self.query_imputers_ = [_imputer(self._seed(j), skip_complete=False, max_iter=1).fit(
-                    (Xj - self.x_mean_) / self.x_std_) for j, Xj in enumerate(sets)]
-        return self.query_imputers_
+                _SETS[key] = _imputer(self._seed(j), skip_complete=True, max_iter=1).fit(np.vstack([Zj, placeholder]))
+            _trim()
+        return _SETS[key]
 
     def _impute_row(self, row) -> np.ndarray:
         """(M, d) imputations of one query row, each drawn from its own seed afresh (so a row's imputations
         never depend on the rows asked with it)."""
-        imputers = self._query_imputers()
+        missing = tuple(int(i) for i in np.flatnonzero(np.isnan(row)))
         z = ((row - self.x_mean_) / self.x_std_)[None, :]
         out = np.empty((int(self.n_imputations), len(row)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", _convergence_warning())
             for j in range(len(out)):
-                imp = imputers[j if len(imputers) > 1 else 0]
+                imp = self._query_imputer(j if len(self.models_) > 1 else 0, missing)
                 imp.random_state_ = np.random.RandomState(self._seed(j) + 1)
                 out[j] = imp.transform(z)[0] * self.x_std_ + self.x_mean_
         return np.where(np.isnan(row), out, row)  # observed values exactly as given
@@ -135,7 +145,7 @@ class Imputed(Model):
         from sklearn.base import clone
 
         X, y = np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64)
-        self.X_train_, self.query_imputers_ = X, None
+        self.X_train_ = X
         self._scale(X)
         self.n_missing_ = int(np.isnan(X).any(axis=1).sum())  # training rows with a gap
         sets = [X] if not self.n_missing_ else self._training_sets(X)
@@ -183,8 +193,13 @@ class Imputed(Model):
         return self.model.evaluation_rows(members)
 
 
-_SETS: dict = {}
+_SETS: dict = {}  # imputed training sets and query imputers by the rows they came from (oldest out first)
 _SETS_SIZE = 2_000
+
+
+def _trim() -> None:
+    while len(_SETS) > _SETS_SIZE:
+        _SETS.pop(next(iter(_SETS)))
 
 
 def _convergence_warning():

@@ -202,7 +202,7 @@ def _build_imputed(family, meta, a):
     copies = [_FAMILIES[family][1](cm, {k[len(f"copy{i}."):]: v for k, v in a.items() if k.startswith(f"copy{i}.")})
               for i, cm in enumerate(meta["copies"])]
     m = Imputed(copies[0], **meta["imputed"])
-    m.models_, m.X_train_, m.query_imputers_ = copies, a["X_train"], None
+    m.models_, m.X_train_ = copies, a["X_train"]
     m._scale(m.X_train_)
     m.n_missing_ = int(np.isnan(m.X_train_).any(axis=1).sum())
     return m
