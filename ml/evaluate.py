@@ -226,11 +226,13 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
     t0 = time.perf_counter()
-    if len(complete) < 4:
-        raise FilmkbError(f"only {len(complete)} films with complete descriptors; need at least 4 to evaluate")
+    paper = bool(names & {"lstm", "pbp", "ensemble"})
+    if len(complete if paper else matrix) < 4:
+        raise FilmkbError(f"only {len(complete if paper else matrix)} films with "
+                          f"{'complete descriptors' if paper else 'a conductivity'}; need at least 4 to evaluate")
     # the paper's families see the films with every descriptor; the others (baselines, recommended) every film
     X, y, film_ids, layout = _part(matrix, descriptors, folds, repeats, seed, folds_k)
-    Xp, yp, paper_ids, paper_layout = (X, y, film_ids, layout) if len(complete) == len(matrix) else _part(
+    Xp, yp, paper_ids, paper_layout = (X, y, film_ids, layout) if len(complete) == len(matrix) or not paper else _part(
         complete, descriptors, folds, repeats, seed, folds_k)
     tune_options = dict(trials=tune_trials, tune_repeats=tune_repeats, space=tune_space)
     family_list = build_models(names, repeats, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, recommended)

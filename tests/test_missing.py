@@ -117,7 +117,7 @@ def test_films_without_a_thickness_are_counted_by_evaluate(gaps_db):
     gap_ids = [int(i) for i in matrix.index if i not in complete.index]
     assert len(matrix) == len(complete) + 3 and len(gap_ids) == 3
     assert matrix.loc[gap_ids, "film_elastic_per_h"].isna().all()
-    papers = matrix["reference_id"].loc[gap_ids].unique().tolist() + complete["reference_id"].unique()[:1].tolist()
+    papers = matrix["reference_id"].loc[gap_ids].unique().tolist() + complete["reference_id"].value_counts().index[:1].tolist()
     few = matrix[matrix["reference_id"].isin(papers)]  # three papers: a cheap evaluation
     res = run_evaluation(few, models="baselines", folds="reference", repeats=1)
     assert res.config["films_used"] == {m: len(few) for m in ("mean", "ridge", "gp", "rf")}
