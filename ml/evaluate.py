@@ -7,7 +7,11 @@ Protocol (:func:`run_evaluation`):
   (the paper); ``"reference"`` leaves out all films of one publication at a time. Above
   ``LOO_MAX_PAPERS`` (30) papers both become K-fold grouped by film or by paper (GroupKFold, K=10 by
   default): the protocol that ran is ``config["protocol"]``.
-- The same folds serve every model. A held-out film never reaches its model: not through
+- Films: the paper's LSTM, PBP and ensemble take the films with all seven descriptors (the paper's
+  protocol); the baselines and the recommended model every distinct film with a conductivity, a
+  missing descriptor imputed on each fold's training films (:mod:`filmkb.ml.imputation`) unless the
+  family takes NaN itself; ``config["films_used"]`` and each model's ``films_used`` say how many.
+- The same folds serve every model (over the films it takes). A held-out film never reaches its model: not through
   training, not through the input/target standardisation (training-fold statistics only), not
   through hyper-parameters (tuning, if on, is nested inside the training films of each fold,
   see :mod:`filmkb.ml.tune`; baselines choose their own penalties/kernels on the training rows).

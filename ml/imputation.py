@@ -1,10 +1,11 @@
 """Films with a missing descriptor, modelled: any family wrapped in multiple imputation.
 
 :class:`Imputed` follows the model contract (ml/contract.py). On its training rows only it fits
-``n_imputations`` scikit-learn IterativeImputers (chained Bayesian-ridge regressions, each drawing
-its imputations from the posterior with its own seed, on descriptors standardised with the
-training rows) and fits one copy of the wrapped model per imputed training set. A query is imputed
-by the same imputers (never refitted: a held-out film reaches no imputer) and predicted by each copy;
+``n_imputations`` scikit-learn IterativeImputers (chained Bayesian-ridge regressions over the
+descriptors missing there, IMPUTATION_ROUNDS rounds, each drawing its imputations from the posterior
+with its own seed, on descriptors standardised with the training rows) and fits one copy of the
+wrapped model per imputed training set. A query's gaps are drawn from imputers fitted on those
+training sets (a held-out film reaches no imputer's fit) and each imputation is predicted by its copy;
 the copies are combined by Rubin's rules (Rubin 1987, *Multiple Imputation for Nonresponse in
 Surveys*): mean = average of the copies' means, variance = average within-copy variance
 + (1 + 1/M) x between-copy variance of the means. What is not known widens the interval.
