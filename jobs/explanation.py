@@ -10,7 +10,7 @@ import pandas as pd
 
 from .. import kb
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
-from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
+from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning, trained_matrix
 
 __all__ = ["explain", "ExplainResult"]
 
@@ -79,8 +79,8 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
             run, fitted, manifest = k.model_run(trained.run_id, "train"), trained.model, run_manifest(trained.directory)
         else:
             run, fitted, manifest = load_run(k, run_id, model)
-        matrix = k.model_matrix()
-        warnings = [w for w in [stale_warning(run, matrix)] if w]
+        matrix = k.model_matrix()  # films with every descriptor: what Shapley values explain
+        warnings = [w for w in [stale_warning(run, trained_matrix(k, manifest["model"]))] if w]
         names, predict, background = _explained(fitted, manifest)
         limits = {"max_films": max_films or shapley.MAX_FILMS,
                   "max_background": max_background or shapley.MAX_BACKGROUND,

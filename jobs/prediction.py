@@ -20,7 +20,7 @@ from ..ml.metrics import Z95
 from ..ml.recommended import NEW_PAPER
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from ..schema.names import ROOM_TEMPERATURE_C
-from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning
+from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning, trained_matrix
 
 __all__ = ["predict", "PredictResult", "condition_frame", "predicted"]
 
@@ -218,7 +218,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
         run, model, manifest = load_run(k, run_id, model, descriptor_set=descriptors)
         parts = [condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
         parts += [_film_frame(k, films)] if films is not None else []
-        warnings = [w for w in [stale_warning(run, k.model_matrix(gaps=manifest["model"] == "recommended"))] if w]
+        warnings = [w for w in [stale_warning(run, trained_matrix(k, manifest["model"]))] if w]
         if not parts:
             return PredictResult(run["id"], pd.DataFrame(), warnings, model=manifest["model"])
         out = predicted(pd.concat(parts, ignore_index=True), model, manifest, run["id"])

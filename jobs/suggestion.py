@@ -20,7 +20,7 @@ from ..ml.metrics import Z95
 from ..schema.descriptors import MODEL_COLUMNS, TARGET
 from .grid import build_grid
 from .prediction import condition_frame, predicted
-from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning
+from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning, trained_matrix
 
 __all__ = ["suggest", "suggest_frame", "stored_suggestions", "SuggestResult", "SCORE_LABELS"]
 
@@ -80,7 +80,7 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
             k.require_write()  # a server's reader is refused before the search (or uses store=False)
         run, fitted, manifest = load_run(k, run_id, model)
         grid = build_grid(k, constraints)
-        matrix = k.model_matrix()
+        matrix = trained_matrix(k, manifest["model"])
         best = float(matrix[TARGET].min())
         out, notes = _scored(k, grid, fitted, manifest, run["id"], goal, best)
         inside, outside, counts, ties = _ranked(out, goal, int(top), diverse, grid)

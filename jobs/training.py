@@ -17,7 +17,7 @@ from ..ml.domain import ranges
 from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7, TARGET
 from . import run_files
-from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
+from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened, trained_matrix
 
 __all__ = ["train", "MODELS"]
 MODELS = ("recommended", "paper")
@@ -47,7 +47,7 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
         kb.check_output_dir(models_dir, db or (k.path if k is not None else kb.default_path()), ())
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the fit, not after
-        matrix = k.model_matrix(gaps=model == "recommended")  # the paper's ensemble: films with all seven
+        matrix = trained_matrix(k, model)  # the paper's ensemble: films with all seven descriptors
         if len(matrix) < 4:
             raise FilmkbError(f"{k.path}: only {len(matrix)} films with "
                               f"{'a conductivity' if model == 'recommended' else 'complete descriptors'}; need at "
