@@ -909,8 +909,9 @@ def evaluate(ctx, models, descriptors, candidates, n_jobs, repeats, subset, fold
 @click.option("--silent", is_flag=True, help="Hide the progress bar.")
 @click.pass_context
 def train(ctx, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
-    """Fit the recommended model (default) or the paper's LSTM + PBP ensemble on every film with complete
-    descriptors, save it under models/<run id>/ and record the run with its data hash and, for the
+    """Fit the recommended model (default; every film with a conductivity, a missing descriptor imputed) or
+    the paper's LSTM + PBP ensemble (films with all seven descriptors), save it under models/<run id>/ and
+    record the run with its data hash and, for the
     recommended model, which candidate won and why.
 
     Example: filmkb train && filmkb train --model paper --repeats 100
