@@ -141,3 +141,16 @@ def test_a_condition_without_a_thickness_is_predicted_with_a_wider_interval(gaps
         assert sd_unknown == sd_known
     else:
         assert sd_unknown > sd_known
+
+
+def test_imputed_forwards_the_papers_to_a_family_that_uses_them():
+    from filmkb.ml.recommended import Recommended
+
+    X, y = _data(24)
+    groups = np.repeat(np.arange(8), 3)
+    rec = Recommended("mean,ridge:paper7", {"paper7": [0, 1], "extended": [0, 1, 2, 3]}, [0, 1, 2, 3], inner_folds=3)
+    wrapped = Imputed(rec)
+    assert wrapped.uses_groups and not Imputed(RidgeModel(0)).uses_groups
+    X[::5, 1] = np.nan
+    wrapped.fit(X, y, groups=groups)
+    assert len(wrapped.models_) == 5 and all(np.array_equal(m.fitted_.groups, groups) for m in wrapped.models_)
