@@ -31,10 +31,10 @@ __all__ = ["Imputed", "for_missing", "NATIVE_MISSING"]
 # Families that read no descriptor, or handle NaN themselves, when the registry does not say (the mean:
 # its prediction ignores X). A registered family says it with Family.accepts_missing.
 NATIVE_MISSING = ("mean",)
-_IMPUTER_SEED_STRIDE = 7919
+_IMPUTER_SEED_STRIDE = 7919  # imputation j of a model seeded s draws with seed s * stride + j
 # Rounds of chained equations for the training rows: mice's default (van Buuren & Groothuis-Oudshoorn
 # 2011, maxit = 5); with posterior draws no convergence test applies. A cost bound, fixed before any score.
-IMPUTATION_ROUNDS = 5  # imputation j of a model seeded s draws with seed s * stride + j
+IMPUTATION_ROUNDS = 5
 
 
 def for_missing(family_name: str, model):
@@ -174,8 +174,11 @@ class Imputed(Model):
         mean, var = means.mean(axis=0), within + (1 + 1 / M) * between
         if len(self.models_) == 1 and not gaps.all():  # training rows complete: rows without a gap are the wrapped model's own
             own = self._members(self.models_[0], X[~gaps], None if groups is None else np.asarray(groups)[~gaps])
-            m0, s0, _ = mixture(own.mean, own.var)
-            mean[~gaps], var[~gaps] = m0, s0**2
+            if len(own.mean) == 1:
+                mean[~gaps], var[~gaps] = own.mean[0], own.var[0]
+            else:
+                m0, s0, _ = mixture(own.mean, own.var)
+                mean[~gaps], var[~gaps] = m0, s0**2
         return Members(mean[None, :], var[None, :])
 
     # ------------------------------------------------------------------ evaluation: the wrapped model's own when nothing is missing

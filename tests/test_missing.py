@@ -154,3 +154,12 @@ def test_imputed_forwards_the_papers_to_a_family_that_uses_them():
     X[::5, 1] = np.nan
     wrapped.fit(X, y, groups=groups)
     assert len(wrapped.models_) == 5 and all(np.array_equal(m.fitted_.groups, groups) for m in wrapped.models_)
+
+
+def test_rows_without_a_gap_keep_the_wrapped_models_numbers_beside_rows_with_one():
+    X, y = _data()
+    query = X[18:].copy()
+    query[::2, 1] = np.nan
+    bare = RidgeModel(0).fit(X[:18], y[:18]).predict_members(query[1::2])
+    got = Imputed(RidgeModel(0)).fit(X[:18], y[:18]).predict_members(query)
+    assert np.array_equal(got.mean[0, 1::2], bare.mean[0]) and np.array_equal(got.var[0, 1::2], bare.var[0])
