@@ -90,17 +90,14 @@ def condition_frame(k, conditions) -> pd.DataFrame:
 
 
 def _film_frame(k, films) -> pd.DataFrame:
-    """Stored films (ids, or 'all' for every distinct film with complete descriptors) as condition rows."""
+    """Stored films (ids, or 'all' for every distinct film with complete descriptors) as condition rows, NaN
+    where a descriptor is missing."""
     matrix = k.model_matrix(complete=isinstance(films, str) and films == "all")
     ids = [int(i) for i in matrix.index] if isinstance(films, str) else [int(i) for i in films]
     unknown = [i for i in ids if i not in matrix.index]
     if unknown:
         raise FilmkbError(f"no film with id {', '.join(map(str, unknown))}; see `filmkb films`")
-    gaps = {i: [d for d in PAPER7 if pd.isna(matrix.loc[i, d])] for i in ids}
-    gaps = {i: g for i, g in gaps.items() if g}
-    if gaps:
-        raise FilmkbError("film(s) without all seven descriptors: "
-                          + "; ".join(f"{i} lacks {', '.join(g)}" for i, g in gaps.items()))
+    # a film with a gap is predicted by the recommended model (imputed); the paper's ensemble refuses it
     o = k.film_conditions(ids).loc[ids]
     frame = pd.DataFrame({
         "film_id": ids, "source": [f"film {i}" for i in ids], "substrate": o["substrate"].to_numpy(),

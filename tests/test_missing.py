@@ -136,6 +136,9 @@ def test_a_condition_without_a_thickness_is_predicted_with_a_wider_interval(gaps
     known = filmkb.predict(db=path, cells={**cells, "thickness_nm": "300"}, store=False).frame
     unknown = filmkb.predict(db=path, cells=cells, store=False).frame
     assert np.isnan(unknown["thickness_nm"].iloc[0]) and np.isfinite(unknown["neg_log10_sigma_mean"].iloc[0])
+    stored = filmkb.predict(db=path, films=[29, 30, 31], store=False).frame  # the films without a thickness
+    assert stored["thickness_nm"].isna().all() and np.isfinite(stored["neg_log10_sigma_mean"]).all()
+    assert stored["in_training"].all()
     sd_known, sd_unknown = known["neg_log10_sigma_std"].iloc[0], unknown["neg_log10_sigma_std"].iloc[0]
     if trained.config["chosen"] == "mean":  # chosen on the curated films: it reads no descriptor
         assert sd_unknown == sd_known
