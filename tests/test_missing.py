@@ -166,3 +166,22 @@ def test_rows_without_a_gap_keep_the_wrapped_models_numbers_beside_rows_with_one
     bare = RidgeModel(0).fit(X[:18], y[:18]).predict_members(query[1::2])
     got = Imputed(RidgeModel(0)).fit(X[:18], y[:18]).predict_members(query)
     assert np.array_equal(got.mean[0, 1::2], bare.mean[0]) and np.array_equal(got.var[0, 1::2], bare.var[0])
+
+
+@pytest.mark.parametrize("family", ["hgb", "ridge"])
+def test_a_saved_model_with_gaps_reloads_to_the_same_predictions(family, tmp_path):
+    from filmkb.ml import model_state
+    from filmkb.ml.artifacts import load_npz, save_npz
+
+    X, y = _data(30)
+    X[::4, 1] = np.nan
+    model = Candidate(family, "paper7").model(0, 1)
+    if family == "hgb":
+        model.set_params(n_bags=2, max_iter=10)
+    model.fit(X, y)
+    save_npz(tmp_path / "f.npz", *model_state.dump(family, model))
+    back = model_state.build(family, *load_npz((tmp_path / "f.npz").read_bytes(), "f.npz"))
+    query = np.vstack([X[:4], [[0.5, np.nan, 0.1, -0.2]]])
+    for a, b in zip(model.predict_dist(query), back.predict_dist(query)):
+        np.testing.assert_array_equal(b, a)
+    assert type(back) is type(model)
