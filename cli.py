@@ -961,8 +961,9 @@ def evaluate(ctx, properties, models, descriptors, candidates, n_jobs, repeats, 
 @_properties_option
 @click.pass_context
 def train(ctx, properties, model, candidates, repeats, epochs, seed, models_dir, n_jobs, descriptors, silent):
-    """Fit the recommended model (default) or the paper's LSTM + PBP ensemble on every film with complete
-    descriptors, save it under models/<run id>/ and record the run with its data hash and, for the
+    """Fit the recommended model (default; every film with a conductivity, a missing descriptor imputed) or
+    the paper's LSTM + PBP ensemble (films with all seven descriptors), save it under models/<run id>/ and
+    record the run with its data hash and, for the
     recommended model, which candidate won and why.
 
     Example: filmkb train && filmkb train --model paper --repeats 100

@@ -2,7 +2,8 @@
 
 Cells are normalised exactly as an ingest would (units, Unicode, substrate and method aliases),
 so a file that predicts also ingests once its conductivity is filled in. What the descriptors
-need (substrate, deposition temperature, thickness) is required; composition, method and
+need (substrate, deposition temperature) is required; a thickness too, except that the recommended
+model answers without one (it imputes it, with a wider interval); composition, method and
 orientation are recorded with each prediction. A conductivity, when given, is kept as the
 measured value to compare the prediction with.
 """
@@ -28,7 +29,7 @@ class Condition:
     source: str
     substrate: str
     deposition_temp_c: float
-    thickness_nm: float
+    thickness_nm: float | None  # None: not known (the recommended model imputes the descriptors it sets)
     substrate_orientation: str | None = None
     composition: str | None = None
     formula: str | None = None
@@ -60,7 +61,7 @@ def _condition(record: Record, vocab: Vocabulary) -> tuple[Condition | None, lis
     c = _Cells(record)
     substrate, orientation = _substrate(c, vocab)
     t_dep = c.apply("deposition_temp_c", parse_quantity, "degC", required=True)
-    thickness = c.apply("thickness_nm", parse_quantity, "nm", required=True)
+    thickness = c.apply("thickness_nm", parse_quantity, "nm")
     sigma = c.apply("conductivity_s_cm", parse_quantity, "S/cm")
     t_meas = c.apply("measurement_temp_c", parse_quantity, "degC")
     _check_physical(c, t_dep, thickness, sigma, t_meas)

@@ -25,7 +25,7 @@ def evaluate(db=None, progress=None, k=None, on_total=None, descriptors: str = D
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the evaluation, not after
         used = substrate_properties.use(k, properties)
-        matrix = k.model_matrix()
+        matrix = k.model_matrix(gaps=True)  # films with a gap too: the paper's families take the complete ones
         if on_total is not None and len(matrix):
             n_folds = len(make_folds(matrix, options.get("folds", "film"), options.get("folds_k"))[1])
             seeds = options.get("repeats") or default_seeds(protocol(matrix, options.get("folds", "film"),
@@ -51,7 +51,7 @@ def metrics_document(run_id: str, res, subset: str = "all") -> dict:
     from ..ml.metrics import METRIC_KEYS
 
     shown = res.metrics[subset]
-    extra = ("rmse_seed_mean", "rmse_seed_se")
+    extra = ("rmse_seed_mean", "rmse_seed_se", "films_used")
     pick = lambda v, first=(): {k: v[k] for k in (*first, *METRIC_KEYS, *extra) if k in v}  # noqa: E731
     doc = {"run_id": run_id, "n_films": int(shown[next(iter(shown))]["n"]), "n_films_complete": res.n_films,
            "seconds": res.seconds, "folds": res.config["folds"], "protocol": res.config.get("protocol"),

@@ -11,7 +11,7 @@ import pandas as pd
 from .. import kb
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from . import properties as substrate_properties
-from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning
+from .runs import WRITE_WAIT, load_run, opened, run_manifest, stale_warning, trained_matrix
 
 __all__ = ["explain", "ExplainResult"]
 
@@ -82,8 +82,8 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
         else:
             run, fitted, manifest = load_run(k, run_id, model)
         substrate_properties.use_run(k, run, properties)  # the descriptors the run was trained on
-        matrix = k.model_matrix()
-        warnings = [w for w in [stale_warning(run, matrix)] if w]
+        matrix = k.model_matrix()  # films with every descriptor: what Shapley values explain
+        warnings = [w for w in [stale_warning(run, trained_matrix(k, manifest["model"]))] if w]
         names, predict, background = _explained(fitted, manifest)
         limits = {"max_films": max_films or shapley.MAX_FILMS,
                   "max_background": max_background or shapley.MAX_BACKGROUND,

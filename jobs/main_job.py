@@ -75,7 +75,7 @@ def _learning_curve(k, seed: int, n_jobs: int, candidates) -> list:
     from ..ml.evaluate import recommended_model
     from ..ml.studies import learning_curve
 
-    matrix = k.model_matrix()
+    matrix = k.model_matrix(gaps=True)  # as the recommended model is trained: every film with a conductivity
     X, y = matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64)
     model = recommended_model(seed=seed, n_jobs=n_jobs, candidates=candidates)
     return learning_curve(model, X, y, matrix["reference_id"].to_numpy(), sizes=(4, 8, 12), draws=2, seed=seed)

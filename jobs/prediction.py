@@ -21,7 +21,7 @@ from ..ml.recommended import NEW_PAPER
 from ..schema.descriptors import MODEL_COLUMNS, PAPER7
 from ..schema.names import ROOM_TEMPERATURE_C
 from . import properties as substrate_properties
-from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning
+from .runs import OUTPUT_NAMES, WRITE_WAIT, load_run, stale_warning, trained_matrix
 
 __all__ = ["predict", "PredictResult", "condition_frame", "predicted"]
 
@@ -55,6 +55,7 @@ def _as_frame(conditions) -> pd.DataFrame:
         if col not in frame:
             frame[col] = None
     frame = frame.reset_index(drop=True)
+    frame["thickness_nm"] = pd.to_numeric(frame["thickness_nm"])  # None (not known) as NaN
     frame["source"] = frame["source"].where(frame["source"].notna(), [f"condition {i + 1}" for i in range(len(frame))])
     return frame
 
@@ -90,17 +91,14 @@ def condition_frame(k, conditions) -> pd.DataFrame:
 
 
 def _film_frame(k, films) -> pd.DataFrame:
-    """Stored films (ids, or 'all' for every distinct film with complete descriptors) as condition rows."""
+    """Stored films (ids, or 'all' for every distinct film with complete descriptors) as condition rows, NaN
+    where a descriptor is missing."""
     matrix = k.model_matrix(complete=isinstance(films, str) and films == "all")
     ids = [int(i) for i in matrix.index] if isinstance(films, str) else [int(i) for i in films]
     unknown = [i for i in ids if i not in matrix.index]
     if unknown:
         raise FilmkbError(f"no film with id {', '.join(map(str, unknown))}; see `filmkb films`")
-    gaps = {i: [d for d in PAPER7 if pd.isna(matrix.loc[i, d])] for i in ids}
-    gaps = {i: g for i, g in gaps.items() if g}
-    if gaps:
-        raise FilmkbError("film(s) without all seven descriptors: "
-                          + "; ".join(f"{i} lacks {', '.join(g)}" for i, g in gaps.items()))
+    # a film with a gap is predicted by the recommended model (imputed); the paper's ensemble refuses it
     o = k.film_conditions(ids).loc[ids]
     frame = pd.DataFrame({
         "film_id": ids, "source": [f"film {i}" for i in ids], "substrate": o["substrate"].to_numpy(),
@@ -114,8 +112,11 @@ def _film_frame(k, films) -> pd.DataFrame:
 
 
 def _paper_predictions(frame, model, manifest) -> dict:
-    """The seed paper's ensemble, exactly as trained (its numbers are not touched by the domain check)."""
+    """The seed paper's ensemble, exactly as trained (its numbers are not touched by the domain check);
+    it needs every descriptor it learned from."""
     X = frame[list(manifest["descriptors"])].to_numpy(dtype=np.float64)
+    _refuse_gaps(frame, manifest["descriptors"], "the paper's ensemble", "or predict with the recommended model, "
+                 "which imputes a missing descriptor with a wider interval")
     p = model.parts(X)
     domain = Domain().fit(model.X_train_, manifest.get("reference_ids", manifest["film_ids"]))
     d = domain.distance(X)
@@ -125,16 +126,28 @@ def _paper_predictions(frame, model, manifest) -> dict:
             "offset": np.full(len(X), np.nan), "weight": np.ones(len(X))}
 
 
+def _refuse_gaps(frame, needed, who: str, fix: str) -> None:
+    """One line naming the descriptors `who` needs that a condition lacks, and the fix."""
+    lacking = [c for c in needed if frame[c].isna().any()]
+    if lacking:
+        rows = frame["source"][frame[list(lacking)].isna().any(axis=1)]
+        raise FilmkbError(f"{', '.join(map(str, rows[:3]))}: {who} needs {', '.join(lacking)} (give the thickness, "
+                          f"phase, method, composition and measurement temperature: --thickness-nm, --phase, --method, "
+                          f"--composition, --measured-at or the CSV columns), {fix}")
+
+
 def _recommended_predictions(frame, model) -> dict:
-    """The recommended model; a query needs every descriptor its chosen candidate uses."""
+    """The recommended model. A query with a missing descriptor is answered when the chosen candidate takes
+    gaps (multiple imputation or a family that accepts NaN: a wider interval); a model saved before that
+    still needs every descriptor its chosen candidate uses."""
+    from ..ml.imputation import Imputed
+
     X = frame[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64)
     chosen = model.chosen_
-    needed = [MODEL_COLUMNS[j] for j in (model.columns[chosen.descriptors] if chosen.descriptors else [])]
-    lacking = sorted({c for c in needed if frame[c].isna().any()})
-    if lacking:
-        raise FilmkbError(f"the recommended model ({chosen.name}) needs {', '.join(lacking)}: give the film's phase, "
-                          "method, composition and measurement temperature (--phase, --method, --composition, "
-                          "--measured-at or the CSV columns)")
+    if not (chosen.family == "mean" or isinstance(model.f_, Imputed) or getattr(model.f_, "accepts_missing", False)):
+        needed = [MODEL_COLUMNS[j] for j in (model.columns[chosen.descriptors] if chosen.descriptors else [])]
+        _refuse_gaps(frame, needed, f"the recommended model ({chosen.name}) of this run", "or retrain with "
+                     "`filmkb train`")
     p = model.predict_parts(X, frame["reference_id"].to_numpy())
     nan = np.full(len(X), np.nan)
     return {**p, "lstm": nan, "pbp": nan}
@@ -205,7 +218,7 @@ def predict(conditions=None, db=None, films=None, run_id: str | None = None, sto
         substrate_properties.use_run(k, run, properties)
         parts = [condition_frame(k, conditions)] if conditions is not None and len(conditions) else []
         parts += [_film_frame(k, films)] if films is not None else []
-        warnings = [w for w in [stale_warning(run, k.model_matrix())] if w]
+        warnings = [w for w in [stale_warning(run, trained_matrix(k, manifest["model"]))] if w]
         if not parts:
             return PredictResult(run["id"], pd.DataFrame(), warnings, model=manifest["model"])
         out = predicted(pd.concat(parts, ignore_index=True), model, manifest, run["id"])

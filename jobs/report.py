@@ -134,7 +134,9 @@ def data_section(r: ReportInputs) -> str:
     return f"""## 1. Data
 
 {info['films']} film rows ({info['distinct_films']} distinct), {info['publications']} publications,
-{info['substrates']} substrates; **{info['complete_descriptor_rows']} films have all seven descriptors** and are modelled.
+{info['substrates']} substrates; **{info['complete_descriptor_rows']} films have all seven descriptors**: the paper's
+models learn from them; the baselines and the recommended model from every distinct film with a conductivity
+(a missing descriptor imputed, section 3).
 Validation (great-expectations suites over every table and the descriptor view):
 {'all expectations met' if not failures else f'{len(failures)} failures: ' + '; '.join(map(str, failures[:5]))}.
 
@@ -217,7 +219,24 @@ scaled in every outer fold by the root mean square of its normalised residuals o
 inside that fold's training films (grouped inner folds): calibrated intervals for every model family the
 procedure considers. The paper's LSTM, PBP and ensemble rows keep their own, uncalibrated intervals.
 
+{_films_used(cfg)}
+
 {_verdict(ev["all"])}"""
+
+
+def _films_used(cfg: dict) -> str:
+    """Which films each model was evaluated on: the paper's families on the films with all seven
+    descriptors, the others on every film with a conductivity (a missing descriptor imputed)."""
+    used = cfg.get("films_used") or {}
+    if not used:
+        return ""
+    groups = {}
+    for model, n in used.items():
+        groups.setdefault(n, []).append(model)
+    parts = "; ".join(f"{n} films: {', '.join(models)}" for n, models in sorted(groups.items(), reverse=True))
+    return (f"Films each model used ({parts}). The paper's LSTM, PBP and ensemble take the films with all seven "
+            "descriptors; the baselines and the recommended model every film with a conductivity, a missing "
+            "descriptor imputed on the training films only (ml/imputation.py) or taken as it is (hgb).")
 
 
 def _calibration_png(r: ReportInputs, out: Path) -> Path:

@@ -12,7 +12,7 @@ from ..errors import FilmkbError
 from ..schema.descriptors import PAPER7, TARGET
 
 __all__ = ["WRITE_WAIT", "MODELS", "matrix_hash", "models_root", "opened", "TrainResult", "chosen_run", "answered_by", "OUTPUT_NAMES",
-           "load_run", "stale_warning"]
+           "load_run", "stale_warning", "trained_matrix"]
 WRITE_WAIT = 30.0  # seconds a finished job waits for another writer before giving up
 
 
@@ -122,6 +122,12 @@ def run_manifest(directory, expected: str | None = None) -> dict:
 
     manifest = read_manifest(directory, expected)
     return {"model": manifest.get("model", "paper"), **manifest}
+
+
+def trained_matrix(k, kind: str):
+    """The matrix a run of `kind` learns from: every distinct film with a conductivity for the recommended
+    model (NaN where a descriptor is missing), the films with all seven descriptors for the paper's ensemble."""
+    return k.model_matrix(gaps=kind == "recommended")
 
 
 def stale_warning(run: dict, matrix) -> str | None:

@@ -21,7 +21,7 @@ from ..schema.descriptors import MODEL_COLUMNS, SETS, TARGET
 from .grid import build_grid
 from .prediction import condition_frame, predicted
 from . import properties as substrate_properties
-from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning
+from .runs import WRITE_WAIT, answered_by, load_run, matrix_hash, opened, stale_warning, trained_matrix
 
 __all__ = ["suggest", "suggest_frame", "stored_suggestions", "SuggestResult", "SCORE_LABELS"]
 
@@ -82,7 +82,7 @@ def suggest(db=None, constraints: dict | None = None, goal: str = "balanced", to
         run, fitted, manifest = load_run(k, run_id, model)
         used = substrate_properties.use_run(k, run, properties)  # descriptors as the run was trained
         grid = build_grid(k, constraints)
-        matrix = k.model_matrix()
+        matrix = trained_matrix(k, manifest["model"])
         best = float(matrix[TARGET].min())
         out, notes = _scored(k, grid, fitted, manifest, run["id"], goal, best)
         inside, outside, counts, ties = _ranked(out, goal, int(top), diverse, grid)

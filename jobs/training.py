@@ -1,5 +1,6 @@
-"""The train job: fit the recommended model (default) or the paper's LSTM + PBP ensemble on every
-film with complete descriptors, save it under models/<run id>/ and record the run with its files."""
+"""The train job: fit the recommended model (default: every film with a target, a missing descriptor
+imputed) or the paper's LSTM + PBP ensemble (every film with complete descriptors), save it under
+models/<run id>/ and record the run with its files."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..ml.lstm import PAPER, LSTMConfig
 from ..schema.descriptors import DEFAULT_SET, MODEL_COLUMNS, TARGET
 from . import properties as substrate_properties
 from . import run_files
-from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened
+from .runs import WRITE_WAIT, TrainResult, matrix_hash, models_root, opened, trained_matrix
 
 __all__ = ["train", "MODELS"]
 MODELS = ("recommended", "paper")
@@ -50,9 +51,11 @@ def train(db=None, model: str = "recommended", repeats: int = 10, seed: int = 0,
     with opened(db, k) as k:
         k.require_write()  # a server's reader is refused before the fit, not after
         used = substrate_properties.use(k, properties)
-        matrix = k.model_matrix()
+        matrix = trained_matrix(k, model)  # the paper's ensemble: films with all seven descriptors
         if len(matrix) < 4:
-            raise FilmkbError(f"{k.path}: only {len(matrix)} films with complete descriptors; need at least 4 to train")
+            raise FilmkbError(f"{k.path}: only {len(matrix)} films with "
+                              f"{'a conductivity' if model == 'recommended' else 'complete descriptors'}; need at "
+                              "least 4 to train")
         run_id, t0 = kb.new_run_id("train"), time.perf_counter()
         directory = (Path(models_dir) if models_dir else models_root(k.path)) / run_id
         fit = _fit_recommended if model == "recommended" else _fit_paper

@@ -164,13 +164,16 @@ class Queries:
         view = dset.view if complete else dset.all_view
         return self._descriptor_sql(f"SELECT * FROM {view} ORDER BY film_id").set_index("film_id")
 
-    def model_matrix(self, complete: bool = True):
+    def model_matrix(self, complete: bool = True, gaps: bool = False):
         """Every modelled film (complete: distinct films with the default set's descriptors; else every
-        film) with every column any model uses: the paper7 matrix plus the columns each further set adds."""
+        film; gaps: distinct films with a target, NaN where a descriptor is missing) with every column any
+        model uses: the paper7 matrix plus the columns each further set adds."""
         base = SETS[DEFAULT_SET]
         joins, columns = _further_sets()
-        frame = self._descriptor_sql(f"""SELECT p.*{columns} FROM {base.view if complete else base.all_view} p
-                             {" ".join(f"LEFT JOIN {j}" for j in joins)} ORDER BY p.film_id""")
+        view = base.view if complete and not gaps else base.all_view
+        where = f"WHERE NOT p.is_duplicate AND p.{TARGET} IS NOT NULL" if gaps else ""
+        frame = self._descriptor_sql(f"""SELECT p.*{columns} FROM {view} p
+                             {" ".join(f"LEFT JOIN {j}" for j in joins)} {where} ORDER BY p.film_id""")
         return frame.set_index("film_id")
 
     def descriptor_coverage(self) -> dict:

@@ -8,9 +8,12 @@ __all__ = ["ranges", "range_report", "Domain"]
 
 
 def ranges(X_train, names) -> dict:
-    """{descriptor: (min, max)} over the training rows."""
+    """{descriptor: (min, max)} over the training rows (their known values)."""
     X_train = np.asarray(X_train, dtype=np.float64)
-    return {d: (float(X_train[:, j].min()), float(X_train[:, j].max())) for j, d in enumerate(names)}
+    if not np.isnan(X_train).any():
+        return {d: (float(X_train[:, j].min()), float(X_train[:, j].max())) for j, d in enumerate(names)}
+    return {d: (float(_nan_stat(np.nanmin, X_train[:, [j]], np.nan)[0]), float(_nan_stat(np.nanmax, X_train[:, [j]], np.nan)[0]))
+            for j, d in enumerate(names)}
 
 
 def range_report(training_ranges: dict, X, names) -> list[str]:
@@ -24,7 +27,7 @@ def range_report(training_ranges: dict, X, names) -> list[str]:
             lo, hi = training_ranges[name]
             width = max(hi - lo, 1e-12 * max(1.0, abs(hi)))
             v = row[j]
-            if np.isnan(v) or lo - 1e-9 * width <= v <= hi + 1e-9 * width:
+            if np.isnan(v) or np.isnan(lo) or lo - 1e-9 * width <= v <= hi + 1e-9 * width:
                 continue
             side, gap = ("above", v - hi) if v > hi else ("below", lo - v)
             parts.append(f"{name} {v:.4g} {side} the training range {lo:.4g}-{hi:.4g} by {gap / width:.2g}x its width")
@@ -42,8 +45,9 @@ class Domain:
 
     def fit(self, Z, groups) -> "Domain":
         Z = np.asarray(Z, dtype=np.float64)
-        self.mean_ = Z.mean(axis=0)
-        sd = Z.std(axis=0)
+        gaps = np.isnan(Z).any()
+        self.mean_ = _nan_stat(np.nanmean, Z, 0.0) if gaps else Z.mean(axis=0)
+        sd = _nan_stat(np.nanstd, Z, 1.0) if gaps else Z.std(axis=0)
         self.scale_ = np.where(sd > 0, sd, 1.0)
         self.Z_ = (Z - self.mean_) / self.scale_
         d = _distances(self.Z_, self.Z_)
@@ -60,4 +64,21 @@ class Domain:
 
 
 def _distances(A, B) -> np.ndarray:
-    return np.sqrt(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=-1))
+    """Euclidean distances; with missing coordinates, scikit-learn's nan_euclidean_distances (the observed
+    coordinates, scaled up by their share), and infinite where two rows share no observed coordinate."""
+    if not (np.isnan(A).any() or np.isnan(B).any()):
+        return np.sqrt(((A[:, None, :] - B[None, :, :]) ** 2).sum(axis=-1))
+    from sklearn.metrics.pairwise import nan_euclidean_distances
+
+    d = nan_euclidean_distances(A, B)
+    return np.where(np.isnan(d), np.inf, d)
+
+
+def _nan_stat(stat, Z, empty: float) -> np.ndarray:
+    """stat over the observed values of each column (`empty` for a column with none)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out = stat(Z, axis=0)
+    return np.where(np.isnan(out), empty, out)

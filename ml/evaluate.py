@@ -7,7 +7,11 @@ Protocol (:func:`run_evaluation`):
   (the paper); ``"reference"`` leaves out all films of one publication at a time. Above
   ``LOO_MAX_PAPERS`` (30) papers both become K-fold grouped by film or by paper (GroupKFold, K=10 by
   default): the protocol that ran is ``config["protocol"]``.
-- The same folds serve every model. A held-out film never reaches its model: not through
+- Films: the paper's LSTM, PBP and ensemble take the films with all seven descriptors (the paper's
+  protocol); the baselines and the recommended model every distinct film with a conductivity, a
+  missing descriptor imputed on each fold's training films (:mod:`filmkb.ml.imputation`) unless the
+  family takes NaN itself; ``config["films_used"]`` and each model's ``films_used`` say how many.
+- The same folds serve every model (over the films it takes). A held-out film never reaches its model: not through
   training, not through the input/target standardisation (training-fold statistics only), not
   through hyper-parameters (tuning, if on, is nested inside the training films of each fold,
   see :mod:`filmkb.ml.tune`; baselines choose their own penalties/kernels on the training rows).
@@ -36,6 +40,7 @@ from ..errors import FilmkbError
 from ..schema.descriptors import DOMAIN_COLUMNS, MODEL_COLUMNS, PAPER7, SETS, TARGET, column_indices
 from .baselines import BASELINES, baseline
 from .ensemble import PaperEnsemble
+from .imputation import for_missing
 from .folds import DEFAULT_K, LOO_MAX_PAPERS, Layout, copy_layout, default_seeds, make_folds, protocol
 from .lstm import PAPER, LSTMConfig
 from .neural import LSTMModel, PBPModel, TunedLSTMModel
@@ -99,9 +104,9 @@ def build_models(names: set, repeats: int, seed: int, lstm: LSTMConfig, pbp_hidd
         models.append(pbp_model)
     if "ensemble" in names:
         models += [PaperEnsemble(lstm_model, pbp_model)] + ([PaperEnsemble(tuned, pbp_model)] if tune else [])
-    if "baselines" in names:
-        models += [baseline(b, seed) for b in BASELINES]
-    models += [evaluated(f, seed, repeats) for f in single_families(names)]
+    if "baselines" in names:  # every film with a target; ridge, GP and forest through multiple imputation
+        models += [for_missing(b, baseline(b, seed)) for b in BASELINES]
+    models += [for_missing(f, evaluated(f, seed, repeats)) for f in single_families(names)]
     if "recommended" in names:
         models.append(recommended_model(seed=seed, **(recommended or {})))
     return models
@@ -231,25 +236,26 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
     import pandas as pd
 
     names = parse_models(models)
-    repeats = int(repeats if repeats is not None else default_seeds(protocol(matrix, folds, folds_k)))
+    complete = matrix[matrix[list(PAPER7)].notna().all(axis=1)]  # the paper's protocol: films with all seven
+    repeats = int(repeats if repeats is not None else default_seeds(protocol(complete, folds, folds_k)))
     if repeats < 1:
         raise FilmkbError("--repeats must be at least 1")
     t0 = time.perf_counter()
-    X = matrix[list(descriptors)].to_numpy(dtype=np.float64)
-    y = matrix[TARGET].to_numpy(dtype=np.float64)
-    film_ids = matrix.index.to_numpy()
-    if len(y) < 4:
-        raise FilmkbError(f"only {len(y)} films with complete descriptors; need at least 4 to evaluate")
-    layout = Layout.of(matrix, folds, repeats, seed, folds_k)
-    if np.any(layout.masks.sum(axis=1) < 3):
-        raise FilmkbError("a fold leaves fewer than 3 training films")
+    paper = bool(names & {"lstm", "pbp", "ensemble"})
+    if len(complete if paper else matrix) < 4:
+        raise FilmkbError(f"only {len(complete if paper else matrix)} films with "
+                          f"{'complete descriptors' if paper else 'a conductivity'}; need at least 4 to evaluate")
+    # the paper's families see the films with every descriptor; the others (baselines, recommended) every film
+    X, y, film_ids, layout = _part(matrix, descriptors, folds, repeats, seed, folds_k)
+    Xp, yp, paper_ids, paper_layout = (X, y, film_ids, layout) if len(complete) == len(matrix) or not paper else _part(
+        complete, descriptors, folds, repeats, seed, folds_k)
     tune_options = dict(trials=tune_trials, tune_repeats=tune_repeats, space=tune_space)
     family_list = build_models(names, repeats, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, recommended)
     X_all = (matrix[list(MODEL_COLUMNS)].to_numpy(dtype=np.float64)
              if any(m.wants_model_columns for m in family_list) else None)
     cache, timings, rows, spreads = {}, {}, [], {}
     tick = progress or (lambda k: None)
-    background = _neural_in_background(family_list, X, y, layout, tick, cache, timings, lstm_batch)
+    background = _neural_in_background(family_list, Xp, yp, paper_layout, tick, cache, timings, lstm_batch)
     members = {}
     for model in sorted(family_list, key=_neural):  # the others first, while the neural families train
         if _neural(model):
@@ -257,21 +263,30 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
                 job.join()  # its members are in the cache now
                 if job.error is not None:
                     raise job.error
-        members[id(model)] = model.cross_predict(X_all if model.wants_model_columns else X, y, layout, tick,
-                                                 cache, timings)
+        if _neural(model):
+            members[id(model)] = model.cross_predict(Xp, yp, paper_layout, tick, cache, timings)
+        else:
+            members[id(model)] = model.cross_predict(X_all if model.wants_model_columns else X, y, layout, tick,
+                                                     cache, timings)
+    films_used = {}
     for model in family_list:  # rows in the order the families were asked for
+        used_ids, used_layout, used_y = (paper_ids, paper_layout, yp) if _neural(model) else (film_ids, layout, y)
         for result in model.evaluation_rows(members[id(model)]):
-            rows += _rows(result, layout.labels, film_ids)
+            rows += _rows(result, used_layout.labels, used_ids)
+            films_used[result.name] = len(used_ids)
             if result.per_seed is not None and len(result.per_seed) > 1:
-                spreads[result.name] = _seed_spread(result.per_seed, y)
+                spreads[result.name] = _seed_spread(result.per_seed, used_y)
     frame = pd.DataFrame(rows, columns=["film_id", "model", "fold", "mean", "std", "conditions_json"])
     metrics = _metrics(frame, y, film_ids, matrix["figure6_subset"].to_numpy(dtype=bool))
     for name, extra in spreads.items():
         metrics["all"][name].update(extra)
+    for name, n in films_used.items():
+        metrics["all"][name]["films_used"] = n
     per_fold = next((m.per_fold_ for m in family_list if hasattr(m, "per_fold_")), None)
     config = _config(names, repeats, folds, len(layout.folds), seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options,
                      per_fold)
     config["descriptors"] = list(descriptors)
+    config["films_used"] = films_used
     config["protocol"] = layout.protocol
     if config["lstm"] is not None:
         from .engine import effective_epochs
@@ -292,8 +307,17 @@ def run_evaluation(matrix, models=DEFAULT_MODELS, repeats: int | None = None, fo
                                  "calibration_scores": (f"one paper and one film left out at a time up to {LOO_MAX_PAPERS} "
                                                         f"papers in a training set, {DEFAULT_K} folds of papers and "
                                                         f"{DEFAULT_K} of films above (ml.recommended.calibration_folds)")}
-    return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(y), timings,
+    return EvalResult(frame, metrics, config, time.perf_counter() - t0, len(complete), timings,
                       targets(metrics["all"], frame, y, film_ids, matrix["reference_id"].to_numpy(), folds))
+
+
+def _part(matrix, descriptors, folds, repeats, seed, folds_k) -> tuple:
+    """X (the `descriptors` columns, NaN where missing), y, film ids and fold layout of `matrix`'s films."""
+    layout = Layout.of(matrix, folds, repeats, seed, folds_k)
+    if np.any(layout.masks.sum(axis=1) < 3):
+        raise FilmkbError("a fold leaves fewer than 3 training films")
+    return (matrix[list(descriptors)].to_numpy(dtype=np.float64), matrix[TARGET].to_numpy(dtype=np.float64),
+            matrix.index.to_numpy(), layout)
 
 
 def _config(names, repeats, folds, n_folds, seed, lstm, pbp_hidden, pbp_epochs, tune, tune_options, per_fold) -> dict:

@@ -183,12 +183,35 @@ def _files(family: str):
     return fam.files() if fam is not None and fam.files is not None else None
 
 
+def _dump_imputed(family, m):
+    """Each fitted copy in its family's own format, and the training rows the imputers are refitted from."""
+    parts = [_files(family)[0](copy) for copy in m.models_]
+    arrays = {f"copy{i}.{k}": v for i, (_, a) in enumerate(parts) for k, v in a.items()}
+    return ({"imputed": {"n_imputations": int(m.n_imputations), "random_state": int(m.random_state)},
+             "copies": [meta for meta, _ in parts]}, {**arrays, "X_train": m.X_train_})
+
+
+def _build_imputed(family, meta, a):
+    """An Imputed model from its copies (each built by its family) and the rows its imputers refit on."""
+    from .imputation import Imputed
+
+    copies = [_files(family)[1](cm, {k[len(f"copy{i}."):]: v for k, v in a.items() if k.startswith(f"copy{i}.")})
+              for i, cm in enumerate(meta["copies"])]
+    m = Imputed(copies[0], **meta["imputed"])
+    m.models_, m.X_train_ = copies, a["X_train"]
+    m._scale(m.X_train_)
+    m.n_missing_ = int(np.isnan(m.X_train_).any(axis=1).sum())
+    return m
+
+
 def dump(family: str, model) -> tuple[dict, dict]:
     """(JSON-able values, named arrays) of a fitted model of candidate family `family`."""
     files = _files(family)
     if files is None:
         raise ValueError(f"no file format for model family {family!r}")
-    return files[0](model)
+    from .imputation import Imputed
+
+    return _dump_imputed(family, model) if isinstance(model, Imputed) else files[0](model)
 
 
 def build(family: str, meta: dict, arrays: dict, where: str = "model file"):
@@ -197,7 +220,7 @@ def build(family: str, meta: dict, arrays: dict, where: str = "model file"):
     if files is None:
         raise FilmkbError(f"{where}: unknown model family {family!r}; retrain with `filmkb train`")
     try:
-        return files[1](meta, arrays)
+        return _build_imputed(family, meta, arrays) if "imputed" in meta else files[1](meta, arrays)
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise FilmkbError(f"{where}: not a {family} model filmkb wrote ({type(exc).__name__}: {exc}); "
                           "retrain with `filmkb train`") from None

@@ -19,8 +19,8 @@ def test_the_candidate_lists_are_the_ones_the_golden_numbers_were_made_with():
     default = (["mean", "ridge:paper7", "ridge:extended", "multilevel:extended"]
                + [f"{f}:{s}" for f in ("gp", "et") for s in sets])
     assert [c.name for c in select.candidates("default")] == default
-    assert [c.name for c in select.candidates("full")] == default + [f"{f}:{s}" for f in ("pbp", "lstm", "ensemble")
-                                                                     for s in sets]
+    assert [c.name for c in select.candidates("full")] == default + [f"{f}:{s}" for f in ("hgb", "pbp", "lstm",
+                                                                                         "ensemble") for s in sets]
     assert [c.name for c in select.candidates("small")] == ["mean", "ridge:paper7", "ridge:extended"]
     assert select.Candidate("ensemble", "paper7").parts == (select.Candidate("lstm", "paper7"),
                                                             select.Candidate("pbp", "paper7"))

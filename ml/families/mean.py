@@ -15,6 +15,6 @@ def _files():
     return _dump_mean, _build_mean
 
 
-FAMILY = Family("mean", make, order=0, title="training mean",
+FAMILY = Family("mean", make, order=0, title="training mean", accepts_missing=True,
                 summary="the training mean; sd = training sd x sqrt(1 + 1/n)",
                 candidate_lists=("default", "full", "small"), descriptor_sets=("",), baseline=True, files=_files)
