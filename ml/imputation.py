@@ -179,10 +179,11 @@ class Imputed(Model):
 
     # ------------------------------------------------------------------ evaluation: the wrapped model's own when nothing is missing
 
-    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1) -> Members:
+    def fit_copies(self, X, y, masks, seeds, tests, progress=None, n_jobs: int = 1, **papers) -> Members:
+        """papers: the contract's groups and new_papers, passed on as they came."""
         if not np.isnan(np.asarray(X, dtype=np.float64)).any():
-            return self.model.fit_copies(X, y, masks, seeds, tests, progress, n_jobs=n_jobs)
-        return super().fit_copies(X, y, masks, seeds, tests, progress, n_jobs=n_jobs)
+            return self.model.fit_copies(X, y, masks, seeds, tests, progress, n_jobs=n_jobs, **papers)
+        return super().fit_copies(X, y, masks, seeds, tests, progress, n_jobs=n_jobs, **papers)
 
     def cross_predict(self, X, y, layout, progress=None, cache=None, timings=None) -> Members:
         if not np.isnan(np.asarray(X, dtype=np.float64)).any():

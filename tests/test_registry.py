@@ -34,9 +34,14 @@ def test_each_family_builds_what_it_declares():
         assert bool(model.uses_groups) == fam.uses_groups, name
         assert getattr(model, "random_state", 3) == 3, name
         assert all(registry.family(p) for p in fam.parts)
-    assert select.Candidate("gp", "paper7").model(0, 1).max_iter == select.CANDIDATE_GP_ITERATIONS
-    assert select.Candidate("et", "paper7").model(0, 1).n_estimators == select.CANDIDATE_TREES
-    assert select.Candidate("lstm", "paper7").model(0, 2).config == select.CANDIDATE_LSTM
+    assert registry.family("gp").make(0, 1).max_iter == select.CANDIDATE_GP_ITERATIONS
+    assert registry.family("et").make(0, 1).n_estimators == select.CANDIDATE_TREES
+    assert registry.family("lstm").make(0, 2).config == select.CANDIDATE_LSTM
+    # a candidate is its family's model, in multiple imputation unless the family takes gaps itself
+    assert type(select.Candidate("gp", "paper7").model(0, 1)).__name__ == "Imputed"
+    assert select.Candidate("gp", "paper7").model(0, 1).model.max_iter == select.CANDIDATE_GP_ITERATIONS
+    assert type(select.Candidate("hgb", "paper7").model(0, 1)).__name__ == "HGBModel"
+    assert type(select.Candidate("mean", "").model(0, 1)).__name__ == "MeanModel"
 
 
 def test_an_unknown_family_is_one_line_naming_the_known_ones():
