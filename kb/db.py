@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from ..errors import FilmkbError
-from .views import VIEWS_DIR, view_files  # noqa: F401  (VIEWS_DIR: kb's API)
+from .views import VIEWS_DIR, view_files, view_names, views  # noqa: F401  (VIEWS_DIR, view_files: kb's API)
 from .paths import DUCKDB_SIGNATURE, is_duckdb, require_file  # noqa: F401  (is_duckdb: for the engine)
 
 KBError = FilmkbError  # the name the notebook API has always exported
@@ -320,24 +320,24 @@ def create_schema(con, dialect: str = "duckdb") -> None:
 
 
 def apply_views(con) -> list[str]:
-    """(Re)create every view from schema/views/*.sql; returns the files applied."""
+    """(Re)create every view: schema/views/*.sql, then the descriptor sets' own (kb/views.py); returns where
+    each was written (a file, or a set's module and the view's name)."""
     applied = []
-    for path in view_files():
-        con.execute(path.read_text())
-        applied.append(path.name)
+    for view in views():
+        con.execute(view.statement)
+        applied.append(view.source if view.source.endswith(".sql") else f"{view.source}:{view.name}")
     return applied
 
 
 @lru_cache(maxsize=None)
 def view_query(name: str) -> str:
-    """The SELECT that defines view `name` in schema/views (comments removed), to run on other inputs."""
-    pattern = re.compile(rf"CREATE OR REPLACE VIEW {re.escape(name)} AS\s+(.*);\s*$", re.S | re.I)  # one view a file
-    for path in view_files():
-        text = re.sub(r"--[^\n]*", "", path.read_text())
-        found = pattern.search(text)
+    """The SELECT that defines view `name` (comments removed), to run on other inputs."""
+    pattern = re.compile(rf"CREATE OR REPLACE VIEW {re.escape(name)} AS\s+(.*);\s*$", re.S | re.I)  # one view each
+    for view in views():
+        found = pattern.search(re.sub(r"--[^\n]*", "", view.statement))
         if found:
             return found.group(1).strip()
-    raise KeyError(f"no view {name} in {VIEWS_DIR}")
+    raise KeyError(f"no view {name} in {VIEWS_DIR} or a descriptor set's views")
 
 
 def base_tables(con) -> list[str]:

@@ -51,8 +51,8 @@ class KnowledgeBase(Queries, Writes, Results, Suggestions, Artifacts):
                 except FilmkbError:
                     self.close()
                     raise
-                stale = migrations.pending(self._con)
-            if stale:  # made by an older filmkb: upgrade in place, atomically
+                stale = migrations.stale(self._con)
+            if stale:  # made by an older filmkb (or lacking a set's views): upgrade in place, atomically
                 with self.transaction():
                     pass
                 self._con = self.engine.connect_read()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import FilmkbError
 from ..schema.arrhenius import conductivity_25c
 from . import materials
-from .db import apply_views, dialect_of, now, schema_ddl, schema_version
+from .db import apply_views, dialect_of, now, schema_ddl, schema_version, view_names
 
 _MATERIAL_FEATURES = ("li_per_o12 DOUBLE", "dopant_elements VARCHAR", "dopant_per_o12 DOUBLE", "ta_per_o12 DOUBLE",
                       "al_per_o12 DOUBLE", "ga_per_o12 DOUBLE")
@@ -146,9 +146,28 @@ def pending(con) -> list[int]:
     return [] if version is None else [v for v in sorted(STEPS) if v > version]
 
 
+def missing_views(con) -> list[str]:
+    """filmkb's views this database lacks (e.g. those of a descriptor set added since it was built); none for
+    a database without filmkb tables."""
+    if schema_version(con) is None:
+        return []
+    present = {n for (n,) in con.execute("SELECT table_name FROM information_schema.views "
+                                         "WHERE table_schema = current_schema()").fetchall()}
+    return [n for n in view_names() if n not in present]
+
+
+def stale(con) -> bool:
+    """True when opening the database must first upgrade it: a pending version, or a view it lacks."""
+    return bool(pending(con) or missing_views(con))
+
+
 def upgrade(con) -> list[int]:
     """Apply every pending step (the caller holds a write transaction), then recreate the views and stamp
-    the database at the Alembic baseline (kb/revisions.py), from which Alembic's revisions go on."""
+    the database at the Alembic baseline (kb/revisions.py), from which Alembic's revisions go on. A current
+    database that lacks a view (a descriptor set added since it was built) gets its views recreated."""
+    if not pending(con) and missing_views(con):
+        apply_views(con)
+        return []
     done = []
     for version in pending(con):
         description = STEPS[version](con)

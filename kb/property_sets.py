@@ -13,7 +13,7 @@ import re
 
 from ..schema.tables import Substrate
 from .db import view_query
-from .views import view_files
+from .views import views
 
 # The columns a property set may change, with the SQL type each bound value is cast to.
 OVERRIDDEN = {
@@ -30,8 +30,8 @@ _VIEW = re.compile(r"CREATE OR REPLACE VIEW (\w+) AS", re.I)
 def dependent_views(table: str = "substrates") -> list[str]:
     """The views that read `table`, directly or through an earlier view, in the order they are applied."""
     found: list[str] = []
-    for path in view_files():
-        text = re.sub(r"--[^\n]*", "", path.read_text())
+    for view in views():
+        text = re.sub(r"--[^\n]*", "", view.statement)
         match = _VIEW.search(text)
         if match and any(re.search(rf"\b{name}\b", text[match.end():]) for name in (table, *found)):
             found.append(match.group(1))

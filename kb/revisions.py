@@ -146,12 +146,12 @@ def stamp(con, revision: str | None = None) -> None:
 
 
 def ignored(obj, name, type_, reflected, compare_to) -> bool:
-    """True for what `alembic check` leaves out: the SQL views (schema/views/*.sql, written once in portable
-    SQL, recreated by every upgrade) and objects only in the database that are not filmkb's declared tables
-    (the audit's trigger-owned objects, backups in other schemas); everything declared is compared."""
-    from .views import view_files
+    """True for what `alembic check` leaves out: the SQL views (schema/views/*.sql and the descriptor sets' own,
+    written once in portable SQL, recreated by every upgrade) and objects only in the database that are not
+    filmkb's declared tables (the audit's trigger-owned objects, backups in other schemas); everything declared
+    is compared."""
+    from .views import view_names
 
     if type_ == "table" and reflected and compare_to is None:
-        views = {p.stem.split("_", 1)[1] for p in view_files()}
-        return name in views or name.startswith(("filmkb_", "audit_"))
+        return name in view_names() or name.startswith(("filmkb_", "audit_"))
     return False

@@ -2,16 +2,16 @@
 of each), the SQL views holding them and which films it covers.
 
 A set is registered by existing: every module of :mod:`filmkb.schema.descriptor_sets` defines ``SET`` (a
-:class:`DescriptorSet`) naming its views, which are SQL files under schema/views (the definition). kb, ml,
-the jobs and the CLI read the registry (:func:`sets`, :func:`descriptor_set`), so adding a set is its view,
-its entry and its test; nothing else names a set.
+:class:`DescriptorSet`) naming its views and carrying their SQL (``views``; the two sets of the seed paper keep
+theirs as files under schema/views, which kb applies first). kb, ml, the jobs and the CLI read the registry
+(:func:`sets`, :func:`descriptor_set`), so adding a set is one module and its test; nothing else names a set.
 """
 
 from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 TARGET = "neg_log10_sigma"  # -log10(sigma / S cm^-1) of the film
 TARGET_UNIT = "-log10(S/cm)"
@@ -28,12 +28,15 @@ class Descriptor:
 
 @dataclass(frozen=True)
 class DescriptorSet:
-    """A named list of descriptor columns and the views holding them (schema/views).
+    """A named list of descriptor columns and the views holding them.
 
     view: complete, distinct films (the model input); all_view: every film, with gaps; chain: the views
     from film_conditions to all_view, in order (to compute them for new conditions); description: what
     it is; uses: how a prediction reads (\"on ...\"); covers: which films the complete view holds; order:
-    sets are listed (and their columns joined into MODEL_COLUMNS) lowest first."""
+    sets are listed (and their columns joined into MODEL_COLUMNS) lowest first; views: view name -> the
+    portable SELECT defining it, for views the set carries itself (kb creates them after schema/views/*.sql,
+    in registry order, so they may read any shipped view or an earlier set's); source: the module, as
+    discovery found it."""
 
     name: str
     descriptors: tuple
@@ -44,6 +47,8 @@ class DescriptorSet:
     uses: str = ""
     covers: str = ""
     order: int = 100
+    views: dict = field(default_factory=dict, hash=False)
+    source: str = field(default="", compare=False)
 
     @property
     def columns(self) -> tuple:
@@ -66,7 +71,7 @@ def _discover() -> dict[str, DescriptorSet]:
             raise RuntimeError(f"schema/descriptor_sets/{info.name}.py defines no SET")
         if dset.name in found:
             raise RuntimeError(f"two descriptor sets are called {dset.name!r}")
-        found[dset.name] = dset
+        found[dset.name] = replace(dset, source=f"schema/descriptor_sets/{info.name}.py")
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 

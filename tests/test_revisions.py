@@ -73,3 +73,15 @@ def test_an_older_database_is_upgraded_in_place_then_stamped_at_the_baseline(ini
         assert k.con.execute("SELECT max(version) FROM schema_migrations").fetchall()[0][0] == 6
     assert _stamp_of(init_db) == [revisions.BASELINE]
     command.check(revisions.config(init_db))
+
+
+def test_a_current_database_lacking_a_view_gets_it_when_opened(init_db):
+    from filmkb.kb.views import view_names
+
+    name = view_names()[-1]  # the last one made: a descriptor set's own, say one added after the build
+    con = _connect(init_db)
+    con.execute(f'DROP VIEW "{name}"')
+    con.close()
+    with kb.open(init_db) as k:
+        assert k.sql(f'SELECT count(*) AS n FROM "{name}"')["n"].iloc[0] > 0
+    assert _stamp_of(init_db) == [revisions.head()]  # views only: the schema and its stamp are as they were

@@ -3,7 +3,7 @@
 A page asks for a part with an HTML comment on its own line:
 
     <!-- generated: tables -->        every table of schema/tables.py: column, type, unit, description
-    <!-- generated: views -->         every view of schema/views/*.sql: its header comment and its columns
+    <!-- generated: views -->         every view (schema/views/*.sql, the sets' own): its header and columns
     <!-- generated: benchmarks -->    the table each benchmark script last wrote to benchmarks/results/
     <!-- generated: template-columns -->  the ingest template's columns (ingest/entries.py)
     <!-- generated: abbreviations -->  composition abbreviations and their nominal formulas (ingest/normalise.py)
@@ -97,16 +97,14 @@ def views() -> str:
 
     con, stated = _connection(), {}
     out = []
-    for path in db.view_files():
-        text = path.read_text(encoding="utf-8")
-        name = re.search(r"CREATE OR REPLACE VIEW (\w+)", text).group(1)
-        header = "\n".join(line[2:].removeprefix(" ") for line in text.splitlines() if line.startswith("--"))
+    for view in db.views():
+        name, header = view.name, view.header
         stated |= {c: (what.strip(), unit) for c, what, unit in
                    re.findall(r"^\s+(\w+)\s+(.*?)\s*\[([^\]]+)\]\s*$", header, re.M)}
         columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
                               f"WHERE table_name = '{name}' ORDER BY ordinal_position").fetchall()
         rows = [[f"`{c}`", t, stated.get(c, ("", ""))[1] or _unit(c), stated.get(c, ("", ""))[0]] for c, t in columns]
-        out.append(f"### `{name}`\n\nFrom `schema/views/{path.name}`:\n\n```text\n{header}\n```\n\n"
+        out.append(f"### `{name}`\n\nFrom `{view.source}`:\n\n```text\n{header}\n```\n\n"
                    + _table(["column", "type", "unit", "meaning"], rows))
     return "\n\n".join(out)
 

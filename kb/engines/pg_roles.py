@@ -146,7 +146,7 @@ def upgrade_refusal(con, name: str) -> FilmkbError | None:
     from ...schema.version import SCHEMA_VERSION
     from .. import migrations
 
-    if not migrations.pending(con):
+    if not migrations.stale(con):
         return None
     owner, is_owner = con.execute("SELECT pg_get_userbyid(relowner), pg_has_role(current_user, relowner, 'MEMBER') "
                                   "FROM pg_class WHERE oid = 'films'::regclass").fetchall()[0]

@@ -7,7 +7,7 @@
   (`pg_advisory_xact_lock`): concurrent writers queue and all land, each batch atomic, and each one's
   duplicate check reads what the writers before it committed (no check-then-insert race).
 - The schema is compiled by SQLAlchemy's postgresql dialect from the same SQLModel tables; the views
-  come from the same schema/views/*.sql files.
+  are the same (schema/views/*.sql and the descriptor sets' own, kb/views.py).
 - kb/ writes `?` placeholders; `PgConnection` turns them into psycopg's `%s` in one place.
 - Errors (server down, wrong password, missing database, no right, a constraint) become one-line
   FilmkbErrors; the password of the URL is never shown.
@@ -197,7 +197,7 @@ class Postgres:
                               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                               WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'v', 'S')
                               ORDER BY 1 DESC, 2""").fetchall()
-        views = {p.stem.split("_", 1)[1] for p in db.view_files()}
+        views = set(db.view_names())
         return [(kind, name) for kind, name in rows
                 if (kind == "TABLE" and name in tables) or (kind == "VIEW" and name in views)
                 or (kind == "SEQUENCE" and name in sequences)]
@@ -354,7 +354,7 @@ class Postgres:
 
     def check_integrity(self, k) -> None:
         """A full read of every table and view (the server verifies its own pages)."""
-        views = [p.stem.split("_", 1)[1] for p in db.view_files()]
+        views = db.view_names()
         for name in [*db.table_names(), *views]:
             k._rows(f'SELECT count(*) FROM "{name}"')
 
