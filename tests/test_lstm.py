@@ -67,6 +67,26 @@ def test_engine_masks_seeds_and_determinism(data):
     assert not np.allclose(c[2], a[2])  # the copy that trains on film 0 sees the change
 
 
+def test_a_copy_computes_the_same_bits_whatever_the_number_of_copies_in_its_call(data, monkeypatch):
+    X, y = data
+    n = len(y)
+    assert [engine.padded_copies(k) for k in (1, 3, 16, 17, 19, 270)] == [16, 16, 16, 32, 32, 272]
+    masks = ~np.eye(n, dtype=bool)[[0, 0, 1]]
+    seeds = np.arange(3)
+    model = build_model(7, 12, 0.06)
+    # 3 copies run in the 16-copy program (padded with 13 copies that train 0 epochs) ...
+    few, w_few = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, return_weights=True)
+    assert [w.shape[0] for w in w_few.trainable + w_few.non_trainable] == [3] * len(w_few.trainable + w_few.non_trainable)
+    # ... as two calls of 2 and 1 copies (chunk) in the same program ...
+    np.testing.assert_array_equal(engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, chunk=2), few)
+    # ... and in the 32-copy program (the one 17 to 32 copies use): every prediction and weight bit for bit
+    monkeypatch.setattr(engine, "PAD_STEP", 32)
+    many, w_many = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, return_weights=True)
+    np.testing.assert_array_equal(few, many)
+    for a, b in zip(w_few.trainable + w_few.non_trainable, w_many.trainable + w_many.non_trainable):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_engine_full_batch_learns(data):
     X, y = data
     mask = np.ones((2, len(y)), bool)
