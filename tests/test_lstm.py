@@ -28,6 +28,19 @@ def test_paper_defaults_and_architecture():
     assert model.get_layer("out").activation.__name__ == "linear"
 
 
+def test_the_reference_fit_is_seeded_and_answers_in_the_units_of_y(data):
+    """model.fit's path (the reference the slow tier compares the engine with), cheaply: 5 epochs."""
+    X, y = data
+    cfg = PAPER.replace(epochs=5)
+    a, b = (fit_reference(X[:20], y[:20], X, cfg, seed=1) for _ in range(2))
+    np.testing.assert_array_equal(a, b)  # same seed -> same model
+    assert a.shape == (len(y),) and np.all(np.isfinite(a))
+    # standardised inside, mapped back: the predictions sit within the targets' range, not around 0
+    assert abs(float(a.mean()) - float(y[:20].mean())) < float(y[:20].std())
+    assert not np.allclose(a, fit_reference(X[:20], y[:20], X, cfg, seed=2))
+
+
+@pytest.mark.slow  # 3 x model.fit at batch 1 for 150 epochs (~9,000 Keras steps)
 def test_engine_matches_model_fit_quality(data):
     """Both training paths, same data/settings (batch 1, 150 epochs, 3 seeds): same quality."""
     X, y = data
