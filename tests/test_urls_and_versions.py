@@ -1,4 +1,4 @@
-"""A `--db` URL is told from a path, and shown without its password wherever it is printed."""
+"""A `--db` URL is told from a path and shown without its password wherever it is printed; the version a run records."""
 
 from filmkb.kb.urls import is_url, shown, without_secrets
 
@@ -23,3 +23,16 @@ def test_error_text_is_cleaned_of_the_url_and_its_password():
     assert without_secrets(text, url) == "could not connect to postgresql://ann:***@host/kb: password *** refused"
     assert without_secrets(text, "kb.duckdb") == text
     assert without_secrets("bad [::1", "postgresql://ann:s3cret@[::1/kb") == "bad [::1"
+
+
+def test_a_run_records_the_package_version_where_git_cannot_describe_the_checkout(monkeypatch):
+    from importlib.metadata import version
+
+    from filmkb.kb import code_version, new_run_id
+
+    described = code_version()
+    assert described and described != "unknown"
+    monkeypatch.setenv("PATH", "")  # no git to run
+    assert code_version() == f"filmkb {version('filmkb')}"
+    first, second = new_run_id("train"), new_run_id("train")
+    assert first.startswith("train-") and first != second and len(first) == len("train-20260101T000000-") + 8
