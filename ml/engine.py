@@ -19,7 +19,10 @@ masked rows are skipped (the update is discarded) and never touch the copy.
 
 Speed: the whole fit is one XLA program: ``lax.fori_loop`` over epochs (the epoch count is a
 traced argument, per copy: no recompile when only epochs change; a call costs its largest
-count), ``lax.scan`` over batches, all under ``jax.jit(jax.vmap(...))``. It runs on one JAX CPU
+count), ``lax.scan`` over batches, all under ``jax.jit(jax.vmap(...))``. The program is specialised on
+the number of copies, so a call's copies are padded to a multiple of 16 (:func:`padded_copies`; the
+extra lanes train 0 epochs): counts 1-16 share one program, 17-32 the next, and a copy's numbers do not
+depend on the padding. It runs on one JAX CPU
 device, whose XLA thread pool already keeps both cores of this machine busy (measured: 1.4
 cores of user time per wall second). Splitting the copies over two forced host devices
 (``--xla_force_host_platform_device_count=2``) was measured too: one ``NamedSharding``ed call
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["fit_predict_many", "masked_standardise", "predict_copies", "TrainedCopies", "MAX_STEPS",
-           "effective_epochs"]
+           "effective_epochs", "padded_copies", "PAD_STEP"]
 
 _CACHE: dict = {}
 # Most Adam steps (mini-batches) a copy takes: 3,200 epochs of 32 rows at batch size 1. The paper trains its
