@@ -121,16 +121,20 @@ def test_only_weights_with_identically_zero_gradient_are_left_out_of_the_update(
     assert engine._zero_gradient(build_model(7, arrangement="steps")) == frozenset()
     nt = [v.value for v in model.non_trainable_variables]
     rng = np.random.default_rng(3)
-    for _ in range(3):  # random weights and inputs: the gradient is exactly zero, the others are not
-        tr = [jnp.asarray(rng.normal(size=v.shape), jnp.float32) for v in model.trainable_variables]
 
+    @jax.jit  # one program for the three draws (op by op, each draw took seconds)
+    def grad(tr):
         def loss(tr):
             out, _ = model.stateless_call(tr, nt, jnp.asarray(X[:5], jnp.float32), training=True)
             return jnp.sum((out[:, 0] - jnp.asarray(y[:5], jnp.float32)) ** 2)
 
-        g = jax.grad(loss)(tr)
+        return jax.grad(loss)(tr)
+
+    for _ in range(3):  # random weights and inputs: the gradient is exactly zero, the others are not
+        tr = [jnp.asarray(rng.normal(size=v.shape), jnp.float32) for v in model.trainable_variables]
+        g = grad(tr)
         assert float(jnp.abs(g[1]).max()) == 0.0 and all(float(jnp.abs(gi).max()) > 0 for i, gi in enumerate(g) if i != 1)
     _, copies = engine.fit_predict_many(model, X, y, np.ones((3, len(y)), bool), [0, 1, 2], X, epochs=5,
-                                        return_weights=True)  # 3 copies: the program the tests above compiled
+                                        return_weights=True)  # 3 copies: the (16-copy) program the tests above compiled
     init = engine._initialiser(model)(jax.random.split(jax.random.PRNGKey(0))[0], jnp.uint32(0))[0]
     np.testing.assert_array_equal(copies.trainable[1][0], np.asarray(init[1]))  # as initialised, bit for bit

@@ -8,6 +8,8 @@ from filmkb.ml.shapley import exact_shap
 from filmkb.ml.pbp import PBP
 
 
+@pytest.mark.slow  # compiles a PBP's fit and predict programs; the default tier checks additivity on the paper
+# ensemble (LSTM + PBP: test_workflow, test_numpy_forward) and on a fitted GP below
 def test_shap_is_additive_on_a_fitted_pbp(kbase):
     matrix = kbase.descriptor_matrix()
     X, y = matrix[list(kb.DESCRIPTORS)].to_numpy(), matrix[kb.TARGET].to_numpy()
