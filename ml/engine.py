@@ -19,7 +19,10 @@ masked rows are skipped (the update is discarded) and never touch the copy.
 
 Speed: the whole fit is one XLA program: ``lax.fori_loop`` over epochs (the epoch count is a
 traced argument, per copy: no recompile when only epochs change; a call costs its largest
-count), ``lax.scan`` over batches, all under ``jax.jit(jax.vmap(...))``. It runs on one JAX CPU
+count), ``lax.scan`` over batches, all under ``jax.jit(jax.vmap(...))``. The program is specialised on
+the number of copies, so a call's copies are padded to a multiple of 16 (:func:`padded_copies`; the
+extra lanes train 0 epochs): counts 1-16 share one program, 17-32 the next, and a copy's numbers do not
+depend on the padding. It runs on one JAX CPU
 device, whose XLA thread pool already keeps both cores of this machine busy (measured: 1.4
 cores of user time per wall second). Splitting the copies over two forced host devices
 (``--xla_force_host_platform_device_count=2``) was measured too: one ``NamedSharding``ed call
@@ -35,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["fit_predict_many", "masked_standardise", "predict_copies", "TrainedCopies", "MAX_STEPS",
-           "effective_epochs"]
+           "effective_epochs", "padded_copies", "PAD_STEP"]
 
 _CACHE: dict = {}
 # Most Adam steps (mini-batches) a copy takes: 3,200 epochs of 32 rows at batch size 1. The paper trains its
@@ -252,6 +255,27 @@ def predict_copies(model, copies: TrainedCopies, X) -> np.ndarray:
     return out * copies.y_std[:, None] + copies.y_mean[:, None]
 
 
+PAD_STEP = 16  # copies per engine call are padded up to a multiple of this: one compiled program serves 1..16 copies
+
+
+def padded_copies(k: int) -> int:
+    """The number of copies an engine call of k copies runs (k rounded up to a multiple of PAD_STEP).
+
+    The compiled program is specialised on the number of copies, so every distinct count would compile
+    again (seconds each); padding to a few sizes reuses one program. Each copy's lane of the vmapped
+    program computes the same numbers whatever the count (checked bit for bit by tests/test_lstm.py),
+    and a padded lane runs 0 epochs, so it costs only its share of each vectorised step."""
+    return max(PAD_STEP, -(-int(k) // PAD_STEP) * PAD_STEP)
+
+
+def _pad_copies(a, size: int):
+    """`a` (copies along axis 0) with its first copy repeated up to `size` copies (a fresh array)."""
+    a = np.asarray(a)
+    if a.shape[0] >= size:
+        return a.copy()
+    return np.concatenate([a, np.repeat(a[:1], size - a.shape[0], axis=0)])
+
+
 def _checked(X, train_mask, seeds):
     """X (float64), the masks and seeds as arrays, their shapes checked against each other."""
     X = np.asarray(X, dtype=np.float64)
@@ -323,12 +347,17 @@ def fit_predict_many(model, X, y, train_mask, seeds, X_query=None, epochs=3200, 
     out, weights = np.empty((R, Xq.shape[0]), dtype=np.float64), []
     for start in range(0, R, chunk):
         sl = slice(start, min(R, start + chunk))
-        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(seeds[sl], dtype=jnp.uint32))
-        ov = tuple(jnp.asarray(o[sl]) for o in ov_all)
-        pred, tr, nt = fn(keys, seeds[sl].astype(np.uint32), Xs[sl], ys[sl], mask[sl], Xqs[sl], ep_all[sl], ov)
-        out[sl] = np.asarray(pred) * y_sd[sl, None] + y_mu[sl, None]
+        k = sl.stop - sl.start
+        # the call's copies padded to a fixed size (0 epochs: the extra lanes do nothing); its outputs cut back to k
+        pad = lambda a: _pad_copies(a[sl], padded_copies(k))  # noqa: E731
+        keys = jax.vmap(jax.random.PRNGKey)(jnp.asarray(pad(seeds), dtype=jnp.uint32))
+        ov = tuple(jnp.asarray(pad(o)) for o in ov_all)
+        epochs_k = pad(ep_all)
+        epochs_k[k:] = 0
+        pred, tr, nt = fn(keys, pad(seeds).astype(np.uint32), pad(Xs), pad(ys), pad(mask), pad(Xqs), epochs_k, ov)
+        out[sl] = np.asarray(pred)[:k] * y_sd[sl, None] + y_mu[sl, None]
         if return_weights:
-            weights.append(([np.asarray(w) for w in tr], [np.asarray(w) for w in nt]))
+            weights.append(([np.asarray(w)[:k] for w in tr], [np.asarray(w)[:k] for w in nt]))
         if progress is not None:
             progress(sl.stop - sl.start)
     if not return_weights:

@@ -95,3 +95,38 @@ def test_ml_suggest_is_the_suggest_job_attached_from_the_top_floor():
 
     assert filmkb.ml.suggest is filmkb._ml_suggest
     assert "jobs" not in _imports(ROOT / "ml" / "__init__.py")
+
+
+def test_parameters_nest_set_show_and_score_as_in_scikit_learn(small):
+    from sklearn.base import is_regressor
+    from sklearn.metrics import r2_score
+
+    from filmkb.ml.contract import Model
+
+    lstm, pbp = LSTMModel(QUICK, repeats=2, random_state=1), PBPModel(epochs=5, repeats=2, random_state=1)
+    ensemble = PaperEnsemble(lstm, pbp)
+    deep = ensemble.get_params(deep=True)
+    assert deep["lstm"] is lstm and deep["lstm__repeats"] == 2 and deep["pbp__epochs"] == 5
+    assert set(ensemble.get_params(deep=False)) == {"lstm", "pbp"}
+    assert ensemble.set_params(lstm__repeats=3, pbp__epochs=7, pbp__hidden=(4,)) is ensemble
+    assert (lstm.repeats, pbp.epochs, pbp.hidden) == (3, 7, (4,))
+    assert pbp.set_params(repeats=4).repeats == 4
+    with pytest.raises(ValueError, match="invalid parameter 'nope' for estimator PaperEnsemble; valid parameters are: "
+                                         r"\['lstm', 'pbp'\]"):
+        ensemble.set_params(nope=1)
+    assert repr(pbp) == "PBPModel(chunk=None, epochs=7, hidden=(4,), random_state=1, repeats=4)"
+    assert is_regressor(ensemble) and is_regressor(baseline("ridge"))
+
+    class NoParameters(Model):
+        pass
+
+    class TakesArgs(Model):
+        def __init__(self, *args):
+            self.args = args
+
+    assert NoParameters().get_params() == {}
+    with pytest.raises(RuntimeError, match=r"TakesArgs.__init__ takes \*args"):
+        TakesArgs().get_params()
+    _, X, y = small
+    ridge = baseline("ridge", seed=1).fit(X, y)
+    assert ridge.score(X, y) == pytest.approx(r2_score(y, ridge.predict(X)), rel=1e-12) and ridge.score(X, y) < 1

@@ -20,15 +20,18 @@ CONDITION = ["--substrate", "MgO", "--temp-c", "700", "--thickness-nm", "300"]
 
 
 @pytest.fixture(scope="module")
-def both(built_db, tmp_path_factory):
-    """A database with a recommended run, then a paper-ensemble run trained after it (the main job's order)."""
+def both(recommended_db, tmp_path_factory):
+    """A database with a recommended run (a copy of the test run's shared one: conftest.recommended_db, the
+    small candidates), then a paper-ensemble run trained after it (the main job's order)."""
     path = str(tmp_path_factory.mktemp("both") / "filmkb.duckdb")
-    shutil.copy2(built_db, path)
-    recommended = filmkb.train(path, model="recommended", candidates="small")
+    shutil.copy2(recommended_db, path)
+    with kb.open(path) as k:
+        recommended = k.model_run(None, "train")
+    assert json.loads(recommended["config_json"])["model"] == "recommended"
     paper = filmkb.train(path, model="paper", repeats=1, lstm=PAPER.replace(epochs=5), pbp_epochs=5)
     with kb.open(path) as k:
         assert k.model_run(None, "train")["id"] == paper.run_id  # the latest run is the paper's ensemble
-    return path, recommended.run_id, paper.run_id
+    return path, recommended["id"], paper.run_id
 
 
 @pytest.fixture

@@ -127,7 +127,7 @@ def test_tuning_is_nested_inside_the_training_films(matrix):
     X = matrix[list(kb.DESCRIPTORS)].to_numpy()
     y = matrix[kb.TARGET].to_numpy()
     labels, folds = make_folds(matrix, "reference")
-    kw = dict(n_trials=2, repeats=1, seed=0, inner_k=3, space=TINY_SPACE)
+    kw = dict(n_trials=2, repeats=1, seed=0, inner_k=5, space=TINY_SPACE)  # inner_k as run_evaluation: one program
     a = tune_lstm_per_fold(X, y, labels, folds, "reference", QUICK, **kw)
     y2 = y.copy()
     y2[labels == folds[0]] += 30.0

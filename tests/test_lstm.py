@@ -28,6 +28,19 @@ def test_paper_defaults_and_architecture():
     assert model.get_layer("out").activation.__name__ == "linear"
 
 
+def test_the_reference_fit_is_seeded_and_answers_in_the_units_of_y(data):
+    """model.fit's path (the reference the slow tier compares the engine with), cheaply: 5 epochs."""
+    X, y = data
+    cfg = PAPER.replace(epochs=5)
+    a, b = (fit_reference(X[:20], y[:20], X, cfg, seed=1) for _ in range(2))
+    np.testing.assert_array_equal(a, b)  # same seed -> same model
+    assert a.shape == (len(y),) and np.all(np.isfinite(a))
+    # standardised inside, mapped back: the predictions sit within the targets' range, not around 0
+    assert abs(float(a.mean()) - float(y[:20].mean())) < float(y[:20].std())
+    assert not np.allclose(a, fit_reference(X[:20], y[:20], X, cfg, seed=2))
+
+
+@pytest.mark.slow  # 3 x model.fit at batch 1 for 150 epochs (~9,000 Keras steps)
 def test_engine_matches_model_fit_quality(data):
     """Both training paths, same data/settings (batch 1, 150 epochs, 3 seeds): same quality."""
     X, y = data
@@ -67,6 +80,26 @@ def test_engine_masks_seeds_and_determinism(data):
     assert not np.allclose(c[2], a[2])  # the copy that trains on film 0 sees the change
 
 
+def test_a_copy_computes_the_same_bits_whatever_the_number_of_copies_in_its_call(data, monkeypatch):
+    X, y = data
+    n = len(y)
+    assert [engine.padded_copies(k) for k in (1, 3, 16, 17, 19, 270)] == [16, 16, 16, 32, 32, 272]
+    masks = ~np.eye(n, dtype=bool)[[0, 0, 1]]
+    seeds = np.arange(3)
+    model = build_model(7, 12, 0.06)
+    # 3 copies run in the 16-copy program (padded with 13 copies that train 0 epochs) ...
+    few, w_few = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, return_weights=True)
+    assert [w.shape[0] for w in w_few.trainable + w_few.non_trainable] == [3] * len(w_few.trainable + w_few.non_trainable)
+    # ... as two calls of 2 and 1 copies (chunk) in the same program ...
+    np.testing.assert_array_equal(engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, chunk=2), few)
+    # ... and in the 32-copy program (the one 17 to 32 copies use): every prediction and weight bit for bit
+    monkeypatch.setattr(engine, "PAD_STEP", 32)
+    many, w_many = engine.fit_predict_many(model, X, y, masks, seeds, X, epochs=20, return_weights=True)
+    np.testing.assert_array_equal(few, many)
+    for a, b in zip(w_few.trainable + w_few.non_trainable, w_many.trainable + w_many.non_trainable):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_engine_full_batch_learns(data):
     X, y = data
     mask = np.ones((2, len(y)), bool)
@@ -88,16 +121,20 @@ def test_only_weights_with_identically_zero_gradient_are_left_out_of_the_update(
     assert engine._zero_gradient(build_model(7, arrangement="steps")) == frozenset()
     nt = [v.value for v in model.non_trainable_variables]
     rng = np.random.default_rng(3)
-    for _ in range(3):  # random weights and inputs: the gradient is exactly zero, the others are not
-        tr = [jnp.asarray(rng.normal(size=v.shape), jnp.float32) for v in model.trainable_variables]
 
+    @jax.jit  # one program for the three draws (op by op, each draw took seconds)
+    def grad(tr):
         def loss(tr):
             out, _ = model.stateless_call(tr, nt, jnp.asarray(X[:5], jnp.float32), training=True)
             return jnp.sum((out[:, 0] - jnp.asarray(y[:5], jnp.float32)) ** 2)
 
-        g = jax.grad(loss)(tr)
+        return jax.grad(loss)(tr)
+
+    for _ in range(3):  # random weights and inputs: the gradient is exactly zero, the others are not
+        tr = [jnp.asarray(rng.normal(size=v.shape), jnp.float32) for v in model.trainable_variables]
+        g = grad(tr)
         assert float(jnp.abs(g[1]).max()) == 0.0 and all(float(jnp.abs(gi).max()) > 0 for i, gi in enumerate(g) if i != 1)
     _, copies = engine.fit_predict_many(model, X, y, np.ones((3, len(y)), bool), [0, 1, 2], X, epochs=5,
-                                        return_weights=True)  # 3 copies: the program the tests above compiled
+                                        return_weights=True)  # 3 copies: the (16-copy) program the tests above compiled
     init = engine._initialiser(model)(jax.random.split(jax.random.PRNGKey(0))[0], jnp.uint32(0))[0]
     np.testing.assert_array_equal(copies.trainable[1][0], np.asarray(init[1]))  # as initialised, bit for bit

@@ -102,3 +102,30 @@ def test_every_table_has_a_quality_suite():
 
     assert set(table_names()) <= set(SUITES)
     assert "descriptors" in SUITES
+
+
+def test_metadata_names_a_missing_file_a_changed_row_count_and_is_re_recorded(tmp_path):
+    import json
+
+    from filmkb.ingest.datafiles import curated_stamp, data_hash, update_metadata
+
+    assert check_metadata(tmp_path) == [f"{tmp_path / 'metadata.json'}: missing; run `python -m filmkb.ingest.datafiles`"]
+    for name in [*CURATED_FILES, "metadata.json"]:
+        (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
+    assert check_metadata(tmp_path) == [] and data_hash(tmp_path) == data_hash()
+    meta = json.loads((tmp_path / "metadata.json").read_text())
+    meta["files"]["methods.csv"]["rows"] += 1
+    (tmp_path / "metadata.json").write_text(json.dumps(meta))
+    rows = meta["files"]["methods.csv"]["rows"]
+    assert check_metadata(tmp_path) == [f"{tmp_path / 'methods.csv'}: {rows - 1} rows, metadata.json says {rows}"]
+    (tmp_path / "substrates.csv").unlink()
+    assert f"{tmp_path / 'substrates.csv'}: missing from data/ or from metadata.json" in check_metadata(tmp_path)
+    # an edit, re-recorded: checksums and rows follow the files, the hand-written descriptions stay
+    (tmp_path / "substrates.csv").write_bytes((DATA_DIR / "substrates.csv").read_bytes() + b"\n")
+    assert any("sha256 differs" in p for p in check_metadata(tmp_path))
+    again = update_metadata(tmp_path)
+    assert check_metadata(tmp_path) == []
+    assert {k: v for k, v in again["files"]["methods.csv"].items() if k != "rows"} == \
+        {k: v for k, v in meta["files"]["methods.csv"].items() if k != "rows"}
+    assert again["files"]["methods.csv"]["rows"] == rows - 1
+    assert curated_stamp(tmp_path) == f"data sha256 {data_hash(tmp_path)}" != curated_stamp()
