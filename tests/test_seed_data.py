@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from filmkb.ingest.datafiles import CURATED_FILES, DATA_DIR, check_metadata
+from filmkb.ingest.datafiles import CURATED_FILES, DATA_DIR, PROPERTY_FILES, check_metadata
 from filmkb.ingest.normalise import parse_quantity
 
 SEED = list(csv.DictReader(open(DATA_DIR / "seed_films.csv", encoding="utf-8")))
@@ -110,7 +110,7 @@ def test_metadata_names_a_missing_file_a_changed_row_count_and_is_re_recorded(tm
     from filmkb.ingest.datafiles import curated_stamp, data_hash, update_metadata
 
     assert check_metadata(tmp_path) == [f"{tmp_path / 'metadata.json'}: missing; run `python -m filmkb.ingest.datafiles`"]
-    for name in [*CURATED_FILES, "metadata.json"]:
+    for name in [*CURATED_FILES, *PROPERTY_FILES, "metadata.json"]:
         (tmp_path / name).write_bytes((DATA_DIR / name).read_bytes())
     assert check_metadata(tmp_path) == [] and data_hash(tmp_path) == data_hash()
     meta = json.loads((tmp_path / "metadata.json").read_text())
