@@ -8,8 +8,6 @@ imports its model class inside ``make``, so listing the families imports nothing
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -47,18 +45,10 @@ class Family:
 
 
 def _discover() -> dict[str, Family]:
+    from ..schema.discovery import discover
     from . import families as package
 
-    found = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        fam = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "FAMILY", None)
-        if not isinstance(fam, Family):
-            raise RuntimeError(f"ml/families/{info.name}.py defines no FAMILY")
-        if fam.name in found:
-            raise RuntimeError(f"two model families are called {fam.name!r}")
-        found[fam.name] = fam
+    found = {name: fam for name, (fam, _) in discover(package, "FAMILY", Family, "ml/families").items()}
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 

@@ -9,8 +9,6 @@ theirs as files under schema/views, which kb applies first). kb, ml, the jobs an
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field, replace
 
 TARGET = "neg_log10_sigma"  # -log10(sigma / S cm^-1) of the film
@@ -61,17 +59,10 @@ class DescriptorSet:
 
 def _discover() -> dict[str, DescriptorSet]:
     from . import descriptor_sets as package
+    from .discovery import discover
 
-    found = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        dset = getattr(importlib.import_module(f"{package.__name__}.{info.name}"), "SET", None)
-        if not isinstance(dset, DescriptorSet):
-            raise RuntimeError(f"schema/descriptor_sets/{info.name}.py defines no SET")
-        if dset.name in found:
-            raise RuntimeError(f"two descriptor sets are called {dset.name!r}")
-        found[dset.name] = replace(dset, source=f"schema/descriptor_sets/{info.name}.py")
+    found = {name: replace(dset, source=f"schema/descriptor_sets/{module}.py")
+             for name, (dset, module) in discover(package, "SET", DescriptorSet, "schema/descriptor_sets").items()}
     return dict(sorted(found.items(), key=lambda kv: (kv[1].order, kv[0])))
 
 
