@@ -110,7 +110,15 @@ def interface_strain(film, substrate, orientation: str) -> InterfaceStrain | Non
 
     Cube-on-cube growth is assumed (film (hkl) || substrate (hkl)), as reported for the
     epitaxial garnet films in the seed data. Returns None when no match lies within ZSL_SETTINGS.
+    A search is a function of the two structures, the orientation, ZSL_SETTINGS and pymatgen's version,
+    so its answer is kept on disk under that key (:func:`_remembered`): `init` and `refresh` search once
+    per machine instead of once per build (about 6 s of pymatgen's ~11 s for the curated build).
     """
+    return _remembered(_search_key(film, substrate, orientation), lambda: _search(film, substrate, orientation))
+
+
+def _search(film, substrate, orientation: str) -> InterfaceStrain | None:
+    """The ZSL search itself (pymatgen's SubstrateAnalyzer)."""
     from pymatgen.analysis.interfaces.substrate_analyzer import SubstrateAnalyzer
 
     miller = miller_tuple(orientation)
@@ -129,6 +137,57 @@ def interface_strain(film, substrate, orientation: str) -> InterfaceStrain | Non
         strain_yy=float(e[1][1]),
         strain_xy=float(e[0][1]),
     )
+
+
+def _search_key(film, substrate, orientation: str) -> str:
+    """A digest of everything a search reads: both structures, the orientation, the limits, pymatgen's version."""
+    import hashlib
+    import json
+
+    import pymatgen.core
+
+    what = [_canonical(film), _canonical(substrate), miller_tuple(orientation), ZSL_SETTINGS, pymatgen.core.__version__]
+    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _canonical(structure) -> list:
+    """A structure as plain values independent of site order: lattice lengths and angles, and the sorted
+    (species, fractional coordinates) of its sites, rounded below any difference a search could see."""
+    lattice = [round(float(v), 8) for v in (*structure.lattice.abc, *structure.lattice.angles)]
+    sites = sorted((str(site.species), *(round(float(x) % 1.0, 6) % 1.0 for x in site.frac_coords)) for site in structure)
+    return [lattice, sites]
+
+
+def _remembered(key: str, search) -> InterfaceStrain | None:
+    """search()'s answer, read from <user cache dir>/filmkb/interfaces/<key>.json when an earlier search
+    wrote it (written whole by rename; a file that does not read back as one answer is searched again).
+    FILMKB_INTERFACE_CACHE=0 turns it off."""
+    import json
+    import os
+    import tempfile
+
+    if os.environ.get("FILMKB_INTERFACE_CACHE", "1") == "0":
+        return search()
+    from platformdirs import user_cache_dir
+
+    folder = os.path.join(user_cache_dir("filmkb", appauthor=False), "interfaces")
+    path = os.path.join(folder, f"{key}.json")
+    try:
+        with open(path) as fh:
+            stored = json.load(fh)
+        return None if stored is None else InterfaceStrain(**stored)
+    except (OSError, ValueError, TypeError):
+        pass
+    answer = search()
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, scratch = tempfile.mkstemp(dir=folder, suffix=".writing")
+        with os.fdopen(fd, "w") as fh:
+            json.dump(None if answer is None else answer.__dict__, fh)
+        os.replace(scratch, path)
+    except OSError:  # a cache that cannot be written only costs the next build the search
+        pass
+    return answer
 
 
 GARNET_HOST = frozenset({"Li", "La", "Zr", "O"})  # elements of Li7La3Zr2O12; anything else is a dopant

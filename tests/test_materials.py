@@ -1,5 +1,7 @@
 """pymatgen derivations: lattices from space groups, misfit against c-LLZO, ZSL strain, formulas."""
 
+import json
+
 import pytest
 
 from filmkb.ingest.normalise import parse_composition
@@ -64,3 +66,25 @@ def test_materials_store_reduced_formula_and_li(kbase):
     rows = dict(kbase.con.execute("SELECT composition, li_per_formula_unit FROM film_materials").fetchall())
     assert rows["Li6.19Al0.28La3Zr1.75Ta0.25O12"] == 6.19
     assert rows["LLZO"] == 7.0
+
+
+def test_a_remembered_search_is_the_search_and_a_damaged_entry_is_searched_again(tmp_path, monkeypatch):
+    """interface_strain keeps each ZSL answer under a digest of its inputs: the same structures in another
+    site order hit it, a changed lattice does not, and a file that does not read back is searched again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("FILMKB_INTERFACE_CACHE", raising=False)
+    film = materials.build_structure("Ia-3d", materials.build_lattice("Ia-3d", 12.9682), "Li 0.375 0 0.25; "
+                                     "La 0.125 0 0.25; Zr 0 0 0; O 0.28 0.1 0.2")
+    mgo = materials.build_structure("Fm-3m", materials.build_lattice("Fm-3m", 4.212), "Mg 0 0 0; O 0.5 0.5 0.5")
+    searched = materials._search(film, mgo, "100")
+    assert materials.interface_strain(film, mgo, "100") == searched
+    files = list((tmp_path / "filmkb" / "interfaces").glob("*.json"))
+    assert len(files) == 1
+    shuffled = mgo.copy()
+    shuffled.reverse()  # the same crystal, its sites in another order
+    assert materials._search_key(film, shuffled, "100") == materials._search_key(film, mgo, "100")
+    wider = materials.build_structure("Fm-3m", materials.build_lattice("Fm-3m", 4.3), "Mg 0 0 0; O 0.5 0.5 0.5")
+    assert materials._search_key(film, wider, "100") != materials._search_key(film, mgo, "100")
+    files[0].write_text('{"film_miller": ')  # cut short
+    assert materials.interface_strain(film, mgo, "100") == searched
+    assert materials.InterfaceStrain(**json.loads(files[0].read_text())) == searched
