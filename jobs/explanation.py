@@ -82,8 +82,10 @@ def explain(db=None, run_id: str | None = None, out_dir=None, store: bool = True
         else:
             run, fitted, manifest = load_run(k, run_id, model)
         substrate_properties.use_run(k, run, properties)  # the descriptors the run was trained on
-        matrix = k.model_matrix()  # films with every descriptor: what Shapley values explain
-        warnings = [w for w in [stale_warning(run, trained_matrix(k, manifest["model"]))] if w]
+        trained = trained_matrix(k, manifest["model"])
+        # films with every descriptor: what Shapley values explain (the paper's ensemble trained on just those)
+        matrix = k.model_matrix() if manifest["model"] == "recommended" else trained
+        warnings = [w for w in [stale_warning(run, trained)] if w]
         names, predict, background = _explained(fitted, manifest)
         limits = {"max_films": max_films or shapley.MAX_FILMS,
                   "max_background": max_background or shapley.MAX_BACKGROUND,
